@@ -1,0 +1,117 @@
+"""The list of benchmark cases the runner knows: which module, which sizes, which engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REFLOW = "reflow"
+PEER = "peer"
+ASYNCIO = "asyncio"
+BOTH_ENGINES = (REFLOW, PEER)
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One benchmark case (with one variant) and the sizes to run it at.
+
+    ``engines`` names what runs it: ``reflow`` and ``peer`` share the source; ``asyncio`` marks a
+    floor program, which uses no engine and runs once on reflow's interpreter. ``floor_for`` names
+    the case whose rows a floor program's figures belong beside. ``peer_capped`` cases skip the
+    peer above the runner's ``--peer-fanout-max`` size, where the peer is known to be quadratic.
+    """
+
+    name: str
+    module: str
+    sizes: tuple[int, ...]
+    quick_sizes: tuple[int, ...]
+    tiny_size: int
+    variant: str | None = None
+    variant_flag: str = "--variant"
+    engines: tuple[str, ...] = BOTH_ENGINES
+    peer_capped: bool = False
+    floor_for: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The name shown in the table, e.g. ``fanout[state]``."""
+        return self.name if self.variant is None else f"{self.name}[{self.variant}]"
+
+    def argv(self, size: int) -> list[str]:
+        """The command-line arguments that run this case at ``size``."""
+        args = ["-m", self.module, "--n", str(size)]
+        if self.variant is not None:
+            args += [self.variant_flag, self.variant]
+        return args
+
+
+FANOUT_SIZES = (1_000, 10_000, 100_000)
+FANOUT_QUICK_SIZES = (200, 1_000)
+
+ENGINE_CASES: tuple[CaseSpec, ...] = (
+    CaseSpec("sequential", "benchmarks.cases.sequential", (2_000,), (200,), tiny_size=3),
+    CaseSpec("chain", "benchmarks.cases.chain", (200,), (20,), tiny_size=2),
+    *(
+        CaseSpec(
+            "fanout",
+            "benchmarks.cases.fanout",
+            FANOUT_SIZES,
+            FANOUT_QUICK_SIZES,
+            tiny_size=5,
+            variant=variant,
+            peer_capped=True,
+        )
+        for variant in ("collect", "state", "list")
+    ),
+    CaseSpec("concurrent", "benchmarks.cases.concurrent", (1_000,), (200,), tiny_size=3),
+    CaseSpec("stream", "benchmarks.cases.stream", (50_000,), (5_000,), tiny_size=10),
+    CaseSpec("hitl", "benchmarks.cases.hitl", (2_000,), (200,), tiny_size=3),
+    CaseSpec("import", "benchmarks.cases.import_time", (1,), (1,), tiny_size=1),
+)
+
+FLOOR_CASES: tuple[CaseSpec, ...] = (
+    CaseSpec(
+        "floor",
+        "benchmarks.cases.floor",
+        (200,),
+        (20,),
+        tiny_size=2,
+        variant="chain",
+        variant_flag="--shape",
+        engines=(ASYNCIO,),
+        floor_for="chain",
+    ),
+    CaseSpec(
+        "floor",
+        "benchmarks.cases.floor",
+        FANOUT_SIZES,
+        FANOUT_QUICK_SIZES,
+        tiny_size=5,
+        variant="fanout",
+        variant_flag="--shape",
+        engines=(ASYNCIO,),
+        floor_for="fanout",
+    ),
+)
+
+# Hook for the durable runtime. Once reflow can run workflows durably on SQLite, add a module
+# ``benchmarks/cases/durable.py`` that builds the ``sequential``, ``chain``, ``fanout`` and ``hitl``
+# shapes on that runtime (``--shape``, with the database in a temporary directory), and list it
+# here with ``engines=(REFLOW,)``: the peer has no durable mode without DBOS, so its cells read
+# "n/a". Everything else (selection with ``--cases durable``, the table, the smoke test) follows.
+DURABLE_CASES: tuple[CaseSpec, ...] = ()
+
+ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES
+
+
+def select_cases(names: str | None) -> list[CaseSpec]:
+    """The cases named in a comma-separated list (by name or label); all of them for None."""
+    if names is None or not names.strip():
+        return list(ALL_CASES)
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    known = {spec.name for spec in ALL_CASES} | {spec.label for spec in ALL_CASES}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown benchmark case(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return [spec for spec in ALL_CASES if spec.name in wanted or spec.label in wanted]

@@ -1,0 +1,1 @@
+"""One module per benchmark case; each runs as ``python -m benchmarks.cases.<name> --n N``."""

@@ -1,0 +1,57 @@
+"""Turns a decorated step function into the ``StepWorkerFunction`` the control loop calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from reflow.context.context import Context, _current_step_context
+from reflow.errors import WorkflowRuntimeError
+from reflow.events import Event
+from reflow.resource import resolve_step_resources
+from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
+
+if TYPE_CHECKING:
+    from reflow.decorators import StepConfig
+    from reflow.workflow import Workflow
+
+
+def make_step_worker(
+    workflow: Workflow, name: str, func: Callable[..., Any], config: StepConfig
+) -> StepWorkerFunction:
+    is_async = inspect.iscoroutinefunction(func)
+    event_param = config.event_name
+    ctx_param = config.context_parameter
+    resources = list(config.resources)
+    manager = workflow._resource_manager
+
+    async def run_step(call: StepCall) -> Event | None:
+        ctx = Context._for_step(workflow, call, call.run.get_state_store())
+        kwargs: dict[str, Any] = {event_param: call.event}
+        if ctx_param is not None:
+            kwargs[ctx_param] = ctx
+        if resources:
+            kwargs.update(await resolve_step_resources(manager, resources))
+        token = _current_step_context.set(ctx)
+        try:
+            if is_async:
+                result = await func(**kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                context = contextvars.copy_context()
+                result = await loop.run_in_executor(None, partial(context.run, func, **kwargs))
+        finally:
+            _current_step_context.reset(token)
+        if result is not None and not isinstance(result, Event):
+            raise WorkflowRuntimeError(
+                f"Step function {name} returned {type(result).__name__} instead of an "
+                "Event instance."
+            )
+        return result
+
+    run_step.__qualname__ = f"run_step[{name}]"
+    return run_step

@@ -1,0 +1,256 @@
+"""How a run looks in the terminal.
+
+``LiveView`` redraws a table of steps in place (running / done / failed, with durations) and
+prints streamed events above it; ``LineView`` prints one line per change, for logs and pipes;
+``QuietView`` prints nothing, for ``--output json``.  All three ask for human input the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from reflow.cli._format import describe_event
+from reflow.cli._steps import RowState, StepBoard, StepChange, StepRow
+from reflow.events import Event, StepState, StepStateChanged, UnhandledEvent
+
+_STATE_STYLES = {
+    RowState.QUEUED: "yellow",
+    RowState.RUNNING: "cyan",
+    RowState.DONE: "green",
+    RowState.STOPPED: "yellow",
+    RowState.FAILED: "bold red",
+}
+_STATE_ICONS = {
+    RowState.QUEUED: "…",
+    RowState.DONE: "✓",
+    RowState.STOPPED: "○",
+    RowState.FAILED: "✗",
+}
+_TICK_SECONDS = 0.1
+
+
+class NoAnswer(Exception):
+    """Standard input closed before the question was answered."""
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+async def read_answer(console: Console, prompt: str) -> str:
+    """Show ``prompt`` and read one line from stdin without blocking the event loop.
+
+    The read happens on a daemon thread: if the run ends first (a timeout, say), the process can
+    still exit while the thread waits for a line that never comes.
+    """
+    console.print(Text(prompt), end="")
+    console.file.flush()
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str | BaseException) -> None:
+        if answer.done():
+            return
+        if isinstance(line, BaseException):
+            answer.set_exception(line)
+        else:
+            answer.set_result(line)
+
+    def read() -> None:
+        result: str | BaseException
+        try:
+            result = sys.stdin.readline()
+        except BaseException as exc:
+            result = exc
+        with contextlib.suppress(RuntimeError):  # the loop may already be closed
+            loop.call_soon_threadsafe(deliver, result)
+
+    threading.Thread(target=read, name="reflow-prompt", daemon=True).start()
+    line = await answer
+    if line == "":
+        raise NoAnswer(f"no answer to {prompt.strip()!r}: standard input is closed")
+    return line.rstrip("\r\n")
+
+
+class RunView:
+    """Tracks step activity; subclasses decide how much of it to show."""
+
+    def __init__(
+        self,
+        console: Console,
+        prompt_console: Console | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.console = console
+        self.prompt_console = prompt_console or console
+        self.clock = clock
+        self.board = StepBoard(clock)
+
+    def start(self, run_id: str, workflow_name: str) -> None:
+        """The run has been scheduled."""
+
+    def step_changed(self, event: StepStateChanged) -> StepChange:
+        return self.board.apply(event)
+
+    def step_failed(self, name: str, error: str) -> None:
+        self.board.mark_failed(name)
+
+    def event(self, event: Event) -> None:
+        """A user event was streamed."""
+
+    def unhandled(self, event: UnhandledEvent) -> None:
+        """An event reached no step."""
+
+    async def ask(self, prompt: str) -> str:
+        return await read_answer(self.prompt_console, prompt)
+
+    def finish(self) -> None:
+        """The run is over; leave the terminal tidy."""
+
+
+class QuietView(RunView):
+    """Shows nothing; prompts still go to ``prompt_console`` (stderr for ``--output json``)."""
+
+
+class LineView(RunView):
+    """One line per step change and per streamed event."""
+
+    def start(self, run_id: str, workflow_name: str) -> None:
+        self.console.print(Text.assemble(("Running ", "bold"), workflow_name, f" (run {run_id})"))
+
+    def step_changed(self, event: StepStateChanged) -> StepChange:
+        change = super().step_changed(event)
+        self.console.print(_change_line(change))
+        return change
+
+    def step_failed(self, name: str, error: str) -> None:
+        super().step_failed(name, error)
+        self.console.print(Text.assemble(("✗ ", "bold red"), (name, "bold"), f" failed: {error}"))
+
+    def event(self, event: Event) -> None:
+        self.console.print(Text.assemble(("● ", "magenta"), describe_event(event)))
+
+    def unhandled(self, event: UnhandledEvent) -> None:
+        self.console.print(Text(f"! no step accepts {event.event_type}", style="yellow"))
+
+
+def _change_line(change: StepChange) -> Text:
+    name = (change.row.name, "bold")
+    if change.state == StepState.PREPARING:
+        return Text.assemble(("… ", "yellow"), name, f" queued ← {change.input_name}")
+    if change.state == StepState.RUNNING:
+        return Text.assemble(
+            ("▶ ", "cyan"), name, f" started ← {change.input_name} (worker {change.worker_id})"
+        )
+    took = format_seconds(change.seconds)
+    if change.stopped:
+        return Text.assemble(
+            ("○ ", "yellow"), name, f" stopped after {took} (it raised, or waits for an event)"
+        )
+    output = f" → {change.output_name}" if change.output_name else ""
+    return Text.assemble(("✓ ", "green"), name, f" done in {took}{output}")
+
+
+class LiveView(LineView):
+    """A table of steps redrawn in place, with streamed events printed above it."""
+
+    def __init__(
+        self,
+        console: Console,
+        prompt_console: Console | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(console, prompt_console, clock)
+        self._live = Live(console=console, auto_refresh=False, transient=True)
+        self._ticker: asyncio.Task[None] | None = None
+
+    def start(self, run_id: str, workflow_name: str) -> None:
+        super().start(run_id, workflow_name)
+        self._live.update(self.render(), refresh=False)
+        self._live.start()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        # Redraw on a timer so the running steps' durations keep counting.
+        while True:
+            self._redraw()
+            await asyncio.sleep(_TICK_SECONDS)
+
+    def _redraw(self) -> None:
+        if self._live.is_started:
+            self._live.update(self.render(), refresh=True)
+
+    def step_changed(self, event: StepStateChanged) -> StepChange:
+        change = self.board.apply(event)
+        self._redraw()
+        return change
+
+    def step_failed(self, name: str, error: str) -> None:
+        super().step_failed(name, error)
+        self._redraw()
+
+    async def ask(self, prompt: str) -> str:
+        self._live.stop()
+        try:
+            return await super().ask(prompt)
+        finally:
+            self._live.start()
+
+    def finish(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._live.is_started:
+            self._live.stop()
+        self.console.print(self.render())
+
+    def render(self) -> RenderableType:
+        return render_board(self.board.snapshot(), self.clock())
+
+
+def render_board(rows: list[StepRow], now: float) -> RenderableType:
+    """The step table: one row per step, in the order the steps first ran."""
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    table.add_column("", width=1)
+    table.add_column("step")
+    table.add_column("state")
+    table.add_column("runs", justify="right")
+    table.add_column("time", justify="right")
+    for row in rows:
+        state = row.state
+        style = _STATE_STYLES[state]
+        icon: RenderableType = (
+            Spinner("dots", style=style)
+            if state == RowState.RUNNING
+            else Text(_STATE_ICONS[state], style=style)
+        )
+        label = state.value
+        if state == RowState.RUNNING and len(row.active) > 1:
+            label = f"running ×{len(row.active)}"
+        if row.queued:
+            label += f" (+{row.queued} queued)" if state == RowState.RUNNING else f" ×{row.queued}"
+        table.add_row(
+            icon,
+            Text(row.name, style="bold"),
+            Text(label, style=style),
+            str(row.finished),
+            format_seconds(row.elapsed(now)),
+        )
+    if not rows:
+        return Group(Text("waiting for the first step…", style="dim"))
+    return table

@@ -1,0 +1,154 @@
+"""Finding the value that stops a structure from being serialized, and naming where it sits.
+
+``check_serializable(value, "state", serializer)`` serializes ``value`` once.  Plain data passes
+at the cost of that one call.  Only when it fails does it walk the structure to find the first
+culprit, which it reports as ``SerializationError("state.customer.client", reason)``.
+
+Paths: ``.name`` for model fields and dict-like-model keys, ``["key"]`` for dict keys, ``[3]``
+for list and tuple items.
+
+A value is blamed only when it fails to serialize in the way its container would serialize
+it.  Inside a pydantic model values go through pydantic (a ``datetime`` field is fine there,
+though ``JsonSerializer`` rejects a bare ``datetime``).  A container whose children all pass,
+but which fails itself (a tuple holding a model, a dict with tuple keys), is blamed as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Iterator
+from typing import Annotated, Any, NoReturn, cast
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic_core import to_jsonable_python
+
+from reflow.context.serializers import BaseSerializer, _is_component
+from reflow.errors import SerializationError
+from reflow.events import DictLikeModel, StopEvent
+
+# Deeper than this the walk stops and blames the value it reached.
+_MAX_WALK_DEPTH = 200
+
+_field_adapters: weakref.WeakKeyDictionary[type[BaseModel], dict[str, TypeAdapter[Any] | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def check_serializable(value: Any, path: str, serializer: BaseSerializer) -> None:
+    """Raise ``SerializationError(path_of_culprit, reason)`` if ``serializer`` cannot encode
+    ``value``; return quietly otherwise."""
+    try:
+        serializer.serialize(value)
+    except Exception as error:
+        _Walk(serializer).blame(value, path, error, in_model=False, depth=0)
+
+
+def child_path(path: str, key: Any, *, attribute: bool) -> str:
+    """``path.key`` for attribute-like keys, ``path["key"]`` or ``path[3]`` otherwise."""
+    if attribute and isinstance(key, str) and key.isidentifier():
+        return f"{path}.{key}"
+    if isinstance(key, str):
+        return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+    return f"{path}[{key!r}]"
+
+
+class _Walk:
+    def __init__(self, serializer: BaseSerializer) -> None:
+        self._serializer = serializer
+        self._open: set[int] = set()  # ids of the containers on the current path (cycles)
+
+    def blame(self, value: Any, path: str, error: BaseException, *, in_model: bool, depth: int) -> NoReturn:
+        if depth >= _MAX_WALK_DEPTH:
+            raise SerializationError(path, "the value is nested too deeply to serialize")
+        self._open.add(id(value))
+        try:
+            for sub_path, child, child_in_model, adapter in _children(value, path, in_model):
+                if id(child) in self._open:
+                    raise SerializationError(sub_path, "it contains itself (a circular reference)")
+                child_error = self._failure(child, in_model=child_in_model, adapter=adapter)
+                if child_error is not None:
+                    self.blame(child, sub_path, child_error, in_model=child_in_model, depth=depth + 1)
+        finally:
+            self._open.discard(id(value))
+        raise SerializationError(path, self._reason(value, error)) from error
+
+    def _failure(
+        self, value: Any, *, in_model: bool, adapter: TypeAdapter[Any] | None
+    ) -> BaseException | None:
+        """The error ``value`` raises where it sits, or None if it serializes there."""
+        if in_model:
+            if adapter is not None:
+                try:
+                    adapter.dump_python(value, mode="json", warnings=False)
+                    return None
+                except Exception:
+                    pass
+            try:
+                to_jsonable_python(value)
+                return None
+            except Exception:
+                pass
+        try:
+            self._serializer.serialize(value)
+            return None
+        except Exception as error:
+            return error
+
+    def _reason(self, value: Any, error: BaseException) -> str:
+        # JsonSerializer wraps the real cause ("Object of type X is not JSON serializable").
+        cause = error.__cause__ if error.__cause__ is not None else error
+        return (
+            f"a value of type {type(value).__qualname__!r} cannot be serialized by "
+            f"{type(self._serializer).__name__}: {cause}"
+        )
+
+
+def _children(
+    value: Any, path: str, in_model: bool
+) -> Iterator[tuple[str, Any, bool, TypeAdapter[Any] | None]]:
+    """(path, child, serialized-by-pydantic, field adapter) for each child, in dump order."""
+    if _is_component(value):
+        return  # serialized through its own to_dict(); blame it as a whole
+    if isinstance(value, BaseModel):
+        model_type = type(value)
+        for name in model_type.model_fields:
+            child = getattr(value, name, None)
+            yield f"{path}.{name}", child, True, _field_adapter(model_type, name)
+        for name, child in (value.model_extra or {}).items():
+            yield child_path(path, name, attribute=True), child, True, None
+        if isinstance(value, DictLikeModel):
+            for key, child in value.to_dict().items():
+                yield child_path(path, key, attribute=True), child, True, None
+        if isinstance(value, StopEvent) and value._result is not None:
+            yield f"{path}.result", value._result, True, None
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield child_path(path, key, attribute=False), child, in_model, None
+    elif isinstance(value, (list, tuple)):
+        for index, child in enumerate(value):
+            yield f"{path}[{index}]", child, in_model, None
+
+
+def _field_adapter(model_type: type[BaseModel], name: str) -> TypeAdapter[Any] | None:
+    """An adapter serializing one field exactly as the model does (annotated serializers too)."""
+    per_model = _field_adapters.setdefault(model_type, {})
+    if name not in per_model:
+        per_model[name] = _build_field_adapter(model_type, name)
+    return per_model[name]
+
+
+def _build_field_adapter(model_type: type[BaseModel], name: str) -> TypeAdapter[Any] | None:
+    field = model_type.model_fields[name]
+    annotation: Any = field.annotation
+    if field.metadata:
+        annotation = cast(Any, Annotated)[(annotation, *field.metadata)]
+    try:
+        return TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
+    except Exception:
+        pass
+    try:
+        # Types that carry their own config (models, dataclasses) refuse a config argument.
+        return TypeAdapter(annotation)
+    except Exception:
+        return None

@@ -1,0 +1,151 @@
+"""``Context.to_dict`` / ``from_dict``: the snapshot format.
+
+The snapshot keeps the peer's version-1 layout (``state``, ``is_running``, ``workers`` with
+per-step queues, in-progress events, collected events and waiters) so tools that read it keep
+working, and adds a ``reflow`` key holding the exact engine state (timers, attempt ids, waiter
+requirements), from which a run resumes precisely, in this process or another one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reflow.context._faces import ExternalFace, PreRunFace
+from reflow.context.serializers import BaseSerializer
+from reflow.engine import RunConfig, RunState
+from reflow.engine.codec import EventCodec, registry_for, state_from_json, state_to_json
+from reflow.engine.state import Work
+from reflow.errors import ContextSerdeError
+from reflow.events import Event, serialize_exception
+
+if TYPE_CHECKING:
+    from reflow.context.context import Context
+    from reflow.workflow import Workflow
+
+SNAPSHOT_VERSION = 1
+
+
+def validate_snapshot(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise ContextSerdeError(f"A context snapshot must be a dict, got {type(data).__name__}")
+    if data.get("version") == SNAPSHOT_VERSION:
+        for key in ("state", "is_running", "workers"):
+            if key not in data:
+                raise ContextSerdeError(
+                    "Context dict specified in an invalid format: missing key " + repr(key)
+                )
+    elif "version" in data:
+        raise ContextSerdeError(f"Unsupported context snapshot version {data['version']!r}")
+
+
+def _work_view(work: Work, serializer: BaseSerializer) -> dict[str, Any]:
+    return {
+        "event": serializer.serialize(work.event),
+        "attempts": work.attempts,
+        "first_attempt_at": work.first_attempt_at,
+        "last_exception": (
+            None if work.last_exception is None else serialize_exception(work.last_exception)
+        ),
+        "last_failed_at": work.last_failed_at,
+        "recovery_counts": dict(work.recovery_counts),
+    }
+
+
+def _workers_view(state: RunState, serializer: BaseSerializer) -> dict[str, Any]:
+    workers: dict[str, Any] = {}
+    for name, run in state.steps.items():
+        waiters = [w for w in state.waiters.values() if w.step_name == name]
+        workers[name] = {
+            "queue": [_work_view(work, serializer) for work in run.queue],
+            "in_progress": [serializer.serialize(a.work.event) for a in run.active.values()],
+            "collected_events": {
+                buffer_id: [serializer.serialize(e) for e in buffer.events()]
+                for buffer_id, buffer in run.collected.items()
+            },
+            "collected_waiters": [
+                {
+                    "waiter_id": w.waiter_id,
+                    "event": serializer.serialize(w.work.event),
+                    "waiting_for_event": f"{w.event_type.__module__}.{w.event_type.__qualname__}",
+                    "has_requirements": bool(w.requirements),
+                    "resolved_event": None,
+                }
+                for w in waiters
+            ],
+        }
+    return workers
+
+
+def snapshot_from_context(
+    ctx: Context[Any], serializer: BaseSerializer, include_state: bool
+) -> dict[str, Any]:
+    face = ctx._face
+    workflow: Workflow = ctx._workflow
+    if isinstance(face, PreRunFace):
+        if face.snapshot is not None:
+            return dict(face.snapshot)
+        state: RunState | None = RunState.initial(workflow._run_config(""))
+        is_running = False
+    else:
+        assert isinstance(face, ExternalFace)
+        state = face.adapter.snapshot()
+        is_running = state.is_running if state is not None else False
+    snapshot: dict[str, Any] = {"version": SNAPSHOT_VERSION}
+    if include_state:
+        snapshot["state"] = ctx.store.to_dict(serializer)
+    snapshot["is_running"] = is_running
+    snapshot["workers"] = {} if state is None else _workers_view(state, serializer)
+    if state is not None:
+        codec = EventCodec(registry_for(state.config))
+        snapshot["reflow"] = state_to_json(state, codec)
+    return snapshot
+
+
+def run_state_from_snapshot(
+    snapshot: dict[str, Any], config: RunConfig, serializer: BaseSerializer, workflow: Workflow
+) -> RunState:
+    """Rebuild the engine state to resume from; in-flight attempts are queued again."""
+    try:
+        if "reflow" in snapshot:
+            return state_from_json(snapshot["reflow"], config, EventCodec(registry_for(config)))
+        return _state_from_workers(snapshot.get("workers", {}), config, serializer)
+    except ContextSerdeError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ContextSerdeError(
+            f"Context dict specified in an invalid format: {exc}"
+        ) from exc
+
+
+def _state_from_workers(
+    workers: dict[str, Any], config: RunConfig, serializer: BaseSerializer
+) -> RunState:
+    """Best effort from the portable view: queues and in-progress events become work again."""
+    state = RunState.initial(config)
+    for name, data in workers.items():
+        run = state.steps.get(name)
+        if run is None:
+            continue  # the step was renamed or removed since the snapshot was taken
+        for raw in data.get("in_progress", []):
+            run.queue.append(Work(_event(serializer, raw)))
+        for item in data.get("queue", []):
+            run.queue.append(
+                Work(
+                    _event(serializer, item["event"]),
+                    attempts=item.get("attempts", 0) or 0,
+                    first_attempt_at=item.get("first_attempt_at"),
+                    last_failed_at=item.get("last_failed_at"),
+                    recovery_counts=dict(item.get("recovery_counts") or {}),
+                )
+            )
+        for waiter in data.get("collected_waiters", []):
+            # Requirements are not in the portable view: the waiting step runs again.
+            run.queue.append(Work(_event(serializer, waiter["event"])))
+    return state
+
+
+def _event(serializer: BaseSerializer, raw: Any) -> Event:
+    value = serializer.deserialize(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, Event):
+        raise ContextSerdeError(f"Expected a serialized event in the snapshot, got {value!r}")
+    return value

@@ -1,0 +1,288 @@
+"""``Context``: the run's state and controls, seen through one of three faces."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import warnings
+from collections.abc import AsyncGenerator
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from reflow.context._faces import ExternalFace, Face, InternalFace, PreRunFace
+from reflow.context.serializers import BaseSerializer, JsonSerializer
+from reflow.context.state_store import MODEL_T, DictState, InMemoryStateStore
+from reflow.errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
+from reflow.events import Event, StopEvent
+from reflow.retry_policy import RetryInfo
+
+if TYPE_CHECKING:
+    from reflow.runtime.types.plugin import ExternalRunAdapter
+    from reflow.runtime.types.step_call import StepCall
+    from reflow.workflow import Workflow
+
+_EventT = TypeVar("_EventT", bound=Event)
+
+_current_step_context: contextvars.ContextVar[Context[Any] | None] = contextvars.ContextVar(
+    "reflow_step_context", default=None
+)
+
+
+class Context(Generic[MODEL_T]):
+    """State and controls of a run.
+
+    Before ``run()`` a context stages state and an optional snapshot to resume from; handed
+    to ``run()`` it becomes the handler-side view of the run; inside a step it is the step's
+    view.  Calling a method in a phase that forbids it raises ``ContextStateError``.
+    """
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        previous_context: dict[str, Any] | None = None,
+        serializer: BaseSerializer | None = None,
+    ) -> None:
+        self._workflow = workflow
+        self._serializer: BaseSerializer = (
+            serializer or getattr(workflow, "_serializer", None) or JsonSerializer()
+        )
+        if previous_context is not None and not isinstance(previous_context, dict):
+            raise ContextSerdeError(
+                f"previous_context must be a dict, got {type(previous_context).__name__}"
+            )
+        self._face: Face = PreRunFace(snapshot=previous_context)
+        self._waiter_calls: dict[str, int] = {}
+
+    # -- construction --------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(
+        cls,
+        workflow: Workflow,
+        data: dict[str, Any],
+        serializer: BaseSerializer | None = None,
+    ) -> Context[Any]:
+        from reflow.context._snapshot import validate_snapshot
+
+        validate_snapshot(data)
+        return cls(workflow, previous_context=data, serializer=serializer)
+
+    @classmethod
+    def _for_step(cls, workflow: Workflow, call: StepCall, store: Any) -> Context[Any]:
+        ctx: Context[Any] = cls.__new__(cls)
+        ctx._workflow = workflow
+        ctx._serializer = getattr(workflow, "_serializer", None) or JsonSerializer()
+        ctx._face = InternalFace(call=call, store=store)
+        ctx._waiter_calls = {}
+        return ctx
+
+    def _bind_run(self, adapter: ExternalRunAdapter, store: Any) -> None:
+        self._face = ExternalFace(adapter=adapter, store=store)
+
+    def _staged_store(self) -> InMemoryStateStore[Any]:
+        """The pre-run store: from the snapshot, else empty state of the inferred type."""
+        face = self._face
+        assert isinstance(face, PreRunFace)
+        if face.store is None:
+            if face.snapshot is not None and "state" in face.snapshot:
+                face.store = InMemoryStateStore.from_dict(face.snapshot["state"], self._serializer)
+            else:
+                state_type = self._workflow._state_type() or DictState
+                face.store = InMemoryStateStore(state_type())
+        return cast("InMemoryStateStore[Any]", face.store)
+
+    @property
+    def _snapshot(self) -> dict[str, Any] | None:
+        return self._face.snapshot if isinstance(self._face, PreRunFace) else None
+
+    # -- every phase -----------------------------------------------------------------------
+
+    @property
+    def store(self) -> InMemoryStateStore[MODEL_T]:
+        if isinstance(self._face, PreRunFace):
+            return self._staged_store()
+        return cast("InMemoryStateStore[MODEL_T]", self._face.store)
+
+    @property
+    def is_running(self) -> bool:
+        face = self._face
+        if isinstance(face, PreRunFace):
+            return bool(face.snapshot and face.snapshot.get("is_running", False))
+        if isinstance(face, ExternalFace):
+            return not face.adapter.is_done()
+        warnings.warn(
+            "Context.is_running inside a step is deprecated; it is always True there.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return True
+
+    def to_dict(
+        self, serializer: BaseSerializer | None = None, *, include_state: bool = True
+    ) -> dict[str, Any]:
+        """A JSON-compatible snapshot from which ``Context.from_dict`` resumes the run."""
+        from reflow.context._snapshot import snapshot_from_context
+
+        face = self._face
+        if isinstance(face, InternalFace):
+            raise face.refuse("to_dict")
+        return snapshot_from_context(self, serializer or self._serializer, include_state)
+
+    # -- handler side ----------------------------------------------------------------------
+
+    async def running_steps(self) -> list[str]:
+        face = self._face
+        if not isinstance(face, ExternalFace):
+            raise face.refuse("running_steps")
+        state = face.adapter.snapshot()
+        return [] if state is None else state.active_step_names()
+
+    def stream_events(self) -> AsyncGenerator[Event, None]:
+        face = self._face
+        if not isinstance(face, ExternalFace):
+            raise face.refuse("stream_events")
+        return face.adapter.stream_published_events()
+
+    def get_result(self) -> Any:
+        """Deprecated: await the handler instead."""
+        face = self._face
+        if not isinstance(face, ExternalFace):
+            raise face.refuse("get_result")
+        stop = _finished_stop_event(face.adapter)
+        if stop is None:
+            raise WorkflowRuntimeError("The workflow has not finished yet")
+        return stop.result if type(stop) is StopEvent else stop
+
+    @property
+    def streaming_queue(self) -> asyncio.Queue[Event]:
+        """Deprecated: an asyncio.Queue fed from ``stream_events()``."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+
+        async def feed() -> None:
+            async for event in self.stream_events():
+                queue.put_nowait(event)
+
+        task = asyncio.get_running_loop().create_task(feed())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return queue
+
+    # -- both sides ------------------------------------------------------------------------
+
+    def send_event(
+        self, message: Event, step: str | None = None, *, delay: float | None = None
+    ) -> None:
+        """Send ``message`` into the run (to ``step`` only, if given), now or after ``delay``."""
+        face = self._face
+        if isinstance(face, PreRunFace):
+            raise ContextStateError(
+                "send_event() called before workflow started. Call workflow.run() first."
+            )
+        self._workflow._check_send_target(message, step)
+        self._workflow._check_event_serializable(message)
+        if isinstance(face, InternalFace):
+            face.call.run.send_event(
+                message, step, delay=delay, recovery_counts=face.call.recovery_counts
+            )
+        else:
+            from reflow.engine import TickAddEvent
+
+            face.adapter.send_event_nowait(
+                TickAddEvent(at=_now(), event=message, step_name=step, delay=delay)
+            )
+
+    # -- step side -------------------------------------------------------------------------
+
+    def _internal(self, method: str) -> InternalFace:
+        face = self._face
+        if not isinstance(face, InternalFace):
+            raise face.refuse(method)
+        return face
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key stable across replays of this step attempt (``run:step:attempt``)."""
+        return self._internal("idempotency_key").call.idempotency_key
+
+    def collect_events(
+        self, ev: Event, expected: list[type[Event]], buffer_id: str | None = None
+    ) -> list[Event] | None:
+        """Buffer ``ev``; once every type in ``expected`` is present return them in that order."""
+        call = self._internal("collect_events").call
+        return call.run.collect(call.step_name, buffer_id or "default", ev, expected)
+
+    def write_event_to_stream(self, ev: Event | None) -> None:
+        if ev is None:
+            self._internal("write_event_to_stream")
+            return
+        self._internal("write_event_to_stream").call.run.publish(ev)
+
+    async def wait_for_event(
+        self,
+        event_type: type[_EventT],
+        waiter_event: Event | None = None,
+        waiter_id: str | None = None,
+        requirements: dict[str, Any] | None = None,
+        timeout: float | None = 2000,
+    ) -> _EventT:
+        """Suspend this step until an event of exactly ``event_type`` matching ``requirements``.
+
+        The step's worker slot is free while it waits and the code before the call does not
+        run again (unless a durable runtime resumes the run after a crash).  ``waiter_event``
+        is published once, when the wait begins.  Raises ``asyncio.TimeoutError`` after
+        ``timeout`` seconds.
+        """
+        call = self._internal("wait_for_event").call
+        requirements = dict(requirements or {})
+        if waiter_id is None:
+            waiter_id = f"waiter_{event_type.__module__}.{event_type.__qualname__}_{requirements}"
+        count = self._waiter_calls.get(waiter_id, 0)
+        self._waiter_calls[waiter_id] = count + 1
+        event = await call.run.wait_for(
+            call,
+            waiter_id=waiter_id,
+            slot=f"{waiter_id}#{count}",
+            event_type=event_type,
+            requirements=requirements,
+            waiter_event=waiter_event,
+            timeout=timeout,
+        )
+        return cast(_EventT, event)
+
+    def retry_info(self) -> RetryInfo:
+        call = self._internal("retry_info").call
+        retry = call.retry
+        first = retry.first_attempt_at
+        return RetryInfo(
+            retry_number=retry.retry_number,
+            elapsed_seconds=0.0 if first is None else max(0.0, call.run.now() - first),
+            last_exception=retry.last_exception,
+            last_failed_at=(
+                None
+                if retry.last_failed_at is None
+                else datetime.fromtimestamp(retry.last_failed_at, tz=timezone.utc)
+            ),
+        )
+
+    @staticmethod
+    def get_step_context() -> Context[Any]:
+        ctx = _current_step_context.get()
+        if ctx is None:
+            raise WorkflowRuntimeError(
+                "Context.get_step_context() may only be called from within a step function"
+            )
+        return ctx
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _finished_stop_event(adapter: ExternalRunAdapter) -> StopEvent | None:
+    getter = getattr(adapter, "get_result_or_none", None)
+    return getter() if callable(getter) else None

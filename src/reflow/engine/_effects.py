@@ -1,0 +1,71 @@
+"""Small state transitions shared by the reducer's handlers: publishing, timers, ending a run."""
+
+from __future__ import annotations
+
+from reflow.engine.commands import (
+    Command,
+    CommandCancelStep,
+    CommandCancelTimer,
+    CommandPublish,
+    CommandSchedule,
+)
+from reflow.engine.state import RunState, Timer, TimerAction
+from reflow.events import Event, StepState, StepStateChanged
+
+
+def publish(cmds: list[Command], event: Event) -> None:
+    cmds.append(CommandPublish(event))
+
+
+def publish_step_state(
+    cmds: list[Command],
+    step_name: str,
+    state: StepState,
+    worker_id: str,
+    input_event_name: str,
+    output_event_name: str | None = None,
+) -> None:
+    cmds.append(
+        CommandPublish(
+            StepStateChanged(
+                name=step_name,
+                step_state=state,
+                worker_id=worker_id,
+                input_event_name=input_event_name,
+                output_event_name=output_event_name,
+            )
+        )
+    )
+
+
+def schedule(state: RunState, cmds: list[Command], due: float, action: TimerAction) -> int:
+    timer_id = state.next_timer_id
+    state.next_timer_id += 1
+    state.timers[timer_id] = Timer(due=due, action=action)
+    cmds.append(CommandSchedule(timer_id=timer_id, due=due))
+    return timer_id
+
+
+def cancel_timer(state: RunState, cmds: list[Command], timer_id: int | None) -> None:
+    if timer_id is not None and state.timers.pop(timer_id, None) is not None:
+        cmds.append(CommandCancelTimer(timer_id))
+
+
+def stop_everything(state: RunState, cmds: list[Command], *, keep_work: bool = False) -> None:
+    """Cancel every attempt and timer; unless ``keep_work``, drop queues, buffers and waiters.
+
+    A cancelled run keeps its work so that a snapshot taken afterwards can resume it.
+    """
+    for name, run in state.steps.items():
+        for attempt_id in run.active:
+            cmds.append(CommandCancelStep(step_name=name, attempt_id=attempt_id))
+        if not keep_work:
+            run.active.clear()
+            run.queue.clear()
+            run.collected.clear()
+    for timer_id in state.timers:
+        cmds.append(CommandCancelTimer(timer_id))
+    state.timers.clear()
+    state.run_timer = None
+    if not keep_work:
+        state.waiters.clear()

@@ -1,0 +1,98 @@
+"""Routing an event: waiters first, then every accepting step (or the one it targets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reflow.engine._effects import cancel_timer, publish, publish_step_state
+from reflow.engine._steps import start_attempt
+from reflow.engine.commands import Command
+from reflow.engine.state import RunState, Work
+from reflow.events import Event, InputRequiredEvent, StepState, UnhandledEvent
+
+_MISSING: Any = object()
+
+
+def _matches(event: Event, event_type: type[Event], requirements: dict[str, Any]) -> bool:
+    if type(event) is not event_type:
+        return False
+    for key, value in requirements.items():
+        if getattr(event, key, _MISSING) != value:
+            return False
+    return True
+
+
+def resolve_waiter(
+    state: RunState, cmds: list[Command], key: str, outcome: Event | None
+) -> None:
+    """Resume the attempt suspended on waiter ``key`` (``outcome`` None means it timed out)."""
+    waiter = state.waiters.pop(key)
+    cancel_timer(state, cmds, waiter.timer_id)
+    work = waiter.work
+    work.resolved[waiter.slot] = outcome
+    work.resume_waiter = waiter.slot
+    work.attempt_id = waiter.attempt_id
+    enqueue(state, cmds, waiter.step_name, work, front=True)
+
+
+def enqueue(
+    state: RunState, cmds: list[Command], step_name: str, work: Work, *, front: bool = False
+) -> None:
+    """Start ``work`` at once if the step has a free worker, else queue it (PREPARING)."""
+    run = state.steps[step_name]
+    spec = state.config.steps[step_name]
+    if len(run.active) < spec.num_workers and not run.queue:
+        start_attempt(state, cmds, step_name, work)
+        return
+    if front:
+        run.queue.appendleft(work)
+    else:
+        run.queue.append(work)
+    publish_step_state(
+        cmds, step_name, StepState.PREPARING, "<enqueued>", type(work.event).__name__
+    )
+
+
+def dispatch(state: RunState, cmds: list[Command], step_name: str) -> None:
+    """Fill the step's free worker slots from its queue."""
+    run = state.steps[step_name]
+    limit = state.config.steps[step_name].num_workers
+    while run.queue and len(run.active) < limit:
+        start_attempt(state, cmds, step_name, run.queue.popleft())
+
+
+def route(state: RunState, cmds: list[Command], work: Work, target: str | None) -> None:
+    event = work.event
+    resolved_steps: set[str] = set()
+    if state.waiters:
+        for key, waiter in list(state.waiters.items()):
+            if target is not None and waiter.step_name != target:
+                continue
+            if _matches(event, waiter.event_type, waiter.requirements):
+                resolve_waiter(state, cmds, key, event)
+                resolved_steps.add(waiter.step_name)
+    if target is not None:
+        if target not in resolved_steps:
+            enqueue(state, cmds, target, work)
+        return
+    names = state.config.routes_for(type(event))
+    first = True
+    for name in names:
+        if name in resolved_steps:
+            continue
+        if first:
+            enqueue(state, cmds, name, work)
+            first = False
+        else:
+            enqueue(state, cmds, name, Work(event, recovery_counts=dict(work.recovery_counts)))
+    if not names and not resolved_steps and not isinstance(event, InputRequiredEvent):
+        event_type = type(event)
+        publish(
+            cmds,
+            UnhandledEvent(
+                event_type=event_type.__name__,
+                qualified_name=f"{event_type.__module__}.{event_type.__qualname__}",
+                step_name=target,
+                idle=state.is_quiescent(),
+            ),
+        )

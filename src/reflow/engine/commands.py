@@ -1,0 +1,116 @@
+"""Commands: what the reducer asks the imperative shell to do.
+
+Commands are plain frozen data.  Executing them is the only way a run touches the world:
+starting and cancelling step attempts, publishing events, arming timers and ending the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reflow.events import Event, StopEvent
+
+
+@dataclass(frozen=True, slots=True)
+class RetryState:
+    """What ``ctx.retry_info()`` reports to an attempt."""
+
+    retry_number: int = 0
+    first_attempt_at: float | None = None
+    last_exception: BaseException | None = None
+    last_failed_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRunStep:
+    """Run one attempt of ``step_name`` on ``event`` in worker slot ``worker_id``.
+
+    ``attempt_id`` is unique within the run and stable across replay: it is the attempt's
+    idempotency key.  ``resolved`` holds the outcomes of ``wait_for_event`` calls the attempt
+    already made (``None`` for a timeout); a resumed attempt whose coroutine still exists
+    continues instead of starting over.
+    """
+
+    step_name: str
+    worker_id: int
+    attempt_id: int
+    event: Event
+    retry: RetryState
+    recovery_counts: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, Event | None] = field(default_factory=dict)
+    resume_waiter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCancelStep:
+    """Cancel the attempt ``attempt_id`` (it timed out, or the run ended)."""
+
+    step_name: str
+    attempt_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandPublish:
+    """Publish ``event`` to the run's stream."""
+
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSchedule:
+    """Arm timer ``timer_id`` to fire at ``due`` (epoch seconds) as a ``TickTimerFired``."""
+
+    timer_id: int
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCancelTimer:
+    timer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandIdleCheck:
+    """Submit a ``TickIdleCheck`` after the current loop iteration."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """The answer to a tick that asks a question (``TickCollect``)."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCompleteRun:
+    result: StopEvent
+
+
+@dataclass(frozen=True, slots=True)
+class CommandFailRun:
+    step_name: str | None
+    exception: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class CommandHaltRun:
+    """End the run with ``exception`` (timeout, cancellation)."""
+
+    exception: BaseException
+
+
+Command = (
+    CommandRunStep
+    | CommandCancelStep
+    | CommandPublish
+    | CommandSchedule
+    | CommandCancelTimer
+    | CommandIdleCheck
+    | CommandReply
+    | CommandCompleteRun
+    | CommandFailRun
+    | CommandHaltRun
+)
+
+TERMINAL_COMMANDS = (CommandCompleteRun, CommandFailRun, CommandHaltRun)

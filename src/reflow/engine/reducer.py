@@ -1,0 +1,339 @@
+"""The reducer: ``reduce(state, tick) -> (state, commands)``.
+
+Deterministic and free of I/O, clocks and randomness: given the same state and tick it always
+returns the same state and commands.  It updates ``state`` in place (see ``state.py`` for why)
+and returns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from reflow.engine._collect import collect
+from reflow.engine._effects import (
+    cancel_timer,
+    publish,
+    publish_step_state,
+    schedule,
+    stop_everything,
+)
+from reflow.engine._routing import dispatch, enqueue, resolve_waiter, route
+from reflow.engine._steps import finish_attempt
+from reflow.engine.commands import (
+    Command,
+    CommandCancelStep,
+    CommandCompleteRun,
+    CommandFailRun,
+    CommandHaltRun,
+    CommandIdleCheck,
+    CommandReply,
+    CommandSchedule,
+)
+from reflow.engine.state import (
+    Attempt,
+    CollectBuffer,
+    RunState,
+    TimerAddEvent,
+    TimerRunTimeout,
+    TimerStepDeadline,
+    TimerWaiterTimeout,
+    Waiter,
+    Work,
+    waiter_key,
+)
+from reflow.engine.ticks import (
+    TickAddEvent,
+    TickCancelRun,
+    TickCollect,
+    TickIdleCheck,
+    TickPublishEvent,
+    TickStartRun,
+    TickStepFailed,
+    TickStepReturned,
+    TickStepWaiting,
+    TickTimerFired,
+    WorkflowTick,
+)
+from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
+from reflow.events import (
+    InputRequiredEvent,
+    StepFailedEvent,
+    StepState,
+    StopEvent,
+    WorkflowCancelledEvent,
+    WorkflowFailedEvent,
+    WorkflowIdleEvent,
+    WorkflowTimedOutEvent,
+)
+from reflow.retry_policy import compute_retry_delay, retry_seed
+
+
+def reduce(state: RunState, tick: WorkflowTick) -> tuple[RunState, list[Command]]:
+    cmds: list[Command] = []
+    if state.finished and type(tick) is not TickStartRun:
+        return state, cmds  # late ticks of an ended run (a cancelled attempt's result, ...)
+    state.now = tick.at
+    _HANDLERS[type(tick)](state, tick, cmds)
+    if state.status == "running":
+        if not state.is_quiescent():
+            state.idle_published = False
+        elif not state.idle_published and not state.idle_check_pending:
+            state.idle_check_pending = True
+            cmds.append(CommandIdleCheck())
+    return state, cmds
+
+
+def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickStartRun)
+    state.status = "running"
+    state.is_running = True
+    state.started_at = tick.at
+    state.idle_published = False
+    state.idle_check_pending = False
+    # Timers restored from a snapshot or journal are armed again.
+    for timer_id, timer in state.timers.items():
+        cmds.append(CommandSchedule(timer_id=timer_id, due=timer.due))
+    timeout = state.config.timeout
+    if timeout is not None:
+        state.run_timer = schedule(state, cmds, tick.at + timeout, TimerRunTimeout(timeout))
+    # Attempts that were in flight when the snapshot was taken run again, first in line.
+    for run in state.steps.values():
+        for attempt in sorted(run.active.values(), key=lambda a: a.attempt_id, reverse=True):
+            cancel_timer(state, cmds, attempt.deadline_timer)
+            run.queue.appendleft(attempt.work)
+        run.active.clear()
+    if tick.start_event is not None:
+        route(state, cmds, Work(tick.start_event), None)
+    for name in state.steps:
+        dispatch(state, cmds, name)
+
+
+def _add_event(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickAddEvent)
+    work = Work(
+        event=tick.event,
+        attempts=tick.attempts,
+        first_attempt_at=tick.first_attempt_at,
+        last_exception=tick.last_exception,
+        last_failed_at=tick.last_failed_at,
+        recovery_counts=dict(tick.recovery_counts),
+    )
+    if tick.delay is not None and tick.delay > 0:
+        schedule(state, cmds, tick.at + tick.delay, TimerAddEvent(work, tick.step_name))
+    else:
+        route(state, cmds, work, tick.step_name)
+
+
+def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickStepReturned)
+    attempt = finish_attempt(state, cmds, tick.step_name, tick.attempt_id)
+    if attempt is None:
+        return
+    result = tick.result
+    publish_step_state(
+        cmds,
+        tick.step_name,
+        StepState.NOT_RUNNING,
+        str(attempt.worker_id),
+        str(type(attempt.work.event)),
+        None if result is None else str(type(result)),
+    )
+    if isinstance(result, StopEvent):
+        publish(cmds, result)
+        state.status = "completed"
+        state.is_running = False
+        stop_everything(state, cmds)
+        cmds.append(CommandCompleteRun(result))
+        return
+    if result is not None:
+        if isinstance(result, InputRequiredEvent):
+            publish(cmds, result)
+        route(state, cmds, Work(result, recovery_counts=dict(attempt.work.recovery_counts)), None)
+    dispatch(state, cmds, tick.step_name)
+
+
+def _step_failed(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickStepFailed)
+    attempt = finish_attempt(state, cmds, tick.step_name, tick.attempt_id)
+    if attempt is not None:
+        _handle_failure(state, cmds, tick.step_name, attempt, tick.exception)
+
+
+def _handle_failure(
+    state: RunState, cmds: list[Command], step_name: str, attempt: Attempt, error: BaseException
+) -> None:
+    """Retry policy first, then a ``@catch_error`` handler within budget, else fail the run."""
+    work = attempt.work
+    failures = work.attempts + 1
+    first = work.first_attempt_at if work.first_attempt_at is not None else attempt.started_at
+    elapsed = state.now - first
+    publish_step_state(
+        cmds, step_name, StepState.NOT_RUNNING, str(attempt.worker_id), str(type(work.event))
+    )
+    spec = state.config.steps[step_name]
+    delay = None
+    if spec.retry_policy is not None and isinstance(error, Exception):
+        delay = compute_retry_delay(
+            spec.retry_policy,
+            elapsed_time=elapsed,
+            attempts=failures,
+            error=error,
+            seed=retry_seed(state.config.run_id, step_name, failures),
+        )
+    if delay is not None:
+        retry = Work(
+            event=work.event,
+            attempts=failures,
+            first_attempt_at=first,
+            last_exception=error,
+            last_failed_at=state.now,
+            recovery_counts=work.recovery_counts,
+        )
+        if delay > 0:
+            schedule(state, cmds, state.now + delay, TimerAddEvent(retry, step_name))
+        else:
+            enqueue(state, cmds, step_name, retry)
+        dispatch(state, cmds, step_name)
+        return
+    handler = state.config.handler_for_step.get(step_name)
+    if handler is not None:
+        used = work.recovery_counts.get(handler, 0)
+        if used < state.config.steps[handler].max_recoveries:
+            failed = StepFailedEvent(
+                step_name=step_name,
+                input_event=work.event,
+                exception=error,
+                attempts=failures,
+                elapsed_seconds=elapsed,
+                failed_at=datetime.fromtimestamp(state.now, tz=timezone.utc),
+            )
+            counts = {**work.recovery_counts, handler: used + 1}
+            route(state, cmds, Work(failed, recovery_counts=counts), handler)
+            dispatch(state, cmds, step_name)
+            return
+    publish(
+        cmds,
+        WorkflowFailedEvent(
+            step_name=step_name, exception=error, attempts=failures, elapsed_seconds=elapsed
+        ),
+    )
+    state.status = "failed"
+    state.is_running = False
+    stop_everything(state, cmds)
+    cmds.append(CommandFailRun(step_name=step_name, exception=error))
+
+
+def _step_waiting(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickStepWaiting)
+    attempt = finish_attempt(state, cmds, tick.step_name, tick.attempt_id)
+    if attempt is None:
+        return
+    publish_step_state(
+        cmds,
+        tick.step_name,
+        StepState.NOT_RUNNING,
+        str(attempt.worker_id),
+        str(type(attempt.work.event)),
+    )
+    key = waiter_key(tick.step_name, tick.attempt_id, tick.slot)
+    waiter = Waiter(
+        waiter_id=tick.waiter_id,
+        slot=tick.slot,
+        step_name=tick.step_name,
+        attempt_id=tick.attempt_id,
+        work=attempt.work,
+        event_type=tick.event_type,
+        requirements=dict(tick.requirements),
+    )
+    if tick.timeout is not None:
+        waiter.timer_id = schedule(
+            state, cmds, tick.at + tick.timeout, TimerWaiterTimeout(key)
+        )
+    state.waiters[key] = waiter
+    if tick.waiter_event is not None:
+        publish(cmds, tick.waiter_event)
+    dispatch(state, cmds, tick.step_name)
+
+
+def _collect_events(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickCollect)
+    buffers = state.steps[tick.step_name].collected
+    buffer = buffers.get(tick.buffer_id)
+    if buffer is None:
+        buffer = buffers[tick.buffer_id] = CollectBuffer()
+    cmds.append(CommandReply(collect(buffer, tick.event, tick.expected)))
+
+
+def _publish_event(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickPublishEvent)
+    publish(cmds, tick.event)
+
+
+def _cancel(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    publish(cmds, WorkflowCancelledEvent())
+    state.status = "cancelled"
+    stop_everything(state, cmds, keep_work=True)
+    cmds.append(CommandHaltRun(WorkflowCancelledByUser()))
+
+
+def _idle_check(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    state.idle_check_pending = False
+    if state.status == "running" and state.is_quiescent() and not state.idle_published:
+        state.idle_published = True
+        publish(cmds, WorkflowIdleEvent())
+
+
+def _timer_fired(state: RunState, tick: Any, cmds: list[Command]) -> None:
+    assert isinstance(tick, TickTimerFired)
+    timer = state.timers.pop(tick.timer_id, None)
+    if timer is None:
+        return  # cancelled after it was armed
+    action = timer.action
+    if isinstance(action, TimerAddEvent):
+        route(state, cmds, action.work, action.step_name)
+    elif isinstance(action, TimerWaiterTimeout):
+        if action.waiter_key in state.waiters:
+            state.waiters[action.waiter_key].timer_id = None
+            resolve_waiter(state, cmds, action.waiter_key, None)
+    elif isinstance(action, TimerStepDeadline):
+        run = state.steps[action.step_name]
+        attempt = run.active.get(action.attempt_id)
+        if attempt is not None:
+            attempt.deadline_timer = None
+            finish_attempt(state, cmds, action.step_name, action.attempt_id)
+            cmds.append(CommandCancelStep(action.step_name, action.attempt_id))
+            error = StepTimeoutError(action.step_name, action.timeout)
+            _handle_failure(state, cmds, action.step_name, attempt, error)
+    else:
+        _run_timed_out(state, cmds, action.timeout)
+
+
+def _run_timed_out(state: RunState, cmds: list[Command], timeout: float) -> None:
+    active = state.active_step_names()
+    publish(cmds, WorkflowTimedOutEvent(timeout=timeout, active_steps=active))
+    state.status = "timed_out"
+    state.is_running = False
+    state.run_timer = None
+    stop_everything(state, cmds)
+    steps = f"Currently active steps: {', '.join(active)}" if active else "No steps active"
+    cmds.append(
+        CommandHaltRun(WorkflowTimeoutError(f"Operation timed out after {timeout} seconds. {steps}"))
+    )
+
+
+_HANDLERS: dict[type[Any], Callable[[RunState, Any, list[Command]], None]] = {
+    TickStartRun: _start,
+    TickAddEvent: _add_event,
+    TickStepReturned: _step_returned,
+    TickStepFailed: _step_failed,
+    TickStepWaiting: _step_waiting,
+    TickCollect: _collect_events,
+    TickPublishEvent: _publish_event,
+    TickCancelRun: _cancel,
+    TickIdleCheck: _idle_check,
+    TickTimerFired: _timer_fired,
+}
+
+__all__ = ["reduce"]

@@ -1,0 +1,138 @@
+"""``WorkflowHandler``: the awaitable handle of one run."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncGenerator, Generator
+from typing import TYPE_CHECKING, Any
+
+from reflow.errors import WorkflowCancelledByUser, WorkflowRuntimeError
+from reflow.events import Event, InternalDispatchEvent, StopEvent, WorkflowCancelledEvent
+
+if TYPE_CHECKING:
+    from reflow.context.context import Context
+    from reflow.runtime.types.plugin import ExternalRunAdapter
+    from reflow.workflow import Workflow
+
+
+class WorkflowHandler:
+    """Await it for the result; stream its events; send events in; cancel it."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        external_adapter: ExternalRunAdapter,
+        ctx: Context[Any] | None = None,
+    ) -> None:
+        self._workflow_name = workflow.workflow_name
+        self._adapter = external_adapter
+        self._ctx = ctx
+        self.run_id: str = external_adapter.run_id
+        self._stop_event: StopEvent | None = None
+        self._stream_done = False
+        self._result_task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(
+            self._result()
+        )
+        self._result_task.add_done_callback(_mark_retrieved)
+
+    async def _result(self) -> Any:
+        try:
+            stop = await self._adapter.get_result()
+        except WorkflowCancelledByUser:
+            self._stop_event = WorkflowCancelledEvent()
+            raise
+        self._stop_event = stop
+        return stop.result if type(stop) is StopEvent else stop
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._result_task.__await__()
+
+    @property
+    def ctx(self) -> Context[Any] | None:
+        return self._ctx
+
+    def is_done(self) -> bool:
+        return self._result_task.done()
+
+    async def stream_events(self, expose_internal: bool = False) -> AsyncGenerator[Event, None]:
+        """Published events up to and including the first StopEvent, each delivered once."""
+        if self._stream_done:
+            raise WorkflowRuntimeError("All the streamed events have already been consumed.")
+        async for event in self._adapter.stream_published_events():
+            if isinstance(event, StopEvent):
+                self._stream_done = True
+                yield event
+                return
+            if expose_internal or not isinstance(event, InternalDispatchEvent):
+                yield event
+        self._stream_done = True
+
+    async def send_event(self, event: Event, step: str | None = None) -> None:
+        if self._ctx is None:
+            raise WorkflowRuntimeError("This handler has no context to send events through")
+        self._ctx.send_event(event, step)
+
+    async def cancel_run(self, *, timeout: float = 5.0) -> None:
+        """Cancel the run and wait up to ``timeout`` seconds for it to end; never raises."""
+        try:
+            await self._adapter.cancel()
+            await asyncio.wait({self._result_task}, timeout=timeout)
+        except Exception:
+            pass
+
+    def get_stop_event(self) -> StopEvent | None:
+        return self._stop_event
+
+    async def stop_event_result(self) -> StopEvent:
+        try:
+            await self._result_task
+        except BaseException:
+            if self._stop_event is None:
+                raise
+        assert self._stop_event is not None
+        return self._stop_event
+
+    # deprecated asyncio.Future-like surface ---------------------------------------------------
+
+    def done(self) -> bool:
+        _deprecated("done", "is_done")
+        return self._result_task.done()
+
+    def cancelled(self) -> bool:
+        _deprecated("cancelled", "is_done")
+        return self._result_task.cancelled()
+
+    def exception(self) -> BaseException | None:
+        _deprecated("exception", "await handler")
+        return self._result_task.exception()
+
+    def cancel(self) -> bool:
+        """Hard abort: cancels the run's task without publishing a cancellation event."""
+        _deprecated("cancel", "cancel_run")
+        abort = getattr(self._adapter, "abort", None)
+        if abort is None:
+            raise NotImplementedError("This runtime does not support a hard abort")
+        abort()
+        return self._result_task.cancel()
+
+    def __str__(self) -> str:
+        result = self._stop_event if self._stop_event is not None else None
+        shown = result.result if type(result) is StopEvent else result
+        return f"WorkflowHandler(workflow={self._workflow_name}, run_id={self.run_id}, result={shown})"
+
+
+def _mark_retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _deprecated(name: str, instead: str) -> None:
+    warnings.warn(
+        f"WorkflowHandler.{name}() is deprecated; use {instead} instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+__all__ = ["WorkflowHandler"]

@@ -1,0 +1,336 @@
+"""The control loop: the imperative shell around the reducer.
+
+``RunDriver`` stamps ticks with the adapter's clock, feeds them to ``reduce`` and executes the
+commands it returns.  It touches the world only through the ``InternalRunAdapter`` and the
+step functions it was given.  With an adapter that observes ticks (a journal), every tick is
+handed to ``on_tick`` before any command it caused runs; without one, commands run in the same
+call that reduced the tick, so an in-memory step costs one reducer call and one task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from reflow.engine import (
+    Command,
+    CommandCancelStep,
+    CommandCancelTimer,
+    CommandCompleteRun,
+    CommandFailRun,
+    CommandHaltRun,
+    CommandIdleCheck,
+    CommandPublish,
+    CommandReply,
+    CommandRunStep,
+    CommandSchedule,
+    RunState,
+    TickAddEvent,
+    TickCollect,
+    TickIdleCheck,
+    TickPublishEvent,
+    TickStartRun,
+    TickStepFailed,
+    TickStepReturned,
+    TickStepWaiting,
+    TickTimerFired,
+    WorkflowTick,
+    reduce,
+)
+from reflow.events import Event, StartEvent, StopEvent
+from reflow.runtime.types.plugin import InternalRunAdapter, WaitResultTick
+from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
+
+
+class RunDriver:
+    """Drives one run: owns its state, its step tasks and its timers."""
+
+    def __init__(
+        self,
+        state: RunState,
+        adapter: InternalRunAdapter,
+        steps: Mapping[str, StepWorkerFunction],
+    ) -> None:
+        self._state = state
+        self._adapter = adapter
+        self._steps = steps
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._tasks: dict[int, asyncio.Task[Event | None]] = {}
+        self._cancelled: set[asyncio.Task[Any]] = set()
+        self._parked: dict[int, asyncio.Future[Event | None]] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._done: asyncio.Future[StopEvent] = self._loop.create_future()
+        self._journal: deque[tuple[WorkflowTick, list[Command]]] = deque()
+        self._flushing: asyncio.Task[None] | None = None
+        self._observes = adapter.observes_ticks
+        self._tick_log: list[WorkflowTick] | None = None
+
+    # -- RunServices ---------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        return self._adapter.run_id
+
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    def now(self) -> float:
+        return self._adapter.clock()
+
+    def get_state_store(self) -> Any:
+        return self._adapter.get_state_store()
+
+    def is_replaying(self) -> bool:
+        return self._adapter.is_replaying()
+
+    def record_ticks(self) -> list[WorkflowTick]:
+        """Keep every tick from now on (drawing the most recent execution reads them)."""
+        if self._tick_log is None:
+            self._tick_log = []
+        return self._tick_log
+
+    def send_event(
+        self,
+        event: Event,
+        step: str | None = None,
+        *,
+        delay: float | None = None,
+        recovery_counts: Mapping[str, int] | None = None,
+    ) -> None:
+        self.submit_threadsafe(
+            TickAddEvent(
+                at=self.now(),
+                event=event,
+                step_name=step,
+                delay=delay,
+                recovery_counts=dict(recovery_counts or {}),
+            )
+        )
+
+    def publish(self, event: Event) -> None:
+        self.submit_threadsafe(TickPublishEvent(at=self.now(), event=event))
+
+    def collect(
+        self, step_name: str, buffer_id: str, event: Event, expected: Sequence[type[Event]]
+    ) -> list[Event] | None:
+        tick = TickCollect(self.now(), step_name, buffer_id, event, expected)
+        if threading.get_ident() == self._thread:
+            return self._reply(self.submit(tick))
+        future = asyncio.run_coroutine_threadsafe(self._submit_async(tick), self._loop)
+        return self._reply(future.result())
+
+    async def wait_for(
+        self,
+        call: StepCall,
+        *,
+        waiter_id: str,
+        slot: str,
+        event_type: type[Event],
+        requirements: dict[str, Any],
+        waiter_event: Event | None,
+        timeout: float | None,
+    ) -> Event:
+        if slot in call.resolved:
+            outcome = call.resolved[slot]
+        else:
+            future: asyncio.Future[Event | None] = self._loop.create_future()
+            self._parked[call.attempt_id] = future
+            self.submit(
+                TickStepWaiting(
+                    self.now(),
+                    call.step_name,
+                    call.attempt_id,
+                    waiter_id,
+                    slot,
+                    event_type,
+                    requirements,
+                    waiter_event,
+                    timeout,
+                )
+            )
+            outcome = await future
+            call.resolved[slot] = outcome
+        if outcome is None:
+            raise asyncio.TimeoutError(f"Timed out waiting for {event_type.__name__}")
+        return outcome
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self, start_event: StartEvent | None) -> StopEvent:
+        """Start the run and wait for its end; re-raises the run's failure."""
+        puller = self._loop.create_task(self._pull())
+        try:
+            self.submit(TickStartRun(self.now(), start_event))
+            return await self._done
+        finally:
+            puller.cancel()
+            pending = self._shutdown()
+            if pending:
+                # Structured shutdown: cancelled attempts get a moment to unwind.
+                await asyncio.wait(pending, timeout=0.5)
+            await self._adapter.close()
+
+    async def _pull(self) -> None:
+        while not self._done.done():
+            received = await self._adapter.wait_receive()
+            if isinstance(received, WaitResultTick):
+                self.submit(received.tick)
+
+    def submit_threadsafe(self, tick: WorkflowTick) -> None:
+        if threading.get_ident() == self._thread:
+            self.submit(tick)
+        else:
+            self._loop.call_soon_threadsafe(self.submit, tick)
+
+    async def _submit_async(self, tick: WorkflowTick) -> list[Command]:
+        return self.submit(tick)
+
+    def submit(self, tick: WorkflowTick) -> list[Command]:
+        """Reduce ``tick`` now; run its commands now, or after ``on_tick`` when journaling."""
+        if self._done.done():
+            return []
+        if self._tick_log is not None:
+            self._tick_log.append(tick)
+        _, cmds = reduce(self._state, tick)
+        if self._observes:
+            self._journal.append((tick, cmds))
+            if self._flushing is None:
+                self._flushing = self._loop.create_task(self._flush())
+        else:
+            self._execute(cmds)
+        return cmds
+
+    async def _flush(self) -> None:
+        try:
+            while self._journal:
+                batch = list(self._journal)
+                self._journal.clear()
+                for tick, _ in batch:
+                    await self._adapter.on_tick(tick)
+                for tick, cmds in batch:
+                    self._execute(cmds)
+                    await self._adapter.after_tick(tick)
+        except BaseException as exc:  # a journal that cannot write must stop the run loudly
+            if not self._done.done():
+                self._done.set_exception(exc)
+            raise
+        finally:
+            self._flushing = None
+
+    @staticmethod
+    def _reply(cmds: list[Command]) -> Any:
+        for cmd in cmds:
+            if isinstance(cmd, CommandReply):
+                return cmd.value
+        return None
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _execute(self, cmds: list[Command]) -> None:
+        for cmd in cmds:
+            kind = type(cmd)
+            if kind is CommandPublish:
+                assert isinstance(cmd, CommandPublish)
+                self._adapter.publish_nowait(cmd.event)
+            elif kind is CommandRunStep:
+                assert isinstance(cmd, CommandRunStep)
+                self._run_step(cmd)
+            elif kind is CommandSchedule:
+                assert isinstance(cmd, CommandSchedule)
+                self._arm(cmd.timer_id, cmd.due)
+            elif kind is CommandCancelTimer:
+                assert isinstance(cmd, CommandCancelTimer)
+                handle = self._timers.pop(cmd.timer_id, None)
+                if handle is not None:
+                    handle.cancel()
+            elif kind is CommandCancelStep:
+                assert isinstance(cmd, CommandCancelStep)
+                self._cancel_attempt(cmd.attempt_id)
+            elif kind is CommandIdleCheck:
+                self._loop.call_soon(self._idle_check)
+            elif kind is CommandCompleteRun:
+                assert isinstance(cmd, CommandCompleteRun)
+                self._finish(cmd.result, None)
+            elif isinstance(cmd, (CommandFailRun, CommandHaltRun)):
+                self._finish(None, cmd.exception)
+
+    def _run_step(self, cmd: CommandRunStep) -> None:
+        parked = self._parked.pop(cmd.attempt_id, None)
+        if parked is not None and cmd.resume_waiter is not None:
+            if not parked.done():
+                parked.set_result(cmd.resolved[cmd.resume_waiter])
+            return
+        call = StepCall(
+            run=self,
+            step_name=cmd.step_name,
+            worker_id=cmd.worker_id,
+            attempt_id=cmd.attempt_id,
+            event=cmd.event,
+            retry=cmd.retry,
+            recovery_counts=dict(cmd.recovery_counts),
+            resolved=dict(cmd.resolved),
+        )
+        task = self._loop.create_task(self._steps[cmd.step_name](call))
+        self._tasks[cmd.attempt_id] = task
+        task.add_done_callback(partial(self._attempt_done, cmd.step_name, cmd.attempt_id))
+
+    def _attempt_done(self, step_name: str, attempt_id: int, task: asyncio.Task[Any]) -> None:
+        if self._tasks.pop(attempt_id, None) is None:
+            return  # cancelled on the reducer's command
+        if task.cancelled():
+            error: BaseException = asyncio.CancelledError()
+        else:
+            error_or_none = task.exception()
+            if error_or_none is None:
+                self.submit(TickStepReturned(self.now(), step_name, attempt_id, task.result()))
+                return
+            error = error_or_none
+        self.submit(TickStepFailed(self.now(), step_name, attempt_id, error))
+
+    def _cancel_attempt(self, attempt_id: int) -> None:
+        self._parked.pop(attempt_id, None)
+        task = self._tasks.pop(attempt_id, None)
+        if task is not None:
+            task.cancel()
+            self._cancelled.add(task)
+            task.add_done_callback(self._cancelled.discard)
+
+    def _arm(self, timer_id: int, due: float) -> None:
+        delay = max(0.0, due - self.now())
+        self._timers[timer_id] = self._loop.call_later(delay, self._fire, timer_id)
+
+    def _fire(self, timer_id: int) -> None:
+        self._timers.pop(timer_id, None)
+        self.submit(TickTimerFired(self.now(), timer_id))
+
+    def _idle_check(self) -> None:
+        self.submit(TickIdleCheck(self.now()))
+
+    def _finish(self, result: StopEvent | None, error: BaseException | None) -> None:
+        if self._done.done():
+            return
+        if error is not None:
+            self._done.set_exception(error)
+        else:
+            assert result is not None
+            self._done.set_result(result)
+
+    def _shutdown(self) -> list[asyncio.Task[Any]]:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        pending: list[asyncio.Task[Any]] = list(self._tasks.values()) + list(self._cancelled)
+        for task in pending:
+            task.cancel()
+        self._tasks.clear()
+        self._cancelled.clear()
+        for future in self._parked.values():
+            future.cancel()
+        self._parked.clear()
+        return [task for task in pending if not task.done()]

@@ -1,0 +1,1 @@
+"""Types shared by runtimes: the plugin ABCs and the step-call contract."""

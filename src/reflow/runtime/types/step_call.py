@@ -1,0 +1,87 @@
+"""The contract between the control loop and a workflow's step functions.
+
+The runtime never imports the client side (``Workflow``, ``Context``): a workflow hands the
+runtime one ``StepWorkerFunction`` per step, and the loop calls it with a ``StepCall``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reflow.engine import RetryState, RunConfig
+from reflow.events import Event
+
+
+class RunServices(Protocol):
+    """What a running step may ask of its run (the internal face of ``Context`` uses it)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def now(self) -> float: ...
+
+    def send_event(
+        self,
+        event: Event,
+        step: str | None = None,
+        *,
+        delay: float | None = None,
+        recovery_counts: Mapping[str, int] | None = None,
+    ) -> None: ...
+
+    def publish(self, event: Event) -> None: ...
+
+    def collect(
+        self, step_name: str, buffer_id: str, event: Event, expected: Sequence[type[Event]]
+    ) -> list[Event] | None: ...
+
+    async def wait_for(
+        self,
+        call: StepCall,
+        *,
+        waiter_id: str,
+        slot: str,
+        event_type: type[Event],
+        requirements: dict[str, Any],
+        waiter_event: Event | None,
+        timeout: float | None,
+    ) -> Event: ...
+
+    def get_state_store(self) -> Any: ...
+
+    def is_replaying(self) -> bool: ...
+
+
+@dataclass(slots=True)
+class StepCall:
+    """One attempt of one step, as the control loop hands it to the step function."""
+
+    run: RunServices
+    step_name: str
+    worker_id: int
+    attempt_id: int
+    event: Event
+    retry: RetryState
+    recovery_counts: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, Event | None] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across crash-and-replay: ``{run_id}:{step}:{attempt_id}``."""
+        return f"{self.run.run_id}:{self.step_name}:{self.attempt_id}"
+
+
+StepWorkerFunction = Callable[[StepCall], Awaitable["Event | None"]]
+
+
+class RunnableWorkflow(Protocol):
+    """What a runtime needs from a workflow (``reflow.Workflow`` satisfies it)."""
+
+    @property
+    def workflow_name(self) -> str: ...
+
+    def _run_config(self, run_id: str) -> RunConfig: ...
+
+    def _step_workers(self) -> Mapping[str, StepWorkerFunction]: ...

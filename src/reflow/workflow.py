@@ -1,0 +1,302 @@
+"""``Workflow``: a container of steps that runs on a runtime."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reflow._step_runner import make_step_worker
+from reflow._validation import (
+    infer_start_stop,
+    infer_state_type,
+    validate_skip_graph_checks,
+    validate_workflow,
+)
+from reflow._workflow_meta import WorkflowMeta, add_step_to, collect_step_functions
+from reflow.context.context import Context
+from reflow.context.serializers import BaseSerializer, JsonSerializer
+from reflow.decorators import StepConfig, WorkflowGraphCheck
+from reflow.engine import RunConfig, RunState, StepSpec
+from reflow.errors import ContextStateError, WorkflowRuntimeError, WorkflowValidationError
+from reflow.events import Event, StartEvent, StopEvent
+from reflow.handler import WorkflowHandler
+from reflow.resource import ResourceManager
+from reflow.runtime.basic import basic_runtime
+from reflow.runtime.types.plugin import Runtime, current_runtime
+from reflow.runtime.types.step_call import StepWorkerFunction
+
+logger = logging.getLogger(__name__)
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _new_run_id() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+class Workflow(metaclass=WorkflowMeta):
+    """Subclass it and decorate methods with ``@step``; ``run()`` starts a run."""
+
+    def __init__(
+        self,
+        timeout: float | None = 45.0,
+        disable_validation: bool = False,
+        verbose: bool = False,
+        resource_manager: ResourceManager | None = None,
+        num_concurrent_runs: int | None = None,
+        runtime: Runtime | None = None,
+        workflow_name: str | None = None,
+        skip_graph_checks: set[WorkflowGraphCheck] | None = None,
+        serializer: BaseSerializer | None = None,
+    ) -> None:
+        if num_concurrent_runs is not None and (
+            not isinstance(num_concurrent_runs, int)
+            or isinstance(num_concurrent_runs, bool)
+            or num_concurrent_runs < 1
+        ):
+            raise WorkflowValidationError(
+                f"num_concurrent_runs must be a positive integer or None, got {num_concurrent_runs!r}"
+            )
+        self._timeout = timeout
+        self._disable_validation = disable_validation
+        self._verbose = verbose
+        self._resource_manager = resource_manager or ResourceManager()
+        self.num_concurrent_runs = num_concurrent_runs
+        self._workflow_name = workflow_name
+        self._skip_graph_checks: set[WorkflowGraphCheck] = set(skip_graph_checks or ())
+        validate_skip_graph_checks(self._skip_graph_checks)
+        self._serializer: BaseSerializer = serializer or JsonSerializer()
+        self._functions = self._bind_steps()
+        self._configs: dict[str, StepConfig] = {
+            name: fn._step_config  # type: ignore[attr-defined]
+            for name, fn in self._functions.items()
+        }
+        self._start_event_class, self._stop_event_class = infer_start_stop(self._configs)
+        self._validated: bool | None = None
+        self._specs: dict[str, StepSpec] | None = None
+        self._handler_for_step: dict[str, str] = {}
+        self._routes: dict[type[Event], tuple[str, ...]] = {}
+        self._workers: dict[str, StepWorkerFunction] | None = None
+        self._runtime_locked = False
+        chosen = runtime or current_runtime() or basic_runtime
+        if verbose:
+            from reflow.runtime.verbose import VerboseDecorator
+
+            chosen = VerboseDecorator(chosen)
+        self._runtime: Runtime = chosen
+        chosen.track_workflow(self)
+
+    def _bind_steps(self) -> dict[str, Callable[..., Any]]:
+        bound: dict[str, Callable[..., Any]] = {}
+        free = _free_step_names(type(self))
+        for name, fn in collect_step_functions(type(self)).items():
+            bound[name] = fn if name in free else fn.__get__(self, type(self))
+        return bound
+
+    # -- public surface ----------------------------------------------------------------------
+
+    @classmethod
+    def add_step(cls, func: Callable[..., Any]) -> None:
+        add_step_to(cls, func)
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._runtime
+
+    @property
+    def workflow_name(self) -> str:
+        if self._workflow_name is not None:
+            return self._workflow_name
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    @property
+    def start_event_class(self) -> type[StartEvent]:
+        return self._start_event_class
+
+    @property
+    def stop_event_class(self) -> type[StopEvent]:
+        return self._stop_event_class
+
+    @property
+    def serializer(self) -> BaseSerializer:
+        return self._serializer
+
+    @property
+    def timeout(self) -> float | None:
+        return self._timeout
+
+    @property
+    def events(self) -> list[type[Event]]:
+        seen: dict[type[Event], None] = {}
+        for config in self._configs.values():
+            for event_type in [*config.accepted_events, *config.return_types]:
+                if isinstance(event_type, type) and issubclass(event_type, Event):
+                    seen.setdefault(event_type, None)
+        return list(seen)
+
+    def validate(
+        self, *, validate_resource_configs: bool = True, validate_resources: bool = False
+    ) -> bool:
+        """Check the steps and the event graph; returns whether the workflow uses HITL."""
+        self._validated = validate_workflow(
+            self._configs, skip_graph_checks=self._skip_graph_checks
+        )
+        if validate_resource_configs or validate_resources:
+            from reflow._workflow_resources import check_resources
+
+            check_resources(self._configs, self._resource_manager, validate_resources)
+        return self._validated
+
+    def run(
+        self,
+        ctx: Context[Any] | None = None,
+        start_event: StartEvent | None = None,
+        **kwargs: Any,
+    ) -> WorkflowHandler:
+        """Start a run and return its handler at once (needs a running event loop)."""
+        run_id = kwargs.pop("run_id", None) or _new_run_id()
+        if not self._disable_validation and self._validated is None:
+            self.validate()
+        self._lock_runtime()
+        if ctx is not None and ctx._face.phase == "external" and ctx.is_running:
+            raise ContextStateError(
+                "This context belongs to a run that is still in flight; wait for it to finish "
+                "or create a new Context."
+            )
+        if ctx is not None and ctx._face.phase == "internal":
+            raise ContextStateError("A step's context cannot start a new run")
+        ctx = ctx or Context(self)
+        resuming = ctx._face.phase == "pre-run" and ctx.is_running
+        event = None if resuming else self._build_start_event(start_event, kwargs)
+        store = ctx.store
+        init_state = self._initial_state(run_id, ctx)
+        adapter = self._runtime.run_workflow(
+            run_id, self, init_state, event, state_store=store
+        )  # type: ignore[call-arg]
+        ctx._bind_run(adapter, store)
+        return WorkflowHandler(self, adapter, ctx)
+
+    # -- runtime contract --------------------------------------------------------------------
+
+    def _lock_runtime(self) -> None:
+        self._runtime_locked = True
+
+    def _switch_runtime(self, runtime: Runtime) -> None:
+        if self._runtime_locked:
+            raise WorkflowRuntimeError("The runtime cannot change after the workflow has run")
+        self._runtime.untrack_workflow(self)
+        self._runtime = runtime
+        runtime.track_workflow(self)
+
+    def _step_specs(self) -> dict[str, StepSpec]:
+        if self._specs is None:
+            self._specs, self._handler_for_step = _compile_specs(self._configs)
+        return self._specs
+
+    def _run_config(self, run_id: str) -> RunConfig:
+        specs = self._step_specs()
+        return RunConfig(
+            run_id=run_id,
+            steps=specs,
+            timeout=self._timeout,
+            handler_for_step=self._handler_for_step,
+            _routes=self._routes,
+        )
+
+    def _step_workers(self) -> Mapping[str, StepWorkerFunction]:
+        if self._workers is None:
+            self._workers = {
+                name: make_step_worker(self, name, fn, self._configs[name])
+                for name, fn in self._functions.items()
+            }
+        return self._workers
+
+    def _state_type(self) -> type[BaseModel] | None:
+        return infer_state_type(self._configs)
+
+    def _check_send_target(self, event: Event, step: str | None) -> None:
+        if step is None:
+            return
+        config = self._configs.get(step)
+        if config is None:
+            raise WorkflowRuntimeError(f"Step {step} does not exist")
+        accepted = tuple(config.accepted_events)
+        if type(event) in accepted:
+            return
+        if config.accept_event_subclasses and isinstance(event, accepted):
+            return
+        raise WorkflowRuntimeError(f"Step {step} does not accept event of type {type(event)}")
+
+    def _check_event_serializable(self, event: Event) -> None:
+        from reflow.context._serializability import check_serializable
+
+        check_serializable(event, "event", self._serializer)
+
+    def _build_start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> Event:
+        if start_event is not None:
+            if not isinstance(start_event, StartEvent):
+                raise ValueError("The 'start_event' argument must be an instance of 'StartEvent'.")
+            if kwargs:
+                logger.warning(
+                    "run() got a start_event, so these keyword arguments are ignored: %s",
+                    ", ".join(sorted(kwargs)),
+                )
+            return start_event
+        try:
+            return self._start_event_class(**kwargs)
+        except ValidationError as exc:
+            raise WorkflowRuntimeError(
+                f"Failed creating a start event of type '{self._start_event_class.__name__}' "
+                f"with the keyword arguments: {kwargs}"
+            ) from exc
+
+    def _initial_state(self, run_id: str, ctx: Context[Any]) -> RunState:
+        config = self._run_config(run_id)
+        snapshot = ctx._snapshot
+        if snapshot is not None and snapshot.get("is_running"):
+            from reflow.context._snapshot import run_state_from_snapshot
+
+            return run_state_from_snapshot(snapshot, config, self._serializer, self)
+        return RunState.initial(config)
+
+
+def _free_step_names(cls: type) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        names.update(getattr(klass, "_step_functions", {}) or {})
+    return names
+
+
+def _compile_specs(configs: Mapping[str, StepConfig]) -> tuple[dict[str, StepSpec], dict[str, str]]:
+    specs: dict[str, StepSpec] = {}
+    handlers: dict[str, str] = {}
+    wildcard: str | None = None
+    for name, config in configs.items():
+        is_handler = config.role == "catch_error"
+        specs[name] = StepSpec(
+            name=name,
+            accepted=tuple(config.accepted_events),
+            num_workers=1 if is_handler else config.num_workers,
+            accept_subclasses=config.accept_event_subclasses,
+            retry_policy=None if is_handler else config.retry_policy,
+            timeout=config.timeout,
+            is_catch_error=is_handler,
+            max_recoveries=config.catch_error_max_recoveries,
+        )
+        if is_handler:
+            if config.catch_error_for_steps is None:
+                wildcard = name
+            else:
+                for target in config.catch_error_for_steps:
+                    handlers[target] = name
+    if wildcard is not None:
+        for name, spec in specs.items():
+            if not spec.is_catch_error:
+                handlers.setdefault(name, wildcard)
+    return specs, handlers
