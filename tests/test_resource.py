@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from reflow._resource_config_file import load_config_data
+from reflow._resource_config_file import load_config_data, select_path
 from reflow.resource import (
     Resource,
     ResourceConfig,
@@ -456,6 +456,37 @@ async def test_factory_dependency_on_a_config_gets_its_model(
     assert await ResourceManager().get(Resource(address)) == "h:1"
 
 
+class CountingDescriptor:
+    """A hand-written descriptor: the manager only relies on the protocol."""
+
+    def __init__(self, name: str, cache: bool) -> None:
+        self.name = name
+        self.cache = cache
+        self.resolved = 0
+
+    async def resolve(self, manager: ResourceManager) -> int:
+        self.resolved += 1
+        return self.resolved
+
+    def set_type_annotation(self, type_annotation: Any) -> None:
+        pass
+
+    def set_localns(self, localns: dict[str, Any] | None) -> None:
+        pass
+
+    def get_dependencies(self) -> list[tuple[str, ResourceDescriptor, Any]]:
+        return []
+
+
+async def test_manager_accepts_any_resource_descriptor() -> None:
+    cached, uncached = CountingDescriptor("c", True), CountingDescriptor("u", False)
+    assert isinstance(cached, ResourceDescriptor)
+    manager = ResourceManager()
+    assert [await manager.get(cached) for _ in range(2)] == [1, 1]
+    assert [await manager.get(uncached) for _ in range(2)] == [1, 2]
+    assert manager.get_all() == {"c": 1}
+
+
 # --- cycles ----------------------------------------------------------------------------------
 
 
@@ -671,6 +702,21 @@ def test_path_selector_must_end_on_an_object(
         f"Expected dictionary for configuration from {config_dir / 'app.json'} "
         f"at path {path}, got: {found}"
     )
+
+
+@given(
+    keys=st.lists(
+        st.text(alphabet=st.characters(blacklist_characters="."), max_size=5), min_size=1
+    ),
+    leaf=st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+)
+def test_selector_returns_the_object_at_its_dotted_path(
+    keys: list[str], leaf: dict[str, int]
+) -> None:
+    data: dict[str, Any] = leaf
+    for key in reversed(keys):
+        data = {key: data, "sibling": {"noise": 1}}
+    assert select_path(data, ".".join(keys), "f.json") is leaf
 
 
 def test_selector_on_a_non_object_root_is_a_value_error(config_dir: Path) -> None:

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from reflow.resource import ResourceManager, resolve_step_resources
+from reflow.errors import WorkflowValidationError
+from reflow.resource import ResourceManager, _ResourceConfig, resolve_step_resources
 
 if TYPE_CHECKING:
     from reflow.decorators import StepConfig
@@ -17,13 +18,24 @@ def check_resources(
 ) -> None:
     """Load every ``ResourceConfig``; with ``resolve_factories`` also build every resource.
 
-    Resolving factories runs its own event loop, so it cannot be asked for inside one.
+    Every failure is reported at once, naming the step and parameter.  Resolving factories
+    runs its own event loop, so it cannot be asked for inside one.
     """
-    for config in configs.values():
+    problems: list[str] = []
+    for step_name, config in configs.items():
         for definition in config.resources:
             resource = definition.resource
-            if hasattr(resource, "config_file"):
-                resource.call()  # type: ignore[union-attr]
+            if not isinstance(resource, _ResourceConfig):
+                continue
+            try:
+                resource.set_type_annotation(definition.type_annotation)
+                resource.call()
+            except Exception as exc:
+                problems.append(f"In step '{step_name}', parameter '{definition.name}': {exc}")
+    if problems:
+        raise WorkflowValidationError(
+            "Resource config validation failed:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
     if resolve_factories:
         for config in configs.values():
             if config.resources:

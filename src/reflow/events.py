@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from reflow._qualname import import_qualified_name, qualified_name
+from reflow._type_resolution import resolve_serialized_class
 
 
 class DictLikeModel(BaseModel):
@@ -168,6 +169,11 @@ class StopEvent(Event):
     def __str__(self) -> str:
         return str(self._result)
 
+    def __repr_args__(self) -> Any:
+        yield from super().__repr_args__()
+        if self._result is not None:
+            yield "result", self._result
+
 
 class InputRequiredEvent(Event):
     """Asks a human for input; published to the stream when a step returns it."""
@@ -255,7 +261,7 @@ def deserialize_event(value: Any) -> Event:
     if isinstance(value, Event):
         return value
     if isinstance(value, dict) and value.get("__is_pydantic"):
-        cls = import_qualified_name(value["qualified_name"])
+        cls = resolve_serialized_class(value["qualified_name"])
         event: Event = cls.model_validate(value["value"])
         return event
     raise ValueError(f"Expected an Event or its serialized form, got {type(value).__name__}")
@@ -268,7 +274,7 @@ def _serialize_event_type(cls: type[Event]) -> str:
 def _deserialize_event_type(value: Any) -> type[Event]:
     if isinstance(value, type):
         return value
-    cls = import_qualified_name(str(value))
+    cls = resolve_serialized_class(str(value))
     if not (isinstance(cls, type) and issubclass(cls, Event)):
         raise ValueError(f"{value!r} does not name an Event subclass")
     return cls

@@ -60,7 +60,7 @@ class Workflow(metaclass=WorkflowMeta):
             or num_concurrent_runs < 1
         ):
             raise WorkflowValidationError(
-                f"num_concurrent_runs must be a positive integer or None, got {num_concurrent_runs!r}"
+                "num_concurrent_runs must be an integer greater than 0 or None"
             )
         self._timeout = timeout
         self._disable_validation = disable_validation
@@ -71,12 +71,16 @@ class Workflow(metaclass=WorkflowMeta):
         self._skip_graph_checks: set[WorkflowGraphCheck] = set(skip_graph_checks or ())
         validate_skip_graph_checks(self._skip_graph_checks)
         self._serializer: BaseSerializer = serializer or JsonSerializer()
+        self._serializer_explicit = serializer is not None
+        self._event_checker: BaseSerializer | None = None
         self._functions = self._bind_steps()
         self._configs: dict[str, StepConfig] = {
             name: fn._step_config  # type: ignore[attr-defined]
             for name, fn in self._functions.items()
         }
-        self._start_event_class, self._stop_event_class = infer_start_stop(self._configs)
+        self._start_event_class, self._stop_event_class = infer_start_stop(
+            self._configs, workflow_name=type(self).__name__
+        )
         self._validated: bool | None = None
         self._specs: dict[str, StepSpec] | None = None
         self._handler_for_step: dict[str, str] = {}
@@ -145,7 +149,9 @@ class Workflow(metaclass=WorkflowMeta):
     ) -> bool:
         """Check the steps and the event graph; returns whether the workflow uses HITL."""
         self._validated = validate_workflow(
-            self._configs, skip_graph_checks=self._skip_graph_checks
+            self._configs,
+            skip_graph_checks=self._skip_graph_checks,
+            workflow_name=type(self).__name__,
         )
         if validate_resource_configs or validate_resources:
             from reflow._workflow_resources import check_resources
@@ -166,8 +172,8 @@ class Workflow(metaclass=WorkflowMeta):
         self._lock_runtime()
         if ctx is not None and ctx._face.phase == "external" and ctx.is_running:
             raise ContextStateError(
-                "This context belongs to a run that is still in flight; wait for it to finish "
-                "or create a new Context."
+                "Cannot start a new run while context is already running. "
+                "Wait for completion or use a new Context."
             )
         if ctx is not None and ctx._face.phase == "internal":
             raise ContextStateError("A step's context cannot start a new run")
@@ -236,7 +242,13 @@ class Workflow(metaclass=WorkflowMeta):
     def _check_event_serializable(self, event: Event) -> None:
         from reflow.context._serializability import check_serializable
 
-        check_serializable(event, "event", self._serializer)
+        if self._event_checker is None:
+            from reflow.context.serializers import PickleSerializer
+
+            self._event_checker = (
+                self._serializer if self._serializer_explicit else PickleSerializer()
+            )
+        check_serializable(event, "event", self._event_checker)
 
     def _build_start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> Event:
         if start_event is not None:
@@ -245,7 +257,7 @@ class Workflow(metaclass=WorkflowMeta):
             if kwargs:
                 logger.warning(
                     "run() got a start_event, so these keyword arguments are ignored: %s",
-                    ", ".join(sorted(kwargs)),
+                    kwargs,
                 )
             return start_event
         try:

@@ -48,7 +48,10 @@ async def test_wildcard_handler_gets_step_failed_event_after_retries() -> None:
 async def test_step_failed_event_dump_serializes_exception_and_input_event() -> None:
     failed = await RecoverToStop(timeout=2).run()
     dumped = failed.model_dump()
-    assert dumped["exception"] == {"exception_type": "builtins.KeyError", "exception_message": "'k'"}
+    assert dumped["exception"] == {
+        "exception_type": "builtins.KeyError",
+        "exception_message": "'k'",
+    }
     assert dumped["input_event"]["__is_pydantic"] is True
     assert dumped["input_event"]["qualified_name"] == f"{StartEvent.__module__}.StartEvent"
 
@@ -81,7 +84,7 @@ async def test_max_recoveries_is_a_budget_along_one_event_lineage() -> None:
     failed = events[-1]
     assert isinstance(failed, WorkflowFailedEvent)
     assert failed.step_name == "work"
-    with pytest.raises(RuntimeError, match="^bad 2$"):
+    with pytest.raises(RuntimeError, match=r"^bad 2$"):
         await handler
 
 
@@ -100,7 +103,7 @@ class DefaultBudget(Workflow):
 
 
 async def test_default_budget_is_one_recovery() -> None:
-    with pytest.raises(RuntimeError, match="^bad 1$"):
+    with pytest.raises(RuntimeError, match=r"^bad 1$"):
         await DefaultBudget(timeout=2).run()
 
 
@@ -176,7 +179,7 @@ class OnlyScoped(Workflow):
 
 
 async def test_failure_in_an_unclaimed_step_fails_the_run() -> None:
-    with pytest.raises(ValueError, match="^unclaimed$"):
+    with pytest.raises(ValueError, match=r"^unclaimed$"):
         await OnlyScoped(timeout=2).run()
 
 
@@ -195,7 +198,7 @@ async def test_a_raising_handler_fails_the_run_with_its_own_exception() -> None:
     events = await drain(handler)
     assert isinstance(events[-1], WorkflowFailedEvent)
     assert events[-1].step_name == "recover"
-    with pytest.raises(TypeError, match="^from handler$"):
+    with pytest.raises(TypeError, match=r"^from handler$"):
         await handler
 
 

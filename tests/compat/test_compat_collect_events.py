@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from compat_support import drain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reflow import Context, Workflow, step
-from reflow.errors import ContextStateError
+from reflow.errors import ContextStateError, WorkflowTimeoutError
 from reflow.events import Event, StartEvent, StopEvent
 
 
@@ -72,9 +73,10 @@ async def test_same_type_events_keep_arrival_order() -> None:
 
 
 async def test_empty_expected_list_returns_an_empty_list() -> None:
-    handler = Collector(timeout=0.2).run(seq=[A(n=1)], expected=[])
+    handler = Collector(timeout=1).run(seq=[A(n=1)], expected=[])
     events = await drain(handler)
     assert [ev.got for ev in events if isinstance(ev, Snapshot)] == [[]]
+    assert await handler == []
 
 
 @settings(max_examples=25, deadline=None)
@@ -86,9 +88,7 @@ def test_result_is_grouped_by_expected_for_any_arrival_order(
     seq = [classes[name](n=n) for name, n in arrivals]
     expected = ["C", "B", "A", "B", "A"]
     result = asyncio.run(_run_collector(seq, expected))
-    by_type = {
-        name: [n for kind, n in arrivals if kind == name] for name in ("A", "B", "C")
-    }
+    by_type = {name: [n for kind, n in arrivals if kind == name] for name in ("A", "B", "C")}
     cursor = {name: 0 for name in by_type}
     want = []
     for name in expected:
@@ -135,6 +135,8 @@ async def test_surplus_events_of_a_full_type_do_not_carry_into_the_next_batch() 
     handler = TwoBatches(timeout=0.2).run(seq=[A(n=1), A(n=2), B(n=3), B(n=4)])
     events = [ev async for ev in handler.stream_events()]
     assert [ev.got for ev in events if isinstance(ev, Snapshot)] == [[("B", 3), ("A", 1)]]
+    with pytest.raises(WorkflowTimeoutError):
+        await handler
 
 
 class Buffers(Workflow):
@@ -192,9 +194,6 @@ async def test_each_step_has_its_own_default_buffer() -> None:
 async def test_collect_events_outside_a_step_raises() -> None:
     handler = Buffers(timeout=1).run()
     await handler
-    try:
+    with pytest.raises(ContextStateError) as info:
         handler.ctx.collect_events(A(), [A])
-    except ContextStateError as exc:
-        assert str(exc) == "collect_events is only available from within step functions."
-    else:
-        raise AssertionError("collect_events on the external context did not raise")
+    assert str(info.value) == "collect_events is only available from within step functions."

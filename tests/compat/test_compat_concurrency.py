@@ -104,64 +104,63 @@ async def test_preparing_event_carries_the_bare_input_class_name() -> None:
     assert {(p.input_event_name, p.output_event_name) for p in preparing} == {("Job", None)}
 
 
+# Opened once the expected number of workers are inside ``work`` at the same time.
+_full: dict[str, asyncio.Event] = {}
+
+
 class PeakCounter(Workflow):
+    """Runs ``jobs`` jobs; each waits until ``expect`` are active, so the peak is exact."""
+
     @step
     async def start(self, ctx: Context, ev: StartEvent) -> Job | None:
         await ctx.store.set("active", 0)
         await ctx.store.set("peak", 0)
+        await ctx.store.set("jobs", ev.jobs)
+        await ctx.store.set("expect", ev.expect)
         for n in range(ev.jobs):
             ctx.send_event(Job(n=n))
         return None
 
-    @step(num_workers=3)
-    async def work(self, ctx: Context, ev: Job) -> JobDone:
+    async def _occupy(self, ctx: Context) -> None:
         async with ctx.store.edit_state() as state:
             state["active"] += 1
             state["peak"] = max(state["peak"], state["active"])
-        await asyncio.sleep(0.005)
+            if state["active"] >= state["expect"]:
+                _full["gate"].set()
+        await _full["gate"].wait()
+        # Give any worker beyond the cap a chance to start, so an over-limit pool is caught.
+        await asyncio.sleep(0.002)
         async with ctx.store.edit_state() as state:
             state["active"] -= 1
+
+    @step(num_workers=3)
+    async def work(self, ctx: Context, ev: Job) -> JobDone:
+        await self._occupy(ctx)
         return JobDone(n=ev.n)
 
     @step
     async def finish(self, ctx: Context, ev: JobDone) -> StopEvent | None:
-        if ctx.collect_events(ev, [JobDone] * 7) is None:
+        jobs = int(await ctx.store.get("jobs"))
+        if ctx.collect_events(ev, [JobDone] * jobs) is None:
             return None
         return StopEvent(result=await ctx.store.get("peak"))
 
 
 async def test_num_workers_caps_the_number_of_concurrent_invocations() -> None:
-    assert await PeakCounter(timeout=2).run(jobs=7) == 3
+    _full["gate"] = asyncio.Event()
+    assert await PeakCounter(timeout=2).run(jobs=7, expect=3) == 3
 
 
-class SingleWorkerDefault(Workflow):
-    @step
-    async def start(self, ctx: Context, ev: StartEvent) -> Job | None:
-        await ctx.store.set("active", 0)
-        await ctx.store.set("peak", 0)
-        for n in range(6):
-            ctx.send_event(Job(n=n))
-        return None
-
+class DefaultPool(PeakCounter):
     @step
     async def work(self, ctx: Context, ev: Job) -> JobDone:
-        async with ctx.store.edit_state() as state:
-            state["active"] += 1
-            state["peak"] = max(state["peak"], state["active"])
-        await asyncio.sleep(0.003)
-        async with ctx.store.edit_state() as state:
-            state["active"] -= 1
+        await self._occupy(ctx)
         return JobDone(n=ev.n)
-
-    @step
-    async def finish(self, ctx: Context, ev: JobDone) -> StopEvent | None:
-        if ctx.collect_events(ev, [JobDone] * 6) is None:
-            return None
-        return StopEvent(result=await ctx.store.get("peak"))
 
 
 async def test_default_num_workers_is_four() -> None:
-    assert await SingleWorkerDefault(timeout=2).run() == 4
+    _full["gate"] = asyncio.Event()
+    assert await DefaultPool(timeout=2).run(jobs=6, expect=4) == 4
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2"])
@@ -195,35 +194,35 @@ _run_gate: dict[str, asyncio.Event] = {}
 class SerialRuns(Workflow):
     @step
     async def start(self, ctx: Context, ev: StartEvent) -> StopEvent:
-        _run_gate.setdefault("started", asyncio.Event())
-        _run_gate.setdefault(ev.tag, asyncio.Event()).set()
+        _run_gate[ev.tag].set()
         await _run_gate["release"].wait()
         return StopEvent(result=ev.tag)
 
 
-async def test_num_concurrent_runs_holds_back_extra_runs_of_the_same_instance() -> None:
+def _fresh_run_gates(*tags: str) -> None:
     _run_gate.clear()
-    _run_gate["release"] = asyncio.Event()
+    _run_gate.update({name: asyncio.Event() for name in ("release", *tags)})
+
+
+async def test_num_concurrent_runs_holds_back_extra_runs_of_the_same_instance() -> None:
+    _fresh_run_gates("a", "b")
     workflow = SerialRuns(timeout=2, num_concurrent_runs=1)
     first = workflow.run(tag="a")
     second = workflow.run(tag="b")
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert "a" in _run_gate
-    assert "b" not in _run_gate
+    await asyncio.wait_for(_run_gate["a"].wait(), 1)
+    await asyncio.sleep(0.01)
+    assert not _run_gate["b"].is_set()
     _run_gate["release"].set()
     assert await first == "a"
     assert await second == "b"
 
 
 async def test_separate_instances_do_not_share_the_concurrent_run_limit() -> None:
-    _run_gate.clear()
-    _run_gate["release"] = asyncio.Event()
+    _fresh_run_gates("a", "b")
     first = SerialRuns(timeout=2, num_concurrent_runs=1).run(tag="a")
     second = SerialRuns(timeout=2, num_concurrent_runs=1).run(tag="b")
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert "a" in _run_gate and "b" in _run_gate
+    await asyncio.wait_for(_run_gate["a"].wait(), 1)
+    await asyncio.wait_for(_run_gate["b"].wait(), 1)
     _run_gate["release"].set()
     assert (await first, await second) == ("a", "b")
 

@@ -119,7 +119,7 @@ class SlowSibling(Workflow):
 
 async def test_a_failure_cancels_running_siblings_and_ends_the_run() -> None:
     handler = SlowSibling(timeout=5).run()
-    with pytest.raises(ValueError, match="^early failure$"):
+    with pytest.raises(ValueError, match=r"^early failure$"):
         await handler
     assert await handler.ctx.store.get("cancelled", False) is True
 
@@ -131,7 +131,7 @@ class FailsSync(Workflow):
 
 
 async def test_sync_step_exception_is_reraised() -> None:
-    with pytest.raises(LookupError, match="^sync failure$"):
+    with pytest.raises(LookupError, match=r"^sync failure$"):
         await FailsSync(timeout=2).run()
 
 

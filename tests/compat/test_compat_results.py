@@ -89,7 +89,9 @@ async def test_missing_start_event_field_raises_runtime_error_from_run() -> None
 
 
 async def test_invalid_start_event_field_type_raises_runtime_error() -> None:
-    with pytest.raises(WorkflowRuntimeError, match="^Failed creating a start event of type 'Topic'"):
+    with pytest.raises(
+        WorkflowRuntimeError, match=r"^Failed creating a start event of type 'Topic'"
+    ):
         CustomEvents(timeout=2).run(topic=3)
 
 
@@ -170,17 +172,21 @@ async def test_handler_can_be_awaited_more_than_once() -> None:
     assert await handler == "v"
 
 
-async def test_streamed_stop_event_is_the_same_object_as_the_result() -> None:
+async def test_streamed_stop_event_equals_the_result() -> None:
     handler = SubclassStop(timeout=2).run()
     events = await drain(handler)
-    assert events[-1] is await handler
+    result = await handler
+    assert type(events[-1]) is type(result) is Summary
+    assert events[-1] == result
 
 
 async def test_handler_str_names_workflow_run_id_and_result() -> None:
     workflow = PlainStop(timeout=2)
     handler = workflow.run(run_id="abc", value=7)
     await handler
-    assert str(handler) == f"WorkflowHandler(workflow={workflow.workflow_name}, run_id=abc, result=7)"
+    assert (
+        str(handler) == f"WorkflowHandler(workflow={workflow.workflow_name}, run_id=abc, result=7)"
+    )
 
 
 def test_default_workflow_name_is_module_and_qualname() -> None:

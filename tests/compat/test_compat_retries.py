@@ -51,7 +51,12 @@ async def test_retry_info_on_first_attempt_is_empty() -> None:
     events = await drain(FailsTwice(timeout=2).run(failures=0))
     first = events[0]
     assert isinstance(first, Attempt)
-    assert (first.retry_number, first.elapsed, first.last, first.failed_at) == (0, 0.0, "None", None)
+    assert (first.retry_number, first.elapsed, first.last, first.failed_at) == (
+        0,
+        0.0,
+        "None",
+        None,
+    )
 
 
 async def test_retry_info_records_when_and_how_long() -> None:
@@ -72,7 +77,7 @@ async def test_exhausted_retries_fail_with_the_last_exception_and_attempt_count(
     assert isinstance(failed, WorkflowFailedEvent)
     assert failed.attempts == 3
     assert failed.step_name == "flaky"
-    with pytest.raises(ValueError, match="^fail 2$"):
+    with pytest.raises(ValueError, match=r"^fail 2$"):
         await handler
 
 
@@ -184,5 +189,5 @@ async def test_without_a_policy_a_step_runs_once() -> None:
     events = await drain(handler)
     assert isinstance(events[-1], WorkflowFailedEvent)
     assert events[-1].attempts == 1
-    with pytest.raises(ValueError, match="^0$"):
+    with pytest.raises(ValueError, match=r"^0$"):
         await handler

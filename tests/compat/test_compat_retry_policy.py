@@ -47,7 +47,9 @@ ERR = ValueError("boom")
 
 
 @given(st.integers(min_value=1, max_value=20), st.integers(min_value=1, max_value=30))
-def test_policy_with_stop_after_attempt_gives_up_once_failures_reach_n(n: int, failures: int) -> None:
+def test_policy_with_stop_after_attempt_gives_up_once_failures_reach_n(
+    n: int, failures: int
+) -> None:
     policy = retry_policy(wait=wait_fixed(0.5), stop=stop_after_attempt(n))
     delay = policy.next(0.0, failures, ERR)
     assert delay == (None if failures >= n else 0.5)
@@ -119,7 +121,7 @@ def test_wait_strategies_add_up() -> None:
 
 
 def test_wait_chain_needs_a_strategy() -> None:
-    with pytest.raises(ValueError, match="^wait_chain requires at least one strategy$"):
+    with pytest.raises(ValueError, match=r"^wait_chain requires at least one strategy$"):
         wait_chain()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from typing import Optional, Union
+from typing import Union
 
 import pytest
 from compat_support import drain, drain_and_result, type_names
@@ -106,7 +106,7 @@ class TypingUnionWorkflow(Workflow):
         return Other()
 
     @step
-    async def either(self, ev: Optional[Union[Parent, Other]]) -> StopEvent:  # noqa: UP007
+    async def either(self, ev: Union[Parent, Other] | None) -> StopEvent:  # noqa: UP007
         return StopEvent(result=type(ev).__name__)
 
 
@@ -238,3 +238,70 @@ class EventCarrier(Workflow):
 async def test_run_kwargs_become_dynamic_start_event_fields() -> None:
     result = await EventCarrier(timeout=2).run(a=1, b=[2])
     assert result == (1, [2], "dflt", {"a": 1, "b": [2]})
+
+
+class GrandChild(Child):
+    pass
+
+
+class ParentSaw(Event):
+    name: str
+
+
+class ChildSaw(Event):
+    name: str
+
+
+class OptInAndExact(Workflow):
+    @step
+    async def start(self, ev: StartEvent) -> Child:
+        return Child(x=1)
+
+    @step(accept_event_subclasses=True)
+    async def parent(self, ev: Parent) -> ParentSaw:
+        return ParentSaw(name=type(ev).__name__)
+
+    @step
+    async def child(self, ev: Child) -> ChildSaw:
+        return ChildSaw(name=type(ev).__name__)
+
+    @step
+    async def join(self, ctx: Context, ev: ParentSaw | ChildSaw) -> StopEvent | None:
+        both = ctx.collect_events(ev, [ParentSaw, ChildSaw])
+        if both is None:
+            return None
+        return StopEvent(result=[e.name for e in both])
+
+
+async def test_an_opted_in_parent_step_and_an_exact_step_both_receive_the_event() -> None:
+    assert await OptInAndExact(timeout=2).run() == ["Child", "Child"]
+
+
+class DeepSubclass(Workflow):
+    @step
+    async def start(self, ev: StartEvent) -> Child:
+        return GrandChild(x=3)
+
+    @step(accept_event_subclasses=True)
+    async def parent(self, ev: Parent) -> StopEvent:
+        return StopEvent(result=type(ev).__name__)
+
+
+async def test_opt_in_matches_any_depth_and_satisfies_validation() -> None:
+    # ``Child`` is only consumed through the opted-in ``Parent`` step; validation accepts that.
+    assert await DeepSubclass(timeout=2).run() == "GrandChild"
+
+
+class CustomStart(StartEvent):
+    pass
+
+
+class SubclassStart(Workflow):
+    @step(accept_event_subclasses=True)
+    async def start(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result=type(ev).__name__)
+
+
+async def test_start_step_opted_in_accepts_start_event_subclasses() -> None:
+    assert await SubclassStart(timeout=2).run(start_event=CustomStart()) == "CustomStart"
+    assert await SubclassStart(timeout=2).run() == "StartEvent"

@@ -68,7 +68,9 @@ async def test_handler_send_to_a_missing_step_raises_immediately() -> None:
     assert str(info.value) == "Step zz does not exist"
     with pytest.raises(WorkflowRuntimeError) as info:
         await handler.send_event(Pong(), step="only_ping")
-    assert str(info.value) == f"Step only_ping does not accept event of type <class '{__name__}.Pong'>"
+    assert (
+        str(info.value) == f"Step only_ping does not accept event of type <class '{__name__}.Pong'>"
+    )
     await handler.send_event(Pong())
     assert await handler == "ping_or_pong:Pong"
 
@@ -83,7 +85,9 @@ async def test_send_event_on_a_pre_run_context_raises() -> None:
     ctx = Context(Targets())
     with pytest.raises(ContextStateError) as info:
         ctx.send_event(Ping())
-    assert str(info.value) == "send_event() called before workflow started. Call workflow.run() first."
+    assert (
+        str(info.value) == "send_event() called before workflow started. Call workflow.run() first."
+    )
 
 
 class Counter(Event):

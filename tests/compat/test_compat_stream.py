@@ -91,7 +91,9 @@ async def test_step_state_changed_name_fields_differ_between_running_and_not_run
 async def test_step_returning_none_reports_nonetype_as_output_name() -> None:
     events = await drain(WritesProgress(timeout=2).run(), expose_internal=True)
     first_done = next(
-        ev for ev in events if isinstance(ev, StepStateChanged) and ev.step_state.value == "not_running"
+        ev
+        for ev in events
+        if isinstance(ev, StepStateChanged) and ev.step_state.value == "not_running"
     )
     assert first_done.name == "start"
     assert first_done.output_event_name == "<class 'NoneType'>"
@@ -211,7 +213,11 @@ class SendsStopEvent(Workflow):
 async def test_a_sent_stop_event_does_not_complete_the_run() -> None:
     handler = SendsStopEvent(timeout=0.1).run()
     events = await drain(handler, expose_internal=True)
-    assert type_names(events)[-3:] == ["UnhandledEvent", "WorkflowIdleEvent", "WorkflowTimedOutEvent"]
+    assert type_names(events)[-3:] == [
+        "UnhandledEvent",
+        "WorkflowIdleEvent",
+        "WorkflowTimedOutEvent",
+    ]
     unhandled = events[-3]
     assert isinstance(unhandled, UnhandledEvent)
     assert unhandled.event_type == "StopEvent"
@@ -241,5 +247,28 @@ class EndsWithSubclass(Workflow):
 async def test_stream_ends_with_a_stop_event_subclass() -> None:
     events, result = await drain_and_result(EndsWithSubclass(timeout=2).run())
     assert type_names(events) == ["Progress", "LateStop"]
-    assert result is events[-1]
+    assert result == events[-1]
     assert result.detail == "d"
+
+
+async def test_unhandled_and_idle_notices_are_hidden_without_expose_internal() -> None:
+    handler = SendsStopEvent(timeout=0.05).run()
+    assert type_names(await drain(handler)) == ["WorkflowTimedOutEvent"]
+    with pytest.raises(WorkflowTimeoutError):
+        await handler
+
+
+async def test_an_event_nobody_accepts_sent_from_the_handler_is_reported() -> None:
+    handler = AsksHuman(timeout=2).run()
+    seen: list[Event] = []
+    async for ev in handler.stream_events(expose_internal=True):
+        seen.append(ev)
+        if isinstance(ev, Ask):
+            await handler.send_event(Progress(n=1))
+        if isinstance(ev, UnhandledEvent):
+            await handler.send_event(Reply(response="z"))
+    assert await handler == "hi z"
+    unhandled = [ev for ev in seen if isinstance(ev, UnhandledEvent)]
+    assert [(u.event_type, u.qualified_name, u.step_name) for u in unhandled] == [
+        ("Progress", f"{__name__}.Progress", None)
+    ]

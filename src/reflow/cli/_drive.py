@@ -22,6 +22,7 @@ from reflow.events import (
     UnhandledEvent,
     WorkflowFailedEvent,
 )
+from reflow.handler import WorkflowHandler
 
 _CANCEL_GRACE_SECONDS = 5.0
 
@@ -42,11 +43,6 @@ class RunOutcome:
     failed_step: str | None = None
 
 
-def _workflow_name(workflow: Workflow) -> str:
-    name = getattr(workflow, "workflow_name", None)
-    return name if isinstance(name, str) else type(workflow).__name__
-
-
 async def drive(
     workflow: Workflow,
     kwargs: dict[str, Any],
@@ -59,7 +55,7 @@ async def drive(
     workflow's own timeout could not be set. Failures to *start* (an invalid workflow, start
     arguments that do not fit) raise CLI errors; failures of the run end up in the outcome.
     """
-    name = _workflow_name(workflow)
+    name = workflow.workflow_name
     try:
         handler = workflow.run(**kwargs)
     except (WorkflowValidationError, WorkflowConfigurationError) as exc:
@@ -67,7 +63,7 @@ async def drive(
     except Exception as exc:
         raise UsageProblem(f"cannot start {name}: {one_line(exc)}") from exc
     started = time.monotonic()
-    outcome = RunOutcome(run_id=str(handler.run_id), workflow_name=name, seconds=0.0)
+    outcome = RunOutcome(run_id=handler.run_id, workflow_name=name, seconds=0.0)
     view.start(outcome.run_id, name)
 
     async def follow() -> Any:
@@ -113,7 +109,7 @@ async def drive(
     return outcome
 
 
-async def _cancel(handler: Any) -> None:
+async def _cancel(handler: WorkflowHandler) -> None:
     """Cancel the run and wait for it to settle; its own error no longer matters."""
     with contextlib.suppress(Exception):
         await handler.cancel_run()

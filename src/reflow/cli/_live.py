@@ -84,8 +84,13 @@ async def read_answer(console: Console, prompt: str) -> str:
     threading.Thread(target=read, name="reflow-prompt", daemon=True).start()
     line = await answer
     if line == "":
+        console.print()
         raise NoAnswer(f"no answer to {prompt.strip()!r}: standard input is closed")
-    return line.rstrip("\r\n")
+    text = line.rstrip("\r\n")
+    if not console.is_terminal:
+        # A terminal echoes what was typed; a log or a pipe would lose the answer without this.
+        console.print(Text(text))
+    return text
 
 
 class RunView:
@@ -230,7 +235,8 @@ def render_board(rows: list[StepRow], now: float) -> RenderableType:
     table.add_column("step")
     table.add_column("state")
     table.add_column("runs", justify="right")
-    table.add_column("time", justify="right")
+    table.add_column("last", justify="right")
+    table.add_column("total", justify="right")
     for row in rows:
         state = row.state
         style = _STATE_STYLES[state]
@@ -241,14 +247,15 @@ def render_board(rows: list[StepRow], now: float) -> RenderableType:
         )
         label = state.value
         if state == RowState.RUNNING and len(row.active) > 1:
-            label = f"running ×{len(row.active)}"
+            label = f"running ({len(row.active)})"
         if row.queued:
-            label += f" (+{row.queued} queued)" if state == RowState.RUNNING else f" ×{row.queued}"
+            label += f", {row.queued} queued" if state == RowState.RUNNING else f" ({row.queued})"
         table.add_row(
             icon,
             Text(row.name, style="bold"),
             Text(label, style=style),
             str(row.finished),
+            format_seconds(row.current(now)),
             format_seconds(row.elapsed(now)),
         )
     if not rows:

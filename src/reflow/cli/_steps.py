@@ -50,8 +50,13 @@ class StepRow:
             return RowState.STOPPED
         return RowState.DONE
 
+    def current(self, now: float) -> float | None:
+        """How long the longest-running active attempt has run, else the last attempt's time."""
+        starts = list(self.active.values())
+        return now - min(starts) if starts else self.last_seconds
+
     def elapsed(self, now: float) -> float:
-        """Time spent so far: finished attempts plus the ones still running."""
+        """Busy time so far, summed over workers: finished attempts plus the running ones."""
         return self.total_seconds + sum(now - started for started in list(self.active.values()))
 
 

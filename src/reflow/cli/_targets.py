@@ -134,8 +134,7 @@ def _default_attribute(module: ModuleType, location: str) -> object:
     if not found:
         raise UsageProblem(f"{location} defines no Workflow class or instance")
     raise UsageProblem(
-        f"{location} defines several workflows ({', '.join(found)}); "
-        f"pick one with {location}:NAME"
+        f"{location} defines several workflows ({', '.join(found)}); pick one with {location}:NAME"
     )
 
 
@@ -155,9 +154,7 @@ def load_target(target: str) -> Workflow | type[Workflow]:
         shown = target
     if isinstance(obj, Workflow) or _is_workflow_class(obj):
         return obj
-    raise UsageProblem(
-        f"{shown} is a {type(obj).__name__}, not a Workflow subclass or instance"
-    )
+    raise UsageProblem(f"{shown} is a {type(obj).__name__}, not a Workflow subclass or instance")
 
 
 def build_workflow(obj: Workflow | type[Workflow], timeout: float | None = None) -> Workflow:

@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from reflow.runtime.types.step_call import StepCall
 
 
+def _refusal(message: str, method: str, phase: str) -> ContextStateError:
+    """The peer's wording, plus ``method`` and ``phase`` attributes for programs to read."""
+    error = ContextStateError(message)
+    error.method = method  # type: ignore[attr-defined]
+    error.phase = phase  # type: ignore[attr-defined]
+    return error
+
+
 @dataclass(slots=True)
 class PreRunFace:
     """Before ``run()``: holds the snapshot to resume from and a staging state store."""
@@ -25,9 +33,8 @@ class PreRunFace:
     phase: str = "pre-run"
 
     def refuse(self, method: str) -> ContextStateError:
-        return ContextStateError(
-            f"{method} requires a running workflow (the context is in its pre-run phase). "
-            "Call workflow.run() first."
+        return _refusal(
+            f"{method} requires a running workflow. Call workflow.run() first.", method, "pre-run"
         )
 
 
@@ -40,9 +47,8 @@ class ExternalFace:
     phase: str = "external"
 
     def refuse(self, method: str) -> ContextStateError:
-        return ContextStateError(
-            f"{method} is only available from within step functions "
-            "(the context is in its external, handler-side phase)."
+        return _refusal(
+            f"{method} is only available from within step functions.", method, "external"
         )
 
 
@@ -55,9 +61,10 @@ class InternalFace:
     phase: str = "internal"
 
     def refuse(self, method: str) -> ContextStateError:
-        return ContextStateError(
-            f"{method} is only available from handler code, not from within steps "
-            "(the context is in its internal, step-side phase)."
+        return _refusal(
+            f"{method} is only available from handler code, not from within steps.",
+            method,
+            "internal",
         )
 
 

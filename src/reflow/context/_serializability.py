@@ -58,7 +58,9 @@ class _Walk:
         self._serializer = serializer
         self._open: set[int] = set()  # ids of the containers on the current path (cycles)
 
-    def blame(self, value: Any, path: str, error: BaseException, *, in_model: bool, depth: int) -> NoReturn:
+    def blame(
+        self, value: Any, path: str, error: BaseException, *, in_model: bool, depth: int
+    ) -> NoReturn:
         if depth >= _MAX_WALK_DEPTH:
             raise SerializationError(path, "the value is nested too deeply to serialize")
         self._open.add(id(value))
@@ -68,7 +70,9 @@ class _Walk:
                     raise SerializationError(sub_path, "it contains itself (a circular reference)")
                 child_error = self._failure(child, in_model=child_in_model, adapter=adapter)
                 if child_error is not None:
-                    self.blame(child, sub_path, child_error, in_model=child_in_model, depth=depth + 1)
+                    self.blame(
+                        child, sub_path, child_error, in_model=child_in_model, depth=depth + 1
+                    )
         finally:
             self._open.discard(id(value))
         raise SerializationError(path, self._reason(value, error)) from error
@@ -142,7 +146,7 @@ def _build_field_adapter(model_type: type[BaseModel], name: str) -> TypeAdapter[
     field = model_type.model_fields[name]
     annotation: Any = field.annotation
     if field.metadata:
-        annotation = cast(Any, Annotated)[(annotation, *field.metadata)]
+        annotation = cast(Any, Annotated)[tuple([annotation, *field.metadata])]
     try:
         return TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
     except Exception:

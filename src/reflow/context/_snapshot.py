@@ -1,6 +1,6 @@
 """``Context.to_dict`` / ``from_dict``: the snapshot format.
 
-The snapshot keeps the peer's version-1 layout (``state``, ``is_running``, ``workers`` with
+The snapshot keeps the peer's layout (version 2; version 1 is read too) (``state``, ``is_running``, ``workers`` with
 per-step queues, in-progress events, collected events and waiters) so tools that read it keep
 working, and adds a ``reflow`` key holding the exact engine state (timers, attempt ids, waiter
 requirements), from which a run resumes precisely, in this process or another one.
@@ -22,20 +22,27 @@ if TYPE_CHECKING:
     from reflow.context.context import Context
     from reflow.workflow import Workflow
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
+_INVALID = "Context dict specified in an invalid format"
 
 
 def validate_snapshot(data: Any) -> None:
+    """Reject a payload that cannot be a snapshot, saying which part is wrong."""
     if not isinstance(data, dict):
-        raise ContextSerdeError(f"A context snapshot must be a dict, got {type(data).__name__}")
-    if data.get("version") == SNAPSHOT_VERSION:
-        for key in ("state", "is_running", "workers"):
-            if key not in data:
-                raise ContextSerdeError(
-                    "Context dict specified in an invalid format: missing key " + repr(key)
-                )
-    elif "version" in data:
-        raise ContextSerdeError(f"Unsupported context snapshot version {data['version']!r}")
+        raise ContextSerdeError(f"{_INVALID}: expected a dict, got {type(data).__name__}")
+    version = data.get("version")
+    if version is None:
+        return  # legacy (version 0) payloads are read best-effort
+    if version not in (1, SNAPSHOT_VERSION):
+        raise ContextSerdeError(f"{_INVALID}: unsupported version {version!r}")
+    expected = {"state": dict, "is_running": bool, "workers": dict}
+    for key, kind in expected.items():
+        if key in data and not isinstance(data[key], kind):
+            raise ContextSerdeError(
+                f"{_INVALID}: {key!r} must be a {kind.__name__}, got {type(data[key]).__name__}"
+            )
+    if "reflow" in data and not isinstance(data["reflow"], dict):
+        raise ContextSerdeError(f"{_INVALID}: 'reflow' must be a dict")
 
 
 def _work_view(work: Work, serializer: BaseSerializer) -> dict[str, Any]:
@@ -86,13 +93,13 @@ def snapshot_from_context(
             return dict(face.snapshot)
         state: RunState | None = RunState.initial(workflow._run_config(""))
         is_running = False
+        include_state = include_state and face.store is not None
     else:
         assert isinstance(face, ExternalFace)
         state = face.adapter.snapshot()
         is_running = state.is_running if state is not None else False
     snapshot: dict[str, Any] = {"version": SNAPSHOT_VERSION}
-    if include_state:
-        snapshot["state"] = ctx.store.to_dict(serializer)
+    snapshot["state"] = ctx.store.to_dict(serializer) if include_state else {}
     snapshot["is_running"] = is_running
     snapshot["workers"] = {} if state is None else _workers_view(state, serializer)
     if state is not None:
@@ -112,9 +119,7 @@ def run_state_from_snapshot(
     except ContextSerdeError:
         raise
     except (KeyError, ValueError, TypeError) as exc:
-        raise ContextSerdeError(
-            f"Context dict specified in an invalid format: {exc}"
-        ) from exc
+        raise ContextSerdeError(f"{_INVALID}: {exc}") from exc
 
 
 def _state_from_workers(

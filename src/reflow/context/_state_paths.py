@@ -93,7 +93,9 @@ def plan_assignment(root: Any, segments: list[str], value: Any, root_path: str) 
             wrapped = value
             for later in reversed(segments[position + 1 :]):
                 wrapped = {later: wrapped}
-            return Assignment(container, segment, wrapped, render(display, container, segment), plain)
+            return Assignment(
+                container, segment, wrapped, render(display, container, segment), plain
+            )
         display = render(display, container, segment)
         container = child
         plain = plain and isinstance(child, (dict, list))
@@ -120,9 +122,10 @@ def undo(assignment: Assignment, path: str) -> None:
 
 
 def _assign(container: Any, segment: str, value: Any, path: str) -> None:
-    if isinstance(container, DictLikeModel) and segment not in type(container).model_fields:
-        container[segment] = value
-    elif isinstance(container, MutableMapping):
+    is_dynamic_key = (
+        isinstance(container, DictLikeModel) and segment not in type(container).model_fields
+    )
+    if is_dynamic_key or isinstance(container, MutableMapping):
         container[segment] = value
     elif isinstance(container, list):
         index = _index(segment, len(container))

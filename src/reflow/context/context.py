@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from reflow.context._faces import ExternalFace, Face, InternalFace, PreRunFace
-from reflow.context.serializers import BaseSerializer, JsonSerializer
+from reflow.context.serializers import BaseSerializer, JsonSerializer, PickleSerializer
 from reflow.context.state_store import MODEL_T, DictState, InMemoryStateStore
 from reflow.errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
 from reflow.events import Event, StopEvent
@@ -46,6 +46,7 @@ class Context(Generic[MODEL_T]):
         self._serializer: BaseSerializer = (
             serializer or getattr(workflow, "_serializer", None) or JsonSerializer()
         )
+        self._serializer_explicit = serializer is not None
         if previous_context is not None and not isinstance(previous_context, dict):
             raise ContextSerdeError(
                 f"previous_context must be a dict, got {type(previous_context).__name__}"
@@ -72,6 +73,7 @@ class Context(Generic[MODEL_T]):
         ctx: Context[Any] = cls.__new__(cls)
         ctx._workflow = workflow
         ctx._serializer = getattr(workflow, "_serializer", None) or JsonSerializer()
+        ctx._serializer_explicit = False
         ctx._face = InternalFace(call=call, store=store)
         ctx._waiter_calls = {}
         return ctx
@@ -84,12 +86,26 @@ class Context(Generic[MODEL_T]):
         face = self._face
         assert isinstance(face, PreRunFace)
         if face.store is None:
-            if face.snapshot is not None and "state" in face.snapshot:
-                face.store = InMemoryStateStore.from_dict(face.snapshot["state"], self._serializer)
+            checker = self._store_checker()
+            if face.snapshot is not None and face.snapshot.get("state"):
+                store = InMemoryStateStore.from_dict(face.snapshot["state"], self._serializer)
+                store._serializer = checker
+                face.store = store
             else:
                 state_type = self._workflow._state_type() or DictState
-                face.store = InMemoryStateStore(state_type())
+                face.store = InMemoryStateStore(state_type(), serializer=checker)
         return cast("InMemoryStateStore[Any]", face.store)
+
+    def _store_checker(self) -> BaseSerializer:
+        """The serializer values are checked with when stored.
+
+        With no serializer chosen, a value is refused at once only if neither JSON nor pickle
+        can encode it, so pickle-only values keep working as with the peer; snapshots taken
+        with JSON then name the path of such a value.
+        """
+        if self._serializer_explicit or getattr(self._workflow, "_serializer_explicit", False):
+            return self._serializer
+        return PickleSerializer()
 
     @property
     def _snapshot(self) -> dict[str, Any] | None:
@@ -255,7 +271,11 @@ class Context(Generic[MODEL_T]):
         first = retry.first_attempt_at
         return RetryInfo(
             retry_number=retry.retry_number,
-            elapsed_seconds=0.0 if first is None else max(0.0, call.run.now() - first),
+            elapsed_seconds=(
+                0.0
+                if first is None or retry.last_failed_at is None
+                else max(0.0, retry.last_failed_at - first)
+            ),
             last_exception=retry.last_exception,
             last_failed_at=(
                 None

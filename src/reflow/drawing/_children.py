@@ -51,8 +51,14 @@ def add_child_workflows(
                 continue
             child_graph, child_steps = graph_of(child)
             child_prefix = f"{prefix}{node.id}_{child.__name__}_"
-            _merge(picture, node_key("step", prefix + node.id), child, child_graph, child_prefix,
-                   max_label_length)
+            _merge(
+                picture,
+                node_key("step", prefix + node.id),
+                child,
+                child_graph,
+                child_prefix,
+                max_label_length,
+            )
             add_child_workflows(
                 picture, child_graph, child_steps, graph_of, workflow_base, max_label_length,
                 prefix=child_prefix, chain=(*chain, child),
@@ -136,5 +142,9 @@ def _resolve(expression: ast.expr, namespace: dict[str, Any]) -> Any:
         return namespace.get(expression.id)
     if isinstance(expression, ast.Attribute):
         owner = _resolve(expression.value, namespace)
-        return getattr(owner, expression.attr, None) if owner is not None else None
+        # Only modules and classes: reading attributes of other objects could run code.
+        if inspect.ismodule(owner):
+            return getattr(owner, expression.attr, None)
+        if isinstance(owner, type):
+            return inspect.getattr_static(owner, expression.attr, None)
     return None

@@ -32,8 +32,9 @@ def collect(
 ) -> list[Event] | None:
     """Buffer ``event``; once every expected type is present, release them in ``expected`` order.
 
-    Events of a type that is not expected are not buffered.  Among events of the same type,
-    arrival order is kept; surplus events stay buffered for the next release.
+    Events of a type that is not expected, or whose expected count is already met, are not
+    buffered.  Among events of the same type arrival order is kept.  A release empties the
+    buffer.
     """
     if not expected:
         return []
@@ -43,9 +44,10 @@ def collect(
     if needed is None:
         return None
     bucket = buffer.by_type.setdefault(event_type, [])
+    if len(bucket) >= needed:
+        return None
     bucket.append(event)
-    if len(bucket) <= needed:
-        buffer.missing -= 1
+    buffer.missing -= 1
     if buffer.missing > 0:
         return None
     taken: dict[type[Event], int] = {}
@@ -54,12 +56,8 @@ def collect(
         index = taken.get(wanted, 0)
         released.append(buffer.by_type[wanted][index])
         taken[wanted] = index + 1
-    for wanted, count in taken.items():
-        remaining = buffer.by_type[wanted][count:]
-        if remaining:
-            buffer.by_type[wanted] = remaining
-        else:
-            del buffer.by_type[wanted]
+    buffer.by_type.clear()
+    buffer.need = {}
     buffer.expected_ref = None
     buffer.expected_len = -1
     return released

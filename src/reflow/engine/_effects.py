@@ -54,18 +54,28 @@ def cancel_timer(state: RunState, cmds: list[Command], timer_id: int | None) -> 
 def stop_everything(state: RunState, cmds: list[Command], *, keep_work: bool = False) -> None:
     """Cancel every attempt and timer; unless ``keep_work``, drop queues, buffers and waiters.
 
-    A cancelled run keeps its work so that a snapshot taken afterwards can resume it.
+    A cancelled run keeps its work so that a snapshot taken afterwards can resume it.  That
+    includes its pending timers (delayed events, retries, waiter timeouts): they are disarmed
+    here and armed again by the next ``TickStartRun``.  The run timeout and the deadlines of
+    the cancelled attempts are dropped, since a resume arms fresh ones.
     """
     for name, run in state.steps.items():
-        for attempt_id in run.active:
+        for attempt_id, attempt in run.active.items():
             cmds.append(CommandCancelStep(step_name=name, attempt_id=attempt_id))
+            if keep_work and attempt.deadline_timer is not None:
+                state.timers.pop(attempt.deadline_timer, None)
+                cmds.append(CommandCancelTimer(attempt.deadline_timer))
+                attempt.deadline_timer = None
         if not keep_work:
             run.active.clear()
             run.queue.clear()
             run.collected.clear()
     for timer_id in state.timers:
         cmds.append(CommandCancelTimer(timer_id))
-    state.timers.clear()
-    state.run_timer = None
-    if not keep_work:
+    if keep_work:
+        if state.run_timer is not None:
+            state.timers.pop(state.run_timer, None)
+    else:
+        state.timers.clear()
         state.waiters.clear()
+    state.run_timer = None

@@ -92,10 +92,17 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
     state.started_at = tick.at
     state.idle_published = False
     state.idle_check_pending = False
+    if state.run_timer is not None:
+        # A restored run timeout belongs to the earlier start; this start arms its own.
+        state.timers.pop(state.run_timer, None)
+        state.run_timer = None
     # Timers restored from a snapshot or journal are armed again.
     for timer_id, timer in state.timers.items():
         cmds.append(CommandSchedule(timer_id=timer_id, due=timer.due))
     timeout = state.config.timeout
+    if timeout is not None and timeout <= 0:
+        _run_timed_out(state, cmds, timeout)  # before any step starts, like the peer
+        return
     if timeout is not None:
         state.run_timer = schedule(state, cmds, tick.at + timeout, TimerRunTimeout(timeout))
     # Attempts that were in flight when the snapshot was taken run again, first in line.
@@ -138,7 +145,7 @@ def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
         StepState.NOT_RUNNING,
         str(attempt.worker_id),
         str(type(attempt.work.event)),
-        None if result is None else str(type(result)),
+        str(type(result)),
     )
     if isinstance(result, StopEvent):
         publish(cmds, result)
@@ -248,9 +255,7 @@ def _step_waiting(state: RunState, tick: Any, cmds: list[Command]) -> None:
         requirements=dict(tick.requirements),
     )
     if tick.timeout is not None:
-        waiter.timer_id = schedule(
-            state, cmds, tick.at + tick.timeout, TimerWaiterTimeout(key)
-        )
+        waiter.timer_id = schedule(state, cmds, tick.at + tick.timeout, TimerWaiterTimeout(key))
     state.waiters[key] = waiter
     if tick.waiter_event is not None:
         publish(cmds, tick.waiter_event)
@@ -318,9 +323,8 @@ def _run_timed_out(state: RunState, cmds: list[Command], timeout: float) -> None
     state.run_timer = None
     stop_everything(state, cmds)
     steps = f"Currently active steps: {', '.join(active)}" if active else "No steps active"
-    cmds.append(
-        CommandHaltRun(WorkflowTimeoutError(f"Operation timed out after {timeout} seconds. {steps}"))
-    )
+    message = f"Operation timed out after {float(timeout)} seconds. {steps}"
+    cmds.append(CommandHaltRun(WorkflowTimeoutError(message)))
 
 
 _HANDLERS: dict[type[Any], Callable[[RunState, Any, list[Command]], None]] = {

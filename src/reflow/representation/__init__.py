@@ -55,7 +55,6 @@ def get_workflow_representation(workflow: Workflow | type[Workflow]) -> Workflow
     workflow_class: Any = workflow if isinstance(workflow, type) else type(workflow)
     if not issubclass(workflow_class, Workflow):
         raise TypeError(
-            "get_workflow_representation expects a Workflow subclass or instance, "
-            f"got {workflow!r}"
+            f"get_workflow_representation expects a Workflow subclass or instance, got {workflow!r}"
         )
     return build_workflow_graph(workflow_class, collect_step_functions(workflow_class))

@@ -92,15 +92,11 @@ def build_workflow_graph(
         for event in returned:
             step_edges.append(WorkflowGraphEdge(source=name, target=event.__name__))
             if issubclass(event, kinds.input_required):
-                step_edges.append(
-                    WorkflowGraphEdge(source=event.__name__, target=EXTERNAL_NODE_ID)
-                )
+                step_edges.append(WorkflowGraphEdge(source=event.__name__, target=EXTERNAL_NODE_ID))
         for event in accepted:
             step_edges.append(WorkflowGraphEdge(source=event.__name__, target=name))
             if has_external and issubclass(event, kinds.human_response):
-                step_edges.append(
-                    WorkflowGraphEdge(source=EXTERNAL_NODE_ID, target=event.__name__)
-                )
+                step_edges.append(WorkflowGraphEdge(source=EXTERNAL_NODE_ID, target=event.__name__))
         for parameter, resource_id in resource_ids:
             step_edges.append(WorkflowGraphEdge(source=name, target=resource_id, label=parameter))
 

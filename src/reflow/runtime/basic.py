@@ -161,7 +161,7 @@ class BasicRuntime(Runtime):
     ) -> ExternalRunAdapter:
         existing = self._runs.get(run_id)
         if existing is not None and existing.task is not None and not existing.task.done():
-            raise RuntimeError(f"A run with id {run_id!r} is already running")
+            raise RuntimeError(f"Workflow run with run_id {run_id!r} already exists.")
         if start_event is not None and not isinstance(start_event, StartEvent):
             raise WorkflowRuntimeError(f"Expected a StartEvent, got {type(start_event).__name__}")
         registered = registered or self.get_or_register(workflow)

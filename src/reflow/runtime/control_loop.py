@@ -61,6 +61,8 @@ class RunDriver:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._tasks: dict[int, asyncio.Task[Event | None]] = {}
+        self._outgoing: deque[WorkflowTick] = deque()
+        self._outgoing_scheduled = False
         self._cancelled: set[asyncio.Task[Any]] = set()
         self._parked: dict[int, asyncio.Future[Event | None]] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
@@ -103,15 +105,35 @@ class RunDriver:
         delay: float | None = None,
         recovery_counts: Mapping[str, int] | None = None,
     ) -> None:
-        self.submit_threadsafe(
-            TickAddEvent(
-                at=self.now(),
-                event=event,
-                step_name=step,
-                delay=delay,
-                recovery_counts=dict(recovery_counts or {}),
-            )
+        tick = TickAddEvent(
+            at=self.now(),
+            event=event,
+            step_name=step,
+            delay=delay,
+            recovery_counts=dict(recovery_counts or {}),
         )
+        if threading.get_ident() == self._thread:
+            self._defer(tick)
+        else:
+            self._loop.call_soon_threadsafe(self._defer, tick)
+
+    def _defer(self, tick: WorkflowTick) -> None:
+        """Events a step sends reach the run at its next scheduling point, after its result.
+
+        Two hops of ``call_soon`` put the delivery behind the done callback of a step that
+        returns without awaiting, which is the order the peer produces (the step's
+        NOT_RUNNING notice before the sent event's effects); a step that keeps running gets
+        its events delivered within two loop iterations.
+        """
+        self._outgoing.append(tick)
+        if not self._outgoing_scheduled:
+            self._outgoing_scheduled = True
+            self._loop.call_soon(self._loop.call_soon, self._flush_outgoing)
+
+    def _flush_outgoing(self) -> None:
+        self._outgoing_scheduled = False
+        while self._outgoing:
+            self.submit(self._outgoing.popleft())
 
     def publish(self, event: Event) -> None:
         self.submit_threadsafe(TickPublishEvent(at=self.now(), event=event))
@@ -121,9 +143,11 @@ class RunDriver:
     ) -> list[Event] | None:
         tick = TickCollect(self.now(), step_name, buffer_id, event, expected)
         if threading.get_ident() == self._thread:
-            return self._reply(self.submit(tick))
-        future = asyncio.run_coroutine_threadsafe(self._submit_async(tick), self._loop)
-        return self._reply(future.result())
+            cmds = self.submit(tick)
+        else:
+            cmds = asyncio.run_coroutine_threadsafe(self._submit_async(tick), self._loop).result()
+        reply: list[Event] | None = self._reply(cmds)
+        return reply
 
     async def wait_for(
         self,
@@ -289,9 +313,11 @@ class RunDriver:
             error_or_none = task.exception()
             if error_or_none is None:
                 self.submit(TickStepReturned(self.now(), step_name, attempt_id, task.result()))
+                self._flush_outgoing()
                 return
             error = error_or_none
         self.submit(TickStepFailed(self.now(), step_name, attempt_id, error))
+        self._flush_outgoing()
 
     def _cancel_attempt(self, attempt_id: int) -> None:
         self._parked.pop(attempt_id, None)

@@ -35,7 +35,7 @@ class BaseRuntimeDecorator(Runtime):
 
     def run_workflow(self, *args: Any, **kwargs: Any) -> ExternalRunAdapter:
         # The decorator's own registration (its ``register`` may wrap the steps) is what runs.
-        workflow = kwargs.get("workflow", args[1] if len(args) > 1 else None)
+        workflow: Any = kwargs.get("workflow", args[1] if len(args) > 1 else None)
         kwargs.setdefault("registered", self.get_or_register(workflow))
         return self._decorated.run_workflow(*args, **kwargs)
 

@@ -6,7 +6,7 @@ runtime one ``StepWorkerFunction`` per step, and the loop calls it with a ``Step
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,7 +73,7 @@ class StepCall:
         return f"{self.run.run_id}:{self.step_name}:{self.attempt_id}"
 
 
-StepWorkerFunction = Callable[[StepCall], Awaitable["Event | None"]]
+StepWorkerFunction = Callable[[StepCall], Coroutine[Any, Any, "Event | None"]]
 
 
 class RunnableWorkflow(Protocol):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from reflow._qualname import import_qualified_name, qualified_name
 
@@ -118,7 +118,7 @@ def lookup_registered(registry: Mapping[str, Any], name: str) -> type[Any] | Non
             f"{name!r} names more than one registered class; record the class under its full "
             "qualified name (module.Outer.Inner) to say which one"
         )
-    return found  # type: ignore[no-any-return]
+    return cast("type[Any] | None", found)
 
 
 def lookup_type_registry(registry: TypeRegistry, name: str) -> type[Any] | None:
@@ -131,7 +131,9 @@ def lookup_type_registry(registry: TypeRegistry, name: str) -> type[Any] | None:
         return found
     matches = {cls for cls in registry.values() if name in serialized_names(cls)}
     if len(matches) > 1:
-        raise ValueError(f"{name!r} matches several classes in type_registry: {sorted(map(repr, matches))}")
+        raise ValueError(
+            f"{name!r} matches several classes in type_registry: {sorted(map(repr, matches))}"
+        )
     return matches.pop() if matches else None
 
 

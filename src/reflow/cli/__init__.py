@@ -1,0 +1,54 @@
+"""The ``reflow`` command line: run, draw and validate workflows.
+
+``main`` is the console-script entry point (``reflow = "reflow.cli:main"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reflow._version import __version__
+from reflow.cli._draw import draw_command
+from reflow.cli._errors import CliError, debug_enabled, debug_option, one_line, print_cause
+from reflow.cli._run import run_command
+from reflow.cli._validate import validate_command
+
+
+class ReflowGroup(click.Group):
+    """Turns every failure into one ``Error:`` line (plus a traceback with ``--debug``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CliError as error:
+            if debug_enabled(ctx) and error.__cause__ is not None:
+                print_cause(error)
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if debug_enabled(ctx):
+                print_cause(exc)
+                raise CliError(f"unexpected error: {one_line(exc)}") from exc
+            raise CliError(
+                f"unexpected error: {one_line(exc)} (run with --debug for the traceback)"
+            ) from exc
+
+
+@click.group(cls=ReflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reflow")
+@debug_option
+def main() -> None:
+    """reflow: event-driven, step-based workflows.
+
+    Run `reflow COMMAND --help` for the options of each command.
+    """
+
+
+main.add_command(run_command)
+main.add_command(draw_command)
+main.add_command(validate_command)
+
+__all__ = ["main"]

@@ -1,0 +1,320 @@
+"""The state a workflow's steps share, and its snapshot format.
+
+``InMemoryStateStore`` holds one pydantic model.  Writers (``set``, ``set_state``, ``clear``
+and ``edit_state`` blocks) take turns on a lock; readers see the last committed state without
+waiting.  ``edit_state()`` yields a private deep copy, committed when the block exits normally
+and dropped if it raises.
+
+Difference from llama-index-workflows: with ``check_values=True`` (the default) a value that the
+store's serializer cannot encode is rejected when it is written, by ``set()``, ``set_state()`` or
+the exit of ``edit_state()``, with a ``SerializationError`` naming its path
+(``state.customer.client``), and the state is left as it was.  The peer accepts the value and
+fails later, when a snapshot is taken, without saying where it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Generic, Protocol, cast, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
+from typing_extensions import TypeVar
+
+from reflow._type_resolution import TypeRegistry, register_framework_types
+from reflow.context import _state_paths as paths
+from reflow.context._serializability import check_serializable, child_path
+from reflow.context._state_snapshot import (
+    KNOWN_UNSERIALIZABLE_KEYS,
+    UnserializableKeyWarning,
+    decode_state,
+    encode_state,
+)
+from reflow.context.serializers import BaseSerializer, JsonSerializer
+from reflow.errors import SerializationError
+from reflow.events import DictLikeModel
+
+MAX_DEPTH = paths.MAX_PATH_SEGMENTS
+_ROOT = "state"
+
+
+class DictState(DictLikeModel):
+    """The default state: a model with no declared fields used as a dict.
+
+    ``state["k"]``, ``state.k``, ``"k" in state``, ``state.get("k")`` all work.
+    """
+
+
+register_framework_types(DictState)
+
+MODEL_T = TypeVar("MODEL_T", bound=BaseModel, default=DictState)
+
+
+@runtime_checkable
+class StateStore(Protocol[MODEL_T]):
+    """What the context needs from a state store."""
+
+    state_type: type[MODEL_T]
+
+    async def get_state(self) -> MODEL_T: ...
+
+    async def set_state(self, state: MODEL_T) -> None: ...
+
+    async def get(self, path: str, default: Any = ...) -> Any: ...
+
+    async def set(self, path: str, value: Any) -> None: ...
+
+    async def clear(self) -> None: ...
+
+    def edit_state(self) -> AbstractAsyncContextManager[MODEL_T]: ...
+
+    def to_dict(self, serializer: BaseSerializer) -> dict[str, Any]: ...
+
+
+class InMemoryStateStore(Generic[MODEL_T]):
+    """A :class:`StateStore` keeping the state model in memory.
+
+    ``serializer`` is used by ``to_dict()`` when none is given and to check written values
+    (``check_values``); the engine passes the workflow's serializer.
+    """
+
+    def __init__(
+        self,
+        initial_state: MODEL_T,
+        *,
+        serializer: BaseSerializer | None = None,
+        check_values: bool = True,
+    ) -> None:
+        if not isinstance(initial_state, BaseModel):
+            raise TypeError(
+                f"State must be a pydantic model instance, got {type(initial_state).__name__}"
+            )
+        self.state_type: type[MODEL_T] = type(initial_state)
+        self._state: MODEL_T = initial_state
+        self._serializer = serializer if serializer is not None else JsonSerializer()
+        self._check_values = check_values
+        # Created on first write, so a store can be built outside a running event loop.
+        self._lock_instance: asyncio.Lock | None = None
+        # The task inside an edit_state() block: its own writes would wait forever for the lock
+        # it holds, so they fail instead.  Other tasks simply wait (as in the peer).
+        self._edit_owner: asyncio.Task[Any] | None = None
+
+    @property
+    def serializer(self) -> BaseSerializer:
+        return self._serializer
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get_state(self) -> MODEL_T:
+        """A shallow copy of the state: nested objects (and a DictState's keys) are shared."""
+        return self._state.model_copy()
+
+    async def get(self, path: str, default: Any = ...) -> Any:
+        """The value at a dot path; ``default`` if absent, else ``ValueError``."""
+        return self.get_sync(path, default)
+
+    def get_sync(self, path: str, default: Any = ...) -> Any:
+        """Synchronous :meth:`get`."""
+        if path == "":
+            return self._state
+        segments = paths.split_path(path)
+        value, missing_at = paths.find(self._state, segments)
+        if missing_at < 0:
+            return value
+        if default is not ...:
+            return default
+        raise ValueError(f"Path {path!r} not found in state")
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def set(self, path: str, value: Any) -> None:
+        """Write ``value`` at a dot path, creating missing intermediate dicts."""
+        segments = self._write_segments(path)
+        async with self._lock():
+            self._set_unlocked(path, segments, value)
+
+    def set_sync(self, path: str, value: Any) -> None:
+        """Synchronous :meth:`set`, for code on the event loop's thread that cannot await.
+
+        Raises ``RuntimeError`` while another writer holds the lock rather than racing it.
+        """
+        segments = self._write_segments(path)
+        if self._lock_instance is not None and self._lock_instance.locked():
+            raise RuntimeError("Cannot set state synchronously while another write is in progress")
+        self._set_unlocked(path, segments, value)
+
+    async def set_state(self, state: BaseModel) -> None:
+        """Replace the state, or merge a parent model's fields over it.
+
+        The same type (or a subclass of ``state_type``) replaces the state.  An instance of a
+        parent class of the current state overwrites the fields it declares and keeps the rest.
+        """
+        self._refuse_inside_edit()
+        async with self._lock():
+            current = self._state
+            if type(state) is not type(current) and isinstance(current, type(state)):
+                update = {name: getattr(state, name) for name in type(state).model_fields}
+                new_state = current.model_copy(update=update)
+            elif isinstance(state, self.state_type):
+                new_state = state
+            else:
+                raise ValueError(
+                    f"State must be of type {self.state_type.__name__} or a parent type, "
+                    f"got {type(state).__name__}"
+                )
+            self._check_state(new_state)
+            self._state = new_state
+
+    async def clear(self) -> None:
+        """Reset the state to its type's defaults."""
+        self._refuse_inside_edit()
+        async with self._lock():
+            state_type = type(self._state)
+            try:
+                self._state = state_type()
+            except ValidationError as exc:
+                missing = [e["loc"][0] for e in exc.errors() if e["type"] == "missing" and e["loc"]]
+                raise ValueError(
+                    f"Cannot clear the state: {state_type.__name__} has fields without defaults "
+                    f"({', '.join(map(str, missing)) or exc})"
+                ) from exc
+
+    @asynccontextmanager
+    async def edit_state(self) -> AsyncIterator[MODEL_T]:
+        """Edit a copy of the state; it replaces the state when the block exits normally.
+
+        Other writers wait until the block ends; readers see the old state meanwhile.  Calling
+        a writer of this store from the task running the block raises ``RuntimeError``.
+        """
+        self._refuse_inside_edit()
+        async with self._lock():
+            self._edit_owner = asyncio.current_task()
+            try:
+                draft = _copy_for_edit(self._state)
+                yield draft
+                self._check_state(draft)
+                self._state = draft
+            finally:
+                self._edit_owner = None
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def to_dict(self, serializer: BaseSerializer | None = None) -> dict[str, Any]:
+        """The snapshot form: ``{"store_type", "state_type", "state_module", "state_data"}``."""
+        return encode_state(self._state, serializer if serializer is not None else self._serializer)
+
+    @classmethod
+    def from_dict(
+        cls,
+        serialized_state: dict[str, Any],
+        serializer: BaseSerializer | None = None,
+        *,
+        type_registry: TypeRegistry | None = None,
+        check_values: bool = True,
+    ) -> InMemoryStateStore[Any]:
+        """Rebuild a store from :meth:`to_dict` output (reflow's or the peer's).
+
+        ``type_registry`` (``{qualified name: class}``) resolves model classes that cannot be
+        imported by name.  Malformed input raises ``ValueError``.
+        """
+        serializer = serializer if serializer is not None else JsonSerializer()
+        state = decode_state(serialized_state, serializer, type_registry)
+        # The decoded model's type is only known at run time.
+        return cls(cast(Any, state), serializer=serializer, check_values=check_values)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _lock(self) -> asyncio.Lock:
+        if self._lock_instance is None:
+            self._lock_instance = asyncio.Lock()
+        return self._lock_instance
+
+    def _refuse_inside_edit(self) -> None:
+        if self._edit_owner is not None and self._edit_owner is asyncio.current_task():
+            raise RuntimeError(
+                "This state store is being edited by an enclosing edit_state() block; "
+                "change the state object it yielded instead of calling set/set_state/clear "
+                "or opening another edit_state()"
+            )
+
+    def _write_segments(self, path: str) -> list[str]:
+        if not path:
+            raise ValueError("Path cannot be empty")
+        segments = paths.split_path(path)
+        self._refuse_inside_edit()
+        return segments
+
+    def _set_unlocked(self, path: str, segments: list[str], value: Any) -> None:
+        state = self._state
+        assignment = paths.plan_assignment(state, segments, value, _ROOT)
+        if not self._check_values or (
+            isinstance(state, DictState) and segments[0] in KNOWN_UNSERIALIZABLE_KEYS
+        ):
+            paths.apply(assignment, path)
+            return
+        if (
+            isinstance(state, DictState)
+            and assignment.plain_chain
+            and type(self._serializer) is JsonSerializer
+        ):
+            # Below a DictState key only dicts and lists: JsonSerializer encodes the new value
+            # the same way wherever it sits, so checking it alone is enough (and cheap).
+            check_serializable(assignment.value, assignment.display_path, self._serializer)
+            paths.apply(assignment, path)
+            return
+        paths.apply(assignment, path)
+        try:
+            if isinstance(state, DictState):
+                key = segments[0]
+                check_serializable(
+                    state[key], child_path(_ROOT, key, attribute=True), self._serializer
+                )
+            else:
+                check_serializable(state, _ROOT, self._serializer)
+        except SerializationError:
+            paths.undo(assignment, path)
+            raise
+
+    def _check_state(self, state: BaseModel) -> None:
+        if not self._check_values:
+            return
+        if isinstance(state, DictState):
+            for key, value in state.items():
+                if key not in KNOWN_UNSERIALIZABLE_KEYS:
+                    check_serializable(
+                        value, child_path(_ROOT, key, attribute=True), self._serializer
+                    )
+        else:
+            check_serializable(state, _ROOT, self._serializer)
+
+
+def _copy_for_edit(state: MODEL_T) -> MODEL_T:
+    """A deep copy; values that refuse to be copied (locks, clients) are shared instead."""
+    try:
+        return state.model_copy(deep=True)
+    except Exception:
+        pass
+    update = {name: _deepcopy_or_share(getattr(state, name)) for name in type(state).model_fields}
+    draft = state.model_copy(update=update)
+    if isinstance(state, DictLikeModel) and isinstance(draft, DictLikeModel):
+        draft._data = {key: _deepcopy_or_share(value) for key, value in state.items()}
+    return draft
+
+
+def _deepcopy_or_share(value: Any) -> Any:
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value
+
+
+__all__ = [
+    "KNOWN_UNSERIALIZABLE_KEYS",
+    "MODEL_T",
+    "DictState",
+    "InMemoryStateStore",
+    "StateStore",
+    "UnserializableKeyWarning",
+]
