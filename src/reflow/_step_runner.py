@@ -28,10 +28,15 @@ def make_step_worker(
     ctx_param = config.context_parameter
     resources = list(config.resources)
     manager = workflow._resource_manager
+    collects = config.collection_param is not None
+    fans_out = bool(config.is_fan_out)
 
-    async def run_step(call: StepCall) -> Event | None:
+    async def run_step(call: StepCall) -> Event | list[Event] | None:
         ctx = Context._for_step(workflow, call, call.run.get_state_store())
-        kwargs: dict[str, Any] = {event_param: call.event}
+        event: Any = call.event
+        if collects:
+            event = list(getattr(event, "events", []))
+        kwargs: dict[str, Any] = {event_param: event}
         if ctx_param is not None:
             kwargs[ctx_param] = ctx
         if resources:
@@ -46,6 +51,14 @@ def make_step_worker(
                 result = await loop.run_in_executor(None, partial(context.run, func, **kwargs))
         finally:
             _current_step_context.reset(token)
+        if fans_out and isinstance(result, list):
+            for index, member in enumerate(result):
+                if not isinstance(member, Event):
+                    raise WorkflowRuntimeError(
+                        f"Step function {name} returned a list whose item {index} is "
+                        f"{type(member).__name__}, not an Event instance."
+                    )
+            return result
         if result is not None and not isinstance(result, Event):
             raise WorkflowRuntimeError(
                 f"Step function {name} returned {type(result).__name__} instead of an "

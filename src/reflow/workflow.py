@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reflow._fan_in import bind_collectors
 from reflow._step_runner import make_step_worker
 from reflow._validation import (
     infer_start_stop,
@@ -289,11 +290,19 @@ def _compile_specs(configs: Mapping[str, StepConfig]) -> tuple[dict[str, StepSpe
     specs: dict[str, StepSpec] = {}
     handlers: dict[str, str] = {}
     wildcard: str | None = None
+    bindings = bind_collectors(configs)
     for name, config in configs.items():
         is_handler = config.role == "catch_error"
+        collects = tuple(config.collection_param[1]) if config.collection_param else ()
+        policy = config.collection_policy
+        take = getattr(getattr(policy, "cardinality", None), "n", None)
         specs[name] = StepSpec(
             name=name,
-            accepted=tuple(config.accepted_events),
+            # A list[E] collector only receives the releases of its streams.
+            accepted=() if collects else tuple(config.accepted_events),
+            bound_collectors=bindings.get(name, ()),
+            collects=collects,
+            take=take,
             num_workers=1 if is_handler else config.num_workers,
             accept_subclasses=config.accept_event_subclasses,
             retry_policy=None if is_handler else config.retry_policy,

@@ -100,15 +100,19 @@ def test_workflow_failed_event_fields_default_to_none() -> None:
     assert failed.elapsed_seconds is None
 
 
+_slow_started: dict[str, asyncio.Event] = {}
+
+
 class SlowSibling(Workflow):
     @step
     async def start(self, ctx: Context, ev: StartEvent) -> Hop:
         ctx.send_event(Hop())
-        await asyncio.sleep(0.002)
+        await _slow_started["event"].wait()
         raise ValueError("early failure")
 
     @step
     async def slow(self, ctx: Context, ev: Hop) -> StopEvent:
+        _slow_started["event"].set()
         try:
             await asyncio.sleep(10)
         except asyncio.CancelledError:
@@ -118,6 +122,7 @@ class SlowSibling(Workflow):
 
 
 async def test_a_failure_cancels_running_siblings_and_ends_the_run() -> None:
+    _slow_started["event"] = asyncio.Event()
     handler = SlowSibling(timeout=5).run()
     with pytest.raises(ValueError, match=r"^early failure$"):
         await handler

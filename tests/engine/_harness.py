@@ -185,7 +185,14 @@ class Driver:
         return cmds
 
     def check_workers(self) -> None:
-        """No step ever has more active attempts than its ``num_workers``."""
+        """No step ever has more active attempts than its ``num_workers``.
+
+        While the run lasts, the attempts the state holds active are exactly the ones the
+        commands started and did not cancel or see finish.
+        """
+        if not self.state.finished:
+            active = {a for run in self.state.steps.values() for a in run.active}
+            assert active == set(self.running), "the shell's view and the state disagree"
         per_step: dict[str, int] = {}
         for cmd in self.running.values():
             per_step[cmd.step_name] = per_step.get(cmd.step_name, 0) + 1

@@ -18,6 +18,7 @@ from reflow.engine.state import (
     RunConfig,
     RunState,
     StepRun,
+    Stream,
     Timer,
     TimerAction,
     TimerAddEvent,
@@ -40,6 +41,7 @@ def work_to_json(work: Work, codec: EventCodec) -> dict[str, Any]:
         "last_exception": codec.optional_exception_to_json(work.last_exception),
         "last_failed_at": work.last_failed_at,
         "recovery_counts": dict(work.recovery_counts),
+        "stream": work.stream,
         "attempt_id": work.attempt_id,
         "resolved": {s: codec.optional_event_to_json(e) for s, e in work.resolved.items()},
         "resume_waiter": work.resume_waiter,
@@ -54,6 +56,7 @@ def work_from_json(data: JSON, codec: EventCodec) -> Work:
         last_exception=codec.optional_exception_from_json(data["last_exception"]),
         last_failed_at=data["last_failed_at"],
         recovery_counts=dict(data["recovery_counts"]),
+        stream=data["stream"],
         attempt_id=data["attempt_id"],
         resolved={s: codec.optional_event_from_json(e) for s, e in data["resolved"].items()},
         resume_waiter=data["resume_waiter"],
@@ -154,6 +157,29 @@ def _step_run_from_json(data: JSON, codec: EventCodec) -> StepRun:
     )
 
 
+def _stream_to_json(stream: Stream, codec: EventCodec) -> dict[str, Any]:
+    return {
+        "collectors": [
+            [name, [codec.event_to_json(e) for e in events]]
+            for name, events in stream.collectors.items()
+        ],
+        "parent": stream.parent,
+        "live": stream.live,
+        "released": sorted(stream.released),
+    }
+
+
+def _stream_from_json(data: JSON, codec: EventCodec) -> Stream:
+    return Stream(
+        collectors={
+            name: [codec.event_from_json(e) for e in events] for name, events in data["collectors"]
+        },
+        parent=data["parent"],
+        live=data["live"],
+        released=set(data["released"]),
+    )
+
+
 def _waiter_to_json(key: str, waiter: Waiter, codec: EventCodec) -> dict[str, Any]:
     where = f"waiter {waiter.waiter_id!r} of step {waiter.step_name!r}"
     return {
@@ -201,6 +227,11 @@ def state_to_json(state: RunState, codec: EventCodec) -> dict[str, Any]:
             {"timer_id": timer_id, "due": timer.due, "action": _action_to_json(timer.action, codec)}
             for timer_id, timer in state.timers.items()
         ],
+        "next_stream_id": state.next_stream_id,
+        "streams": [
+            [stream_id, _stream_to_json(stream, codec)]
+            for stream_id, stream in state.streams.items()
+        ],
     }
 
 
@@ -242,6 +273,11 @@ def state_from_json(data: JSON, config: RunConfig, codec: EventCodec) -> RunStat
             state.timers[item["timer_id"]] = Timer(
                 due=item["due"], action=_action_from_json(item["action"], codec)
             )
+        where = "streams"
+        state.next_stream_id = data["next_stream_id"]
+        for stream_id, stream in data["streams"]:
+            where = f"stream {stream_id!r}"
+            state.streams[stream_id] = _stream_from_json(stream, codec)
     except KeyError as exc:
         raise ValueError(f"Invalid run state JSON at {where}: missing field {exc}") from None
     except (ValueError, TypeError, AttributeError) as exc:

@@ -6,6 +6,7 @@ from typing import Any
 
 from reflow.engine._effects import cancel_timer, publish, publish_step_state
 from reflow.engine._steps import start_attempt
+from reflow.engine._streams import drop, hold
 from reflow.engine.commands import Command
 from reflow.engine.state import RunState, Work
 from reflow.events import Event, InputRequiredEvent, StepState, UnhandledEvent
@@ -33,6 +34,7 @@ def resolve_waiter(
     work.resume_waiter = waiter.slot
     work.attempt_id = waiter.attempt_id
     enqueue(state, cmds, waiter.step_name, work, front=True)
+    drop(state, cmds, work.stream)
 
 
 def enqueue(
@@ -41,6 +43,8 @@ def enqueue(
     """Start ``work`` at once if the step has a free worker, else queue it (PREPARING)."""
     run = state.steps[step_name]
     spec = state.config.steps[step_name]
+    if work.stream is not None:
+        hold(state, work.stream)
     if len(run.active) < spec.num_workers and not run.queue:
         start_attempt(state, cmds, step_name, work)
         return
@@ -84,7 +88,8 @@ def route(state: RunState, cmds: list[Command], work: Work, target: str | None) 
             enqueue(state, cmds, name, work)
             first = False
         else:
-            enqueue(state, cmds, name, Work(event, recovery_counts=dict(work.recovery_counts)))
+            branch = Work(event, recovery_counts=dict(work.recovery_counts), stream=work.stream)
+            enqueue(state, cmds, name, branch)
     if not names and not resolved_steps and not isinstance(event, InputRequiredEvent):
         event_type = type(event)
         publish(

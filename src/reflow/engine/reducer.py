@@ -21,6 +21,7 @@ from reflow.engine._effects import (
 )
 from reflow.engine._routing import dispatch, enqueue, resolve_waiter, route
 from reflow.engine._steps import finish_attempt
+from reflow.engine._streams import capture, drop, hold, open_stream
 from reflow.engine.commands import (
     Command,
     CommandCancelStep,
@@ -58,6 +59,7 @@ from reflow.engine.ticks import (
 )
 from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import (
+    Event,
     InputRequiredEvent,
     StepFailedEvent,
     StepState,
@@ -154,11 +156,33 @@ def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
         stop_everything(state, cmds)
         cmds.append(CommandCompleteRun(result))
         return
-    if result is not None:
-        if isinstance(result, InputRequiredEvent):
-            publish(cmds, result)
-        route(state, cmds, Work(result, recovery_counts=dict(attempt.work.recovery_counts)), None)
+    work = attempt.work
+    if isinstance(result, list):
+        _fan_out(state, cmds, tick.step_name, work, result)
+    elif result is not None:
+        _emit(state, cmds, work, result, work.stream)
+    drop(state, cmds, work.stream)
     dispatch(state, cmds, tick.step_name)
+
+
+def _emit(
+    state: RunState, cmds: list[Command], parent: Work, event: Event, stream: int | None
+) -> None:
+    """Route a step's output, unless a list[E] collector of its stream captures it."""
+    if isinstance(event, InputRequiredEvent):
+        publish(cmds, event)
+    if not capture(state, cmds, stream, event):
+        route(state, cmds, Work(event, recovery_counts=dict(parent.recovery_counts), stream=stream), None)
+
+
+def _fan_out(
+    state: RunState, cmds: list[Command], step_name: str, parent: Work, members: list[Event]
+) -> None:
+    stream = open_stream(state, step_name, parent.stream)
+    hold(state, stream)  # keeps an empty or fully captured stream open until all are routed
+    for member in members:
+        _emit(state, cmds, parent, member, stream)
+    drop(state, cmds, stream)
 
 
 def _step_failed(state: RunState, tick: Any, cmds: list[Command]) -> None:
@@ -198,10 +222,13 @@ def _handle_failure(
             last_failed_at=state.now,
             recovery_counts=work.recovery_counts,
         )
+        retry.stream = work.stream
         if delay > 0:
+            hold(state, retry.stream)
             schedule(state, cmds, state.now + delay, TimerAddEvent(retry, step_name))
         else:
             enqueue(state, cmds, step_name, retry)
+        drop(state, cmds, work.stream)
         dispatch(state, cmds, step_name)
         return
     handler = state.config.handler_for_step.get(step_name)
@@ -217,7 +244,8 @@ def _handle_failure(
                 failed_at=datetime.fromtimestamp(state.now, tz=timezone.utc),
             )
             counts = {**work.recovery_counts, handler: used + 1}
-            route(state, cmds, Work(failed, recovery_counts=counts), handler)
+            route(state, cmds, Work(failed, recovery_counts=counts, stream=work.stream), handler)
+            drop(state, cmds, work.stream)
             dispatch(state, cmds, step_name)
             return
     publish(
@@ -257,6 +285,8 @@ def _step_waiting(state: RunState, tick: Any, cmds: list[Command]) -> None:
     if tick.timeout is not None:
         waiter.timer_id = schedule(state, cmds, tick.at + tick.timeout, TimerWaiterTimeout(key))
     state.waiters[key] = waiter
+    hold(state, attempt.work.stream)
+    drop(state, cmds, attempt.work.stream)
     if tick.waiter_event is not None:
         publish(cmds, tick.waiter_event)
     dispatch(state, cmds, tick.step_name)
@@ -298,6 +328,7 @@ def _timer_fired(state: RunState, tick: Any, cmds: list[Command]) -> None:
     action = timer.action
     if isinstance(action, TimerAddEvent):
         route(state, cmds, action.work, action.step_name)
+        drop(state, cmds, action.work.stream)
     elif isinstance(action, TimerWaiterTimeout):
         if action.waiter_key in state.waiters:
             state.waiters[action.waiter_key].timer_id = None

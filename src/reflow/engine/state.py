@@ -30,6 +30,11 @@ class StepSpec:
     timeout: float | None = None
     is_catch_error: bool = False
     max_recoveries: int = 1
+    # list[E] fan-out / fan-in: a producer's streams feed these collector steps ...
+    bound_collectors: tuple[str, ...] = ()
+    # ... and a collector keeps the events of these types from a stream, up to ``take``.
+    collects: tuple[type[Event], ...] = ()
+    take: int | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +71,8 @@ class Work:
     last_exception: BaseException | None = None
     last_failed_at: float | None = None
     recovery_counts: dict[str, int] = field(default_factory=dict)
+    # The list[E] stream whose member lineage this work belongs to.
+    stream: int | None = None
     # Set when this work resumes an attempt that was suspended in wait_for_event.
     attempt_id: int | None = None
     resolved: dict[str, Event | None] = field(default_factory=dict)
@@ -166,6 +173,20 @@ class Timer:
     action: TimerAction
 
 
+@dataclass(slots=True)
+class Stream:
+    """The members of one returned list, followed until each lineage ends.
+
+    ``live`` counts the stream's work in queues, attempts, waiters and retry timers; when it
+    reaches zero every collector still waiting gets what it collected.
+    """
+
+    collectors: dict[str, list[Event]]
+    parent: int | None = None
+    live: int = 0
+    released: set[str] = field(default_factory=set)
+
+
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
 
 
@@ -181,6 +202,8 @@ class RunState:
     steps: dict[str, StepRun] = field(default_factory=dict)
     waiters: dict[str, Waiter] = field(default_factory=dict)
     timers: dict[int, Timer] = field(default_factory=dict)
+    streams: dict[int, Stream] = field(default_factory=dict)
+    next_stream_id: int = 1
     idle_published: bool = False
     idle_check_pending: bool = False
     run_timer: int | None = None

@@ -49,7 +49,7 @@ class TickStepReturned:
     at: float
     step_name: str
     attempt_id: int
-    result: Event | None
+    result: Event | list[Event] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,9 +201,14 @@ class RunDriver:
             await self._adapter.close()
 
     async def _pull(self) -> None:
+        # Let already-started steps reach their first suspension (often a wait_for_event)
+        # before an outside event is routed, so an answer sent right after run() finds its
+        # waiter, as it does with the peer.
+        await asyncio.sleep(0)
         while not self._done.done():
             received = await self._adapter.wait_receive()
             if isinstance(received, WaitResultTick):
+                await asyncio.sleep(0)
                 self.submit(received.tick)
 
     def submit_threadsafe(self, tick: WorkflowTick) -> None:

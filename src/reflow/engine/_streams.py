@@ -1,0 +1,81 @@
+"""``list[E]`` fan-in: following the members of a returned list until each lineage ends.
+
+A step that returns a list opens a stream when some collector step (a ``list[R]``
+parameter) is bound to it.  Each member is routed as its own event, tagged with the stream;
+whatever a tagged attempt returns inherits the tag.  An event whose type a bound collector
+wants is captured instead of routed.  Once no tagged work is left (or a ``Take(n)`` is
+full) the collector receives a ``CollectionReleaseEvent`` with what it captured.
+"""
+
+from __future__ import annotations
+
+from reflow.engine.commands import Command
+from reflow.engine.state import RunState, Stream, Work
+from reflow.events import CollectionReleaseEvent, Event
+
+
+def hold(state: RunState, stream_id: int | None) -> None:
+    if stream_id is not None and stream_id in state.streams:
+        state.streams[stream_id].live += 1
+
+
+def drop(state: RunState, cmds: list[Command], stream_id: int | None) -> None:
+    """One unit of the stream's work is gone; close the stream when none is left."""
+    if stream_id is None:
+        return
+    stream = state.streams.get(stream_id)
+    if stream is None:
+        return
+    stream.live -= 1
+    if stream.live <= 0:
+        del state.streams[stream_id]
+        for name, events in stream.collectors.items():
+            if name not in stream.released:
+                _release(state, cmds, stream_id, stream, name, events)
+        drop(state, cmds, stream.parent)
+
+
+def open_stream(state: RunState, producer: str, parent: int | None) -> int | None:
+    """A new stream for ``producer``'s returned list, or None when no collector wants it."""
+    collectors = state.config.steps[producer].bound_collectors
+    if not collectors:
+        return parent
+    stream_id = state.next_stream_id
+    state.next_stream_id += 1
+    state.streams[stream_id] = Stream(collectors={name: [] for name in collectors}, parent=parent)
+    hold(state, parent)
+    return stream_id
+
+
+def capture(state: RunState, cmds: list[Command], stream_id: int | None, event: Event) -> bool:
+    """Keep ``event`` for the stream's collector that wants its type; False if none does."""
+    if stream_id is None:
+        return False
+    stream = state.streams.get(stream_id)
+    if stream is None:
+        return False
+    for name, events in stream.collectors.items():
+        spec = state.config.steps[name]
+        if type(event) not in spec.collects:
+            continue
+        if name not in stream.released:
+            events.append(event)
+            if spec.take is not None and len(events) >= spec.take:
+                _release(state, cmds, stream_id, stream, name, events)
+        return True
+    return False
+
+
+def _release(
+    state: RunState,
+    cmds: list[Command],
+    stream_id: int,
+    stream: Stream,
+    name: str,
+    events: list[Event],
+) -> None:
+    from reflow.engine._routing import enqueue
+
+    stream.released.add(name)
+    release = CollectionReleaseEvent(events=list(events), stream_id=str(stream_id), binding_id=name)
+    enqueue(state, cmds, name, Work(release, stream=stream.parent))
