@@ -45,10 +45,10 @@ def _to_seconds(value: object, where: str) -> float:
         return value.total_seconds()
     try:
         return float(value)  # type: ignore[arg-type]  # float() itself rejects bad types
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"{where} must be a number of seconds (int, float or timedelta), got {value!r}"
-        ) from exc
+    except TypeError as exc:
+        raise TypeError(f"{where} must be an int, float or timedelta, got {value!r}") from exc
+    except ValueError as exc:  # a string float() cannot read, as in the peer
+        raise ValueError(f"{where} must be a number of seconds, got {value!r}") from exc
 
 
 def _to_float(value: object, where: str) -> float:
@@ -57,8 +57,10 @@ def _to_float(value: object, where: str) -> float:
         raise TypeError(f"{where} must be an int or float, got a timedelta")
     try:
         return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{where} must be an int or float, got {value!r}") from exc
+    except TypeError as exc:
+        raise TypeError(f"{where} must be an int or float, got {value!r}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{where} must be a number, got {value!r}") from exc
 
 
 def _raw_seconds(value: object, where: str) -> float:

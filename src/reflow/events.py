@@ -112,7 +112,7 @@ class DictLikeModel(BaseModel):
         return dumped
 
     @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(obj, dict) and "_data" in obj:
             obj = dict(obj)
             data = obj.pop("_data") or {}
@@ -157,7 +157,7 @@ class StopEvent(Event):
         return dumped
 
     @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(obj, dict) and "result" in obj and "result" not in cls.model_fields:
             obj = dict(obj)
             result = obj.pop("result")

@@ -81,6 +81,10 @@ class WorkflowHandler:
         except Exception:
             pass
 
+    def _execution_trace(self) -> list[tuple[Any, ...]]:
+        """What the run did, for ``reflow.drawing.draw_most_recent_execution``."""
+        return self._adapter.execution_trace()
+
     def get_stop_event(self) -> StopEvent | None:
         return self._stop_event
 
@@ -117,9 +121,10 @@ class WorkflowHandler:
         return self._result_task.cancel()
 
     def __str__(self) -> str:
-        result = self._stop_event if self._stop_event is not None else None
-        shown = result.result if type(result) is StopEvent else result
-        return f"WorkflowHandler(workflow={self._workflow_name}, run_id={self.run_id}, result={shown})"
+        stop = self._stop_event
+        shown = stop.result if type(stop) is StopEvent else stop
+        name = self._workflow_name
+        return f"WorkflowHandler(workflow={name}, run_id={self.run_id}, result={shown})"
 
 
 def _mark_retrieved(task: asyncio.Task[Any]) -> None:

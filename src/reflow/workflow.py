@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import string
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -100,7 +101,7 @@ class Workflow(metaclass=WorkflowMeta):
         bound: dict[str, Callable[..., Any]] = {}
         free = _free_step_names(type(self))
         for name, fn in collect_step_functions(type(self)).items():
-            bound[name] = fn if name in free else fn.__get__(self, type(self))
+            bound[name] = fn if name in free else types.MethodType(fn, self)
         return bound
 
     # -- public surface ----------------------------------------------------------------------
@@ -183,9 +184,7 @@ class Workflow(metaclass=WorkflowMeta):
         event = None if resuming else self._build_start_event(start_event, kwargs)
         store = ctx.store
         init_state = self._initial_state(run_id, ctx)
-        adapter = self._runtime.run_workflow(
-            run_id, self, init_state, event, state_store=store
-        )  # type: ignore[call-arg]
+        adapter = self._runtime.run_workflow(run_id, self, init_state, event, state_store=store)  # type: ignore[call-arg]
         ctx._bind_run(adapter, store)
         return WorkflowHandler(self, adapter, ctx)
 

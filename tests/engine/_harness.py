@@ -205,7 +205,7 @@ class Driver:
     def start(self, event: StartEvent | None) -> list[Command]:
         return self.submit(TickStartRun(at=self.now, start_event=event))
 
-    def finish(self, attempt_id: int, result: Event | None) -> list[Command]:
+    def finish(self, attempt_id: int, result: Event | list[Event] | None) -> list[Command]:
         cmd = self.running.pop(attempt_id)
         return self.submit(TickStepReturned(self.now, cmd.step_name, attempt_id, result))
 
@@ -260,7 +260,7 @@ class Graph:
 
     name: str
     config: RunConfig
-    outputs: dict[str, tuple[Callable[[int], Event], ...]]
+    outputs: dict[str, tuple[Callable[[int], Event | list[Event]], ...]]
     start: Callable[[int], StartEvent]
 
 
@@ -279,7 +279,28 @@ def _graphs() -> list[Graph]:
         spec("right", Ping, PingChild, num_workers=3, retry_policy=FixedRetry(0.0, 3)),
         spec("join", Pong, Answer, num_workers=2),
     )
+    # list[E] fan-in: begin returns a list of Pings, work turns each into Pongs (or not),
+    # gather receives the Pongs of the whole list once every member's lineage has ended.
+    gather = config(
+        spec("begin", Begin, num_workers=1, bound_collectors=("gather",)),
+        spec("work", Ping, num_workers=2, retry_policy=FixedRetry(0.5, 2)),
+        spec("gather", num_workers=1, collects=(Pong,)),
+    )
     return [
+        Graph(
+            "gather",
+            gather,
+            {
+                "begin": (
+                    lambda n: [Ping(n=n), Ping(n=n + 1), Ping(n=n + 2)],
+                    lambda n: [],
+                    lambda n: Ping(n=n),
+                ),
+                "work": (lambda n: Pong(n=n), lambda n: [Pong(n=n), Stray(n=n)]),
+                "gather": (lambda n: StopEvent(result=n), lambda n: Stray(n=n)),
+            },
+            lambda n: Begin(n=n),
+        ),
         Graph(
             "chain",
             chain,
@@ -316,6 +337,8 @@ _EXTERNAL: tuple[Callable[[int], Event], ...] = (
     lambda n: Stray(n=n),
     lambda n: Ask(n=n),
 )
+RARELY = (False,) * 7 + (True,)
+"""Ending a run by cancel or timeout is one choice in eight, so runs get somewhere first."""
 EXPECTED_PAIR: list[type[Event]] = [Pong, Pong]
 """One list object reused by every collect call, as a fan-in loop would (identity cache)."""
 
@@ -380,7 +403,7 @@ def simulate(
             # A shell fires timers in due order; allow the second one to model a late first.
             driver.fire(chooser.choice(step_timers[:2], "timer"))
         elif kind == "time_out":
-            if chooser.choice((False, False, False, True), "really_time_out"):
+            if chooser.choice(RARELY, "really_time_out"):
                 assert run_timer is not None
                 driver.fire(run_timer)
         elif kind == "idle":
@@ -392,6 +415,6 @@ def simulate(
             driver.submit(TickAddEvent(driver.now, event, step_name=target, delay=delay))
         elif kind == "publish":
             driver.submit(TickPublishEvent(driver.now, Stray(n=n)))
-        elif chooser.choice((False, False, False, True), "really_cancel"):
+        elif chooser.choice(RARELY, "really_cancel"):
             driver.submit(TickCancelRun(driver.now))
     return driver

@@ -31,14 +31,20 @@ from reflow.engine.codec import (
     tick_to_json,
 )
 from reflow.engine.state import TimerAddEvent, Work
-from reflow.events import Event, InputRequiredEvent, StopEvent, UnhandledEvent
+from reflow.events import (
+    CollectionReleaseEvent,
+    Event,
+    InputRequiredEvent,
+    StopEvent,
+    UnhandledEvent,
+)
 
 from ._harness import GRAPHS, Driver, Graph, codec_for, dumps, simulate
 
 T = TypeVar("T")
 MAX_TICKS = 40
 RUNS = settings(
-    max_examples=40,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -144,6 +150,8 @@ def _held(state: RunState) -> set[int]:
     for run in state.steps.values():
         for buffer in run.collected.values():
             held.update(id(e) for e in buffer.events())
+    for stream in state.streams.values():
+        held.update(id(e) for events in stream.collectors.values() for e in events)
     return held
 
 
@@ -166,9 +174,10 @@ class EventLedger:
                 routed.append(tick.event)
         elif isinstance(tick, TickStepReturned):
             result = tick.result
-            live = tick.attempt_id in state.steps[tick.step_name].active
-            if live and result is not None and not isinstance(result, StopEvent):
-                routed.append(result)
+            if tick.attempt_id in state.steps[tick.step_name].active:
+                members = result if isinstance(result, list) else [result]
+                routed.extend(e for e in members if isinstance(e, Event))
+                routed = [e for e in routed if not isinstance(e, StopEvent)]
         elif isinstance(tick, TickTimerFired):
             timer = state.timers.get(tick.timer_id)
             if timer is not None and isinstance(timer.action, TimerAddEvent):
@@ -184,6 +193,8 @@ class EventLedger:
             for cmd in cmds:
                 if isinstance(cmd, CommandRunStep):
                     accounted.add(id(cmd.event))
+                    if isinstance(cmd.event, CollectionReleaseEvent):
+                        accounted.update(id(e) for e in cmd.event.events)
                     accounted.update(id(e) for e in cmd.resolved.values() if e is not None)
                 elif isinstance(cmd, CommandPublish) and isinstance(cmd.event, InputRequiredEvent):
                     accounted.add(id(cmd.event))

@@ -137,16 +137,16 @@ def test_an_idle_check_after_new_work_publishes_nothing() -> None:
     assert driver.state.idle_published is False
 
 
-def test_the_run_timeout_names_the_active_steps() -> None:
+def test_the_run_timeout_names_the_active_steps_sorted() -> None:
     driver = _busy()
     cmds = driver.fire(driver.state.run_timer or 0)
     assert published_of(cmds, WorkflowTimedOutEvent) == [
-        WorkflowTimedOutEvent(timeout=50.0, active_steps=["work", "sink"])
+        WorkflowTimedOutEvent(timeout=50.0, active_steps=["sink", "work"])
     ]
     error = only(cmds, CommandHaltRun).exception
     assert isinstance(error, WorkflowTimeoutError)
     assert str(error) == (
-        "Operation timed out after 50.0 seconds. Currently active steps: work, sink"
+        "Operation timed out after 50.0 seconds. Currently active steps: sink, work"
     )
     assert (driver.state.status, driver.state.is_running) == ("timed_out", False)
 
@@ -228,7 +228,7 @@ def test_resuming_requeues_in_flight_attempts_first_and_rearms_timers() -> None:
     ]
     armed = {c.timer_id: c.due for c in cmds if isinstance(c, CommandSchedule)}
     assert armed[waiter_timer or 0] == 5.0  # restored as it was
-    assert state.status == "running" and state.started_at == 100.0
+    assert state.status == "running" and state.started_at == 0.0  # the first start
 
 
 def test_resuming_arms_a_fresh_run_timeout_and_drops_the_old_one() -> None:

@@ -1,8 +1,8 @@
 """``Context.to_dict`` / ``from_dict``: the snapshot format.
 
-The snapshot keeps the peer's layout (version 2; version 1 is read too) (``state``, ``is_running``, ``workers`` with
-per-step queues, in-progress events, collected events and waiters) so tools that read it keep
-working, and adds a ``reflow`` key holding the exact engine state (timers, attempt ids, waiter
+The snapshot keeps the peer's layout (version 2; version 1 is read too: ``state``,
+``is_running``, ``workers`` with per-step queues, in-progress events, collected events and
+waiters) so tools that read it keep working, and adds a ``reflow`` key holding the exact engine state (timers, attempt ids, waiter
 requirements), from which a run resumes precisely, in this process or another one.
 """
 

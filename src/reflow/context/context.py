@@ -276,7 +276,9 @@ class Context(Generic[MODEL_T]):
                 if first is None or retry.last_failed_at is None
                 else max(0.0, retry.last_failed_at - first)
             ),
-            last_exception=retry.last_exception,
+            last_exception=(
+                retry.last_exception if isinstance(retry.last_exception, Exception) else None
+            ),
             last_failed_at=(
                 None
                 if retry.last_failed_at is None

@@ -74,12 +74,15 @@ def _subclasses(cls: type[Any]) -> Iterable[type[Any]]:
 def registry_for(config: RunConfig) -> dict[str, type]:
     """Every event class reachable from ``config``'s steps, by qualified name.
 
+    Reachable means accepted or collected (``list[E]``) by a step, or a subclass of such a
+    type that is currently defined, or one of reflow's built-in events.
+
     Built-in events first, then subclasses of accepted types, then the accepted types
     themselves, so that when two classes share a qualified name (a class defined in a
     function called twice) the one a step names directly wins.
     """
     registry: dict[str, type] = {qualified_name(cls): cls for cls in BUILTIN_EVENTS}
-    accepted = [cls for spec in config.steps.values() for cls in spec.accepted]
+    accepted = [cls for spec in config.steps.values() for cls in (*spec.accepted, *spec.collects)]
     for cls in accepted:
         for sub in _subclasses(cls):
             registry[qualified_name(sub)] = sub

@@ -17,15 +17,10 @@ _MISSING: Any = object()
 def _matches(event: Event, event_type: type[Event], requirements: dict[str, Any]) -> bool:
     if type(event) is not event_type:
         return False
-    for key, value in requirements.items():
-        if getattr(event, key, _MISSING) != value:
-            return False
-    return True
+    return all(getattr(event, key, _MISSING) == value for key, value in requirements.items())
 
 
-def resolve_waiter(
-    state: RunState, cmds: list[Command], key: str, outcome: Event | None
-) -> None:
+def resolve_waiter(state: RunState, cmds: list[Command], key: str, outcome: Event | None) -> None:
     """Resume the attempt suspended on waiter ``key`` (``outcome`` None means it timed out)."""
     waiter = state.waiters.pop(key)
     cancel_timer(state, cmds, waiter.timer_id)

@@ -115,7 +115,7 @@ def tick_to_json(tick: WorkflowTick, codec: EventCodec) -> dict[str, Any]:
             "at": tick.at,
             "step_name": tick.step_name,
             "attempt_id": tick.attempt_id,
-            "result": c.optional_event_to_json(tick.result),
+            "result": _result_to_json(tick.result, c),
         }
     if isinstance(tick, TickStepFailed):
         return {
@@ -187,6 +187,19 @@ def _step_waiting(d: dict[str, Any], c: EventCodec) -> WorkflowTick:
     )
 
 
+def _result_to_json(result: Event | list[Event] | None, codec: EventCodec) -> Any:
+    """A step's result: null, one event, or a JSON list for a returned ``list[E]``."""
+    if isinstance(result, list):
+        return [codec.event_to_json(event) for event in result]
+    return codec.optional_event_to_json(result)
+
+
+def _result_from_json(data: JSON, codec: EventCodec) -> Event | list[Event] | None:
+    if isinstance(data, list):
+        return [codec.event_from_json(item) for item in data]
+    return codec.optional_event_from_json(data)
+
+
 def _start_event(event: Event | None) -> StartEvent | None:
     if event is not None and not isinstance(event, StartEvent):
         raise ValueError(f"start_run needs a StartEvent, got {type(event).__name__}")
@@ -202,7 +215,7 @@ _TICK_DECODERS: dict[str, Callable[[dict[str, Any], EventCodec], WorkflowTick]] 
         at=d["at"],
         step_name=d["step_name"],
         attempt_id=d["attempt_id"],
-        result=c.optional_event_from_json(d["result"]),
+        result=_result_from_json(d["result"], c),
     ),
     "step_failed": lambda d, c: TickStepFailed(
         at=d["at"],

@@ -91,7 +91,8 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
     assert isinstance(tick, TickStartRun)
     state.status = "running"
     state.is_running = True
-    state.started_at = tick.at
+    if state.started_at is None:
+        state.started_at = tick.at
     state.idle_published = False
     state.idle_check_pending = False
     if state.run_timer is not None:
@@ -105,7 +106,7 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
     if timeout is not None and timeout <= 0:
         _run_timed_out(state, cmds, timeout)  # before any step starts, like the peer
         return
-    if timeout is not None:
+    if timeout is not None and state.run_timer is None:  # a resumed run keeps its deadline
         state.run_timer = schedule(state, cmds, tick.at + timeout, TimerRunTimeout(timeout))
     # Attempts that were in flight when the snapshot was taken run again, first in line.
     for run in state.steps.values():
@@ -172,7 +173,12 @@ def _emit(
     if isinstance(event, InputRequiredEvent):
         publish(cmds, event)
     if not capture(state, cmds, stream, event):
-        route(state, cmds, Work(event, recovery_counts=dict(parent.recovery_counts), stream=stream), None)
+        route(
+            state,
+            cmds,
+            Work(event, recovery_counts=dict(parent.recovery_counts), stream=stream),
+            None,
+        )
 
 
 def _fan_out(
@@ -206,13 +212,17 @@ def _handle_failure(
     spec = state.config.steps[step_name]
     delay = None
     if spec.retry_policy is not None and isinstance(error, Exception):
-        delay = compute_retry_delay(
-            spec.retry_policy,
-            elapsed_time=elapsed,
-            attempts=failures,
-            error=error,
-            seed=retry_seed(state.config.run_id, step_name, failures),
-        )
+        try:
+            delay = compute_retry_delay(
+                spec.retry_policy,
+                elapsed_time=elapsed,
+                attempts=failures,
+                error=error,
+                seed=retry_seed(state.config.run_id, step_name, failures),
+            )
+        except Exception as policy_error:  # a broken policy fails the run, loudly
+            error = policy_error
+            delay = None
     if delay is not None:
         retry = Work(
             event=work.event,
@@ -347,7 +357,7 @@ def _timer_fired(state: RunState, tick: Any, cmds: list[Command]) -> None:
 
 
 def _run_timed_out(state: RunState, cmds: list[Command], timeout: float) -> None:
-    active = state.active_step_names()
+    active = sorted(state.active_step_names())
     publish(cmds, WorkflowTimedOutEvent(timeout=timeout, active_steps=active))
     state.status = "timed_out"
     state.is_running = False

@@ -8,8 +8,8 @@ state rebuilds the run exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from reflow.events import Event, StartEvent

@@ -110,6 +110,10 @@ class BasicExternalAdapter(ExternalRunAdapter):
     def is_done(self) -> bool:
         return self._run.task is not None and self._run.task.done()
 
+    def execution_trace(self) -> list[tuple[Any, ...]]:
+        driver = self._run.driver
+        return [] if driver is None else list(driver.trace)
+
     @property
     def driver(self) -> RunDriver | None:
         return self._run.driver

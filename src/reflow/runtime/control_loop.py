@@ -60,7 +60,7 @@ class RunDriver:
         self._steps = steps
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        self._tasks: dict[int, asyncio.Task[Event | None]] = {}
+        self._tasks: dict[int, asyncio.Task[Event | list[Event] | None]] = {}
         self._outgoing: deque[WorkflowTick] = deque()
         self._outgoing_scheduled = False
         self._cancelled: set[asyncio.Task[Any]] = set()
@@ -71,6 +71,10 @@ class RunDriver:
         self._flushing: asyncio.Task[None] | None = None
         self._observes = adapter.observes_ticks
         self._tick_log: list[WorkflowTick] | None = None
+        # (event type, step, produced type, attempt) records for drawing the last execution.
+        self.trace: deque[tuple[type[Event], str | None, type[Event] | None, int | None]] = deque(
+            maxlen=10_000
+        )
 
     # -- RunServices ---------------------------------------------------------------------
 
@@ -190,6 +194,8 @@ class RunDriver:
         """Start the run and wait for its end; re-raises the run's failure."""
         puller = self._loop.create_task(self._pull())
         try:
+            if start_event is not None:
+                self.trace.append((type(start_event), None, None, None))
             self.submit(TickStartRun(self.now(), start_event))
             return await self._done
         finally:
@@ -209,7 +215,10 @@ class RunDriver:
             received = await self._adapter.wait_receive()
             if isinstance(received, WaitResultTick):
                 await asyncio.sleep(0)
-                self.submit(received.tick)
+                tick = received.tick
+                if isinstance(tick, TickAddEvent):
+                    self.trace.append((type(tick.event), None, None, None))
+                self.submit(tick)
 
     def submit_threadsafe(self, tick: WorkflowTick) -> None:
         if threading.get_ident() == self._thread:
@@ -317,12 +326,24 @@ class RunDriver:
         else:
             error_or_none = task.exception()
             if error_or_none is None:
-                self.submit(TickStepReturned(self.now(), step_name, attempt_id, task.result()))
+                result = task.result()
+                self._trace_result(step_name, attempt_id, result)
+                self.submit(TickStepReturned(self.now(), step_name, attempt_id, result))
                 self._flush_outgoing()
                 return
             error = error_or_none
         self.submit(TickStepFailed(self.now(), step_name, attempt_id, error))
         self._flush_outgoing()
+
+    def _trace_result(self, step_name: str, attempt_id: int, result: Any) -> None:
+        active = self._state.steps[step_name].active.get(attempt_id)
+        if active is None:
+            return
+        consumed = type(active.work.event)
+        produced = result if isinstance(result, list) else [result]
+        for event in produced:
+            kind = None if event is None else type(event)
+            self.trace.append((consumed, step_name, kind, attempt_id))
 
     def _cancel_attempt(self, attempt_id: int) -> None:
         self._parked.pop(attempt_id, None)

@@ -63,9 +63,8 @@ class BaseRuntimeDecorator(Runtime):
 
     @contextmanager
     def registering(self) -> Iterator[Runtime]:
-        with self._decorated.registering():
-            with super().registering():
-                yield self
+        with self._decorated.registering(), super().registering():
+            yield self
 
 
 class BaseInternalRunAdapterDecorator(InternalRunAdapter):
@@ -153,6 +152,9 @@ class BaseExternalRunAdapterDecorator(ExternalRunAdapter):
 
     def is_done(self) -> bool:
         return self._decorated.is_done()
+
+    def execution_trace(self) -> list[tuple[Any, ...]]:
+        return self._decorated.execution_trace()
 
     def __getattr__(self, name: str) -> Any:
         # Optional capabilities (get_result_or_none, abort, ...) pass through untouched.

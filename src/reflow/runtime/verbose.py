@@ -23,7 +23,7 @@ def _say(message: str) -> None:
 
 
 def _verbose_step(name: str, inner: StepWorkerFunction) -> StepWorkerFunction:
-    async def run_step(call: StepCall) -> Event | None:
+    async def run_step(call: StepCall) -> Event | list[Event] | None:
         _say(f"Running step {name}")
         result = await inner(call)
         if result is None:

@@ -161,6 +161,10 @@ class ExternalRunAdapter(ABC):
     def is_done(self) -> bool:
         return False
 
+    def execution_trace(self) -> list[tuple[Any, ...]]:
+        """(event, step, produced, attempt) records of the run, oldest first, if kept."""
+        return []
+
 
 _sending: set[asyncio.Task[None]] = set()
 

@@ -73,7 +73,7 @@ class StepCall:
         return f"{self.run.run_id}:{self.step_name}:{self.attempt_id}"
 
 
-StepWorkerFunction = Callable[[StepCall], Coroutine[Any, Any, "Event | None"]]
+StepWorkerFunction = Callable[[StepCall], Coroutine[Any, Any, "Event | list[Event] | None"]]
 
 
 class RunnableWorkflow(Protocol):
