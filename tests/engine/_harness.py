@@ -397,7 +397,8 @@ def simulate(
             attempt_id = chooser.choice(sorted(driver.running), "attempt")
             cmd = driver.running[attempt_id]
             event = chooser.choice((Pong(n=n), Ping(n=n)), "collected")
-            expected = chooser.choice((EXPECTED_PAIR, [Pong, Ping], []), "expected")
+            lists: tuple[list[type[Event]], ...] = (EXPECTED_PAIR, [Pong, Ping], [])
+            expected = chooser.choice(lists, "expected")
             driver.submit(TickCollect(driver.now, cmd.step_name, "buf", event, expected))
         elif kind == "fire":
             # A shell fires timers in due order; allow the second one to model a late first.

@@ -129,6 +129,8 @@ TICKS: list[tuple[str, WorkflowTick]] = [
     ),
     ("step_returned", TickStepReturned(3.0, "work", 4, Pong(n=3))),
     ("step_returned", TickStepReturned(3.0, "work", 4, None)),
+    ("step_returned", TickStepReturned(3.0, "work", 4, [Pong(n=1), Ping(n=2)])),
+    ("step_returned", TickStepReturned(3.0, "work", 4, [])),
     ("step_returned", TickStepReturned(3.0, "work", 4, StopEvent(result={"a": [1, 2]}))),
     ("step_failed", TickStepFailed(3.0, "work", 4, ERROR)),
     (
@@ -155,8 +157,8 @@ def test_every_tick_kind_round_trips_with_its_discriminator(
 
 
 def test_decoded_ticks_carry_equal_values() -> None:
-    add = TICKS[3][1]
-    decoded = _tick_round_trip(add)
+    decoded = _tick_round_trip(TICKS[3][1])
+    assert isinstance(decoded, TickAddEvent)
     assert decoded == TickAddEvent(
         2.0,
         PingChild(n=1, extra="kept"),
@@ -164,18 +166,21 @@ def test_decoded_ticks_carry_equal_values() -> None:
         delay=0.5,
         attempts=2,
         first_attempt_at=1.0,
-        last_exception=decoded.last_exception,  # type: ignore[union-attr]
+        last_exception=decoded.last_exception,
         last_failed_at=1.75,
         recovery_counts={"rescue": 1},
     )
-    assert isinstance(decoded.last_exception, ValueError)  # type: ignore[union-attr]
-    waiting = _tick_round_trip(TICKS[8][1])
+    assert isinstance(decoded.last_exception, ValueError)
+    waiting = _tick_round_trip(TICKS[10][1])
     assert isinstance(waiting, TickStepWaiting)
     assert (waiting.event_type, waiting.requirements) == (Answer, {"key": "a"})
-    collect = _tick_round_trip(TICKS[10][1])
+    collect = _tick_round_trip(TICKS[12][1])
     assert isinstance(collect, TickCollect)
     assert list(collect.expected) == [Pong, Ping, Pong]
-    stop = _tick_round_trip(TICKS[6][1])
+    members = _tick_round_trip(TICKS[6][1])
+    assert isinstance(members, TickStepReturned)
+    assert members.result == [Pong(n=1), Ping(n=2)]
+    stop = _tick_round_trip(TICKS[8][1])
     assert isinstance(stop, TickStepReturned) and isinstance(stop.result, StopEvent)
     assert stop.result.result == {"a": [1, 2]}
 

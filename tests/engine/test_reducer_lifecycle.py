@@ -22,6 +22,7 @@ from reflow.engine import (
     TickStepFailed,
     TickStepReturned,
     TickTimerFired,
+    WorkflowTick,
     reduce,
 )
 from reflow.engine.codec import state_from_json, state_to_json
@@ -167,7 +168,7 @@ def test_ticks_after_the_end_are_ignored() -> None:
     driver.finish(3, Finished())
     codec = codec_for(driver.config)
     before = dumps(state_to_json(driver.state, codec))
-    late = [
+    late: list[WorkflowTick] = [
         TickStepReturned(9.0, "work", 2, Pong()),
         TickStepFailed(9.0, "work", 2, ValueError()),
         TickAddEvent(9.0, Ping()),

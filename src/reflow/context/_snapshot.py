@@ -2,8 +2,9 @@
 
 The snapshot keeps the peer's layout (version 2; version 1 is read too: ``state``,
 ``is_running``, ``workers`` with per-step queues, in-progress events, collected events and
-waiters) so tools that read it keep working, and adds a ``reflow`` key holding the exact engine state (timers, attempt ids, waiter
-requirements), from which a run resumes precisely, in this process or another one.
+waiters) so tools that read it keep working, and adds a ``reflow`` key holding the exact
+engine state (timers, attempt ids, waiter requirements), from which a run resumes precisely,
+in this process or another one.
 """
 
 from __future__ import annotations
