@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -109,36 +110,35 @@ def _command_round_trip(command: Command) -> Command:
 
 
 ERROR = ValueError("bad")
+FULL_ADD = TickAddEvent(
+    2.0,
+    PingChild(n=1, extra="kept"),
+    step_name="work",
+    delay=0.5,
+    attempts=2,
+    first_attempt_at=1.0,
+    last_exception=ERROR,
+    last_failed_at=1.75,
+    recovery_counts={"rescue": 1},
+)
+LIST_RESULT = TickStepReturned(3.0, "work", 4, [Pong(n=1), Ping(n=2)])
+STOP_RESULT = TickStepReturned(3.0, "work", 4, StopEvent(result={"a": [1, 2]}))
+WAITING = TickStepWaiting(3.0, "ask", 5, "w", "w#0", Answer, {"key": "a"}, Ask(n=1), 2.5)
+COLLECT = TickCollect(4.0, "join", "default", Pong(), [Pong, Ping, Pong])
 TICKS: list[tuple[str, WorkflowTick]] = [
     ("start_run", TickStartRun(1.5, Begin(n=2))),
     ("start_run", TickStartRun(1.5)),
     ("add_event", TickAddEvent(2.0, Ping(n=1))),
-    (
-        "add_event",
-        TickAddEvent(
-            2.0,
-            PingChild(n=1, extra="kept"),
-            step_name="work",
-            delay=0.5,
-            attempts=2,
-            first_attempt_at=1.0,
-            last_exception=ERROR,
-            last_failed_at=1.75,
-            recovery_counts={"rescue": 1},
-        ),
-    ),
+    ("add_event", FULL_ADD),
     ("step_returned", TickStepReturned(3.0, "work", 4, Pong(n=3))),
     ("step_returned", TickStepReturned(3.0, "work", 4, None)),
-    ("step_returned", TickStepReturned(3.0, "work", 4, [Pong(n=1), Ping(n=2)])),
+    ("step_returned", LIST_RESULT),
     ("step_returned", TickStepReturned(3.0, "work", 4, [])),
-    ("step_returned", TickStepReturned(3.0, "work", 4, StopEvent(result={"a": [1, 2]}))),
+    ("step_returned", STOP_RESULT),
     ("step_failed", TickStepFailed(3.0, "work", 4, ERROR)),
-    (
-        "step_waiting",
-        TickStepWaiting(3.0, "ask", 5, "w", "w#0", Answer, {"key": "a"}, Ask(n=1), 2.5),
-    ),
+    ("step_waiting", WAITING),
     ("step_waiting", TickStepWaiting(3.0, "ask", 5, "w", "w#1", Answer, {}, None, None)),
-    ("collect", TickCollect(4.0, "join", "default", Pong(), [Pong, Ping, Pong])),
+    ("collect", COLLECT),
     ("publish_event", TickPublishEvent(4.0, Ping(n=9))),
     ("cancel_run", TickCancelRun(5.0)),
     ("timer_fired", TickTimerFired(5.0, 7)),
@@ -157,30 +157,18 @@ def test_every_tick_kind_round_trips_with_its_discriminator(
 
 
 def test_decoded_ticks_carry_equal_values() -> None:
-    decoded = _tick_round_trip(TICKS[3][1])
+    decoded = _tick_round_trip(FULL_ADD)
     assert isinstance(decoded, TickAddEvent)
-    assert decoded == TickAddEvent(
-        2.0,
-        PingChild(n=1, extra="kept"),
-        step_name="work",
-        delay=0.5,
-        attempts=2,
-        first_attempt_at=1.0,
-        last_exception=decoded.last_exception,
-        last_failed_at=1.75,
-        recovery_counts={"rescue": 1},
-    )
     assert isinstance(decoded.last_exception, ValueError)
-    waiting = _tick_round_trip(TICKS[10][1])
-    assert isinstance(waiting, TickStepWaiting)
-    assert (waiting.event_type, waiting.requirements) == (Answer, {"key": "a"})
-    collect = _tick_round_trip(TICKS[12][1])
+    assert decoded == replace(FULL_ADD, last_exception=decoded.last_exception)
+    assert str(decoded.last_exception) == "bad"
+    waiting = _tick_round_trip(WAITING)
+    assert waiting == WAITING
+    collect = _tick_round_trip(COLLECT)
     assert isinstance(collect, TickCollect)
     assert list(collect.expected) == [Pong, Ping, Pong]
-    members = _tick_round_trip(TICKS[6][1])
-    assert isinstance(members, TickStepReturned)
-    assert members.result == [Pong(n=1), Ping(n=2)]
-    stop = _tick_round_trip(TICKS[8][1])
+    assert _tick_round_trip(LIST_RESULT) == LIST_RESULT
+    stop = _tick_round_trip(STOP_RESULT)
     assert isinstance(stop, TickStepReturned) and isinstance(stop.result, StopEvent)
     assert stop.result.result == {"a": [1, 2]}
 

@@ -147,6 +147,7 @@ def _state_from_workers(
         for waiter in data.get("collected_waiters", []):
             # Requirements are not in the portable view: the waiting step runs again.
             run.queue.append(Work(_event(serializer, waiter["event"])))
+    state.recount()
     return state
 
 

@@ -282,4 +282,5 @@ def state_from_json(data: JSON, config: RunConfig, codec: EventCodec) -> RunStat
         raise ValueError(f"Invalid run state JSON at {where}: missing field {exc}") from None
     except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"Invalid run state JSON at {where}: {exc}") from exc
+    state.recount()
     return state

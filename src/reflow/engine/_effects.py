@@ -10,7 +10,7 @@ from reflow.engine.commands import (
     CommandSchedule,
 )
 from reflow.engine.state import RunState, Timer, TimerAction
-from reflow.events import Event, StepState, StepStateChanged
+from reflow.events import Event, StepState, StepStateChanged, construct_trusted
 
 
 def publish(cmds: list[Command], event: Event) -> None:
@@ -27,12 +27,15 @@ def publish_step_state(
 ) -> None:
     cmds.append(
         CommandPublish(
-            StepStateChanged(
-                name=step_name,
-                step_state=state,
-                worker_id=worker_id,
-                input_event_name=input_event_name,
-                output_event_name=output_event_name,
+            construct_trusted(
+                StepStateChanged,
+                {
+                    "name": step_name,
+                    "step_state": state,
+                    "worker_id": worker_id,
+                    "input_event_name": input_event_name,
+                    "output_event_name": output_event_name,
+                },
             )
         )
     )
@@ -70,6 +73,8 @@ def stop_everything(state: RunState, cmds: list[Command], *, keep_work: bool = F
             run.active.clear()
             run.queue.clear()
             run.collected.clear()
+    if not keep_work:
+        state.pending_work = 0
     for timer_id in state.timers:
         cmds.append(CommandCancelTimer(timer_id))
     if keep_work:

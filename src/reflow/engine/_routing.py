@@ -40,6 +40,7 @@ def enqueue(
     spec = state.config.steps[step_name]
     if work.stream is not None:
         hold(state, work.stream)
+    state.pending_work += 1
     if len(run.active) < spec.num_workers and not run.queue:
         start_attempt(state, cmds, step_name, work)
         return
@@ -83,7 +84,8 @@ def route(state: RunState, cmds: list[Command], work: Work, target: str | None) 
             enqueue(state, cmds, name, work)
             first = False
         else:
-            branch = Work(event, recovery_counts=dict(work.recovery_counts), stream=work.stream)
+            # recovery_counts dicts are never mutated, so branches share them.
+            branch = Work(event, recovery_counts=work.recovery_counts, stream=work.stream)
             enqueue(state, cmds, name, branch)
     if not names and not resolved_steps and not isinstance(event, InputRequiredEvent):
         event_type = type(event)

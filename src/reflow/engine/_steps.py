@@ -5,7 +5,11 @@ from __future__ import annotations
 from reflow.engine._effects import cancel_timer, publish_step_state, schedule
 from reflow.engine.commands import Command, CommandRunStep, RetryState
 from reflow.engine.state import Attempt, RunState, TimerStepDeadline, Work
-from reflow.events import StepState
+from reflow.events import Event, StepState
+
+
+# Shared and never mutated: the shell copies outcomes before it adds to them.
+_NO_OUTCOMES: dict[str, Event | None] = {}
 
 
 def start_attempt(state: RunState, cmds: list[Command], step_name: str, work: Work) -> None:
@@ -46,7 +50,7 @@ def start_attempt(state: RunState, cmds: list[Command], step_name: str, work: Wo
                 last_failed_at=work.last_failed_at,
             ),
             recovery_counts=work.recovery_counts,
-            resolved=dict(work.resolved),
+            resolved=dict(work.resolved) if work.resolved else _NO_OUTCOMES,
             resume_waiter=work.resume_waiter,
         )
     )
@@ -62,5 +66,6 @@ def finish_attempt(
         return None
     attempt = run.active.pop(attempt_id, None)
     if attempt is not None:
+        state.pending_work -= 1
         cancel_timer(state, cmds, attempt.deadline_timer)
     return attempt

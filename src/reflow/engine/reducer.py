@@ -128,7 +128,7 @@ def _add_event(state: RunState, tick: Any, cmds: list[Command]) -> None:
         first_attempt_at=tick.first_attempt_at,
         last_exception=tick.last_exception,
         last_failed_at=tick.last_failed_at,
-        recovery_counts=dict(tick.recovery_counts),
+        recovery_counts=tick.recovery_counts,
     )
     if tick.delay is not None and tick.delay > 0:
         schedule(state, cmds, tick.at + tick.delay, TimerAddEvent(work, tick.step_name))
@@ -176,7 +176,7 @@ def _emit(
         route(
             state,
             cmds,
-            Work(event, recovery_counts=dict(parent.recovery_counts), stream=stream),
+            Work(event, recovery_counts=parent.recovery_counts, stream=stream),
             None,
         )
 

@@ -99,6 +99,8 @@ class StepRun:
     collected: dict[str, CollectBuffer] = field(default_factory=dict)
 
     def free_worker_id(self) -> int:
+        if not self.active:
+            return 0
         used = {a.worker_id for a in self.active.values()}
         worker_id = 0
         while worker_id in used:
@@ -204,6 +206,9 @@ class RunState:
     timers: dict[int, Timer] = field(default_factory=dict)
     streams: dict[int, Stream] = field(default_factory=dict)
     next_stream_id: int = 1
+    # Work queued or running across all steps (waiters excluded); kept by the reducer so
+    # the idle check after every tick is O(1).
+    pending_work: int = 0
     idle_published: bool = False
     idle_check_pending: bool = False
     run_timer: int | None = None
@@ -222,7 +227,11 @@ class RunState:
         return copy.deepcopy(self, memo)
 
     def is_quiescent(self) -> bool:
-        return all(not run.queue and not run.active for run in self.steps.values())
+        return self.pending_work == 0
+
+    def recount(self) -> None:
+        """Recompute ``pending_work`` after the queues were filled from outside the reducer."""
+        self.pending_work = sum(len(run.queue) + len(run.active) for run in self.steps.values())
 
     def active_step_names(self) -> list[str]:
         return [name for name, run in self.steps.items() if run.active]

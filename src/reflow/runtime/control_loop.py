@@ -10,10 +10,10 @@ call that reduced the tick, so an in-memory step costs one reducer call and one 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
-from functools import partial
 from typing import Any
 
 from reflow.engine import (
@@ -46,6 +46,10 @@ from reflow.runtime.types.plugin import InternalRunAdapter, WaitResultTick
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
 
 
+def _cancelled() -> BaseException:
+    return asyncio.CancelledError("The step was cancelled from outside the run")
+
+
 class RunDriver:
     """Drives one run: owns its state, its step tasks and its timers."""
 
@@ -59,6 +63,7 @@ class RunDriver:
         self._adapter = adapter
         self._steps = steps
         self._loop = asyncio.get_running_loop()
+        self._context = contextvars.copy_context()
         self._thread = threading.get_ident()
         self._tasks: dict[int, asyncio.Task[Event | list[Event] | None]] = {}
         self._outgoing: deque[WorkflowTick] = deque()
@@ -311,28 +316,39 @@ class RunDriver:
             attempt_id=cmd.attempt_id,
             event=cmd.event,
             retry=cmd.retry,
-            recovery_counts=dict(cmd.recovery_counts),
-            resolved=dict(cmd.resolved),
+            recovery_counts=cmd.recovery_counts,
+            resolved=dict(cmd.resolved) if cmd.resolved else {},
         )
-        task = self._loop.create_task(self._steps[cmd.step_name](call))
+        # Every attempt starts from the run's own context, so context variables a step sets
+        # never leak into the steps it triggers.
+        task = self._context.run(self._loop.create_task, self._attempt(call))
         self._tasks[cmd.attempt_id] = task
-        task.add_done_callback(partial(self._attempt_done, cmd.step_name, cmd.attempt_id))
 
-    def _attempt_done(self, step_name: str, attempt_id: int, task: asyncio.Task[Any]) -> None:
-        if self._tasks.pop(attempt_id, None) is None:
-            return  # cancelled on the reducer's command
-        if task.cancelled():
-            error: BaseException = asyncio.CancelledError()
-        else:
-            error_or_none = task.exception()
-            if error_or_none is None:
-                result = task.result()
-                self._trace_result(step_name, attempt_id, result)
-                self.submit(TickStepReturned(self.now(), step_name, attempt_id, result))
-                self._flush_outgoing()
-                return
-            error = error_or_none
-        self.submit(TickStepFailed(self.now(), step_name, attempt_id, error))
+    async def _attempt(self, call: StepCall) -> None:
+        """Run one attempt and report its outcome from inside its own task.
+
+        Reporting here, not from a done callback, lets the next step start in the same loop
+        iteration.  An attempt the reducer cancelled reports nothing.
+        """
+        step_name, attempt_id = call.step_name, call.attempt_id
+        try:
+            result = await self._steps[step_name](call)
+        except asyncio.CancelledError:
+            if self._tasks.pop(attempt_id, None) is not None:  # not cancelled by us
+                self._report(TickStepFailed(self.now(), step_name, attempt_id, _cancelled()))
+            raise
+        except BaseException as error:
+            if self._tasks.pop(attempt_id, None) is not None:
+                self._report(TickStepFailed(self.now(), step_name, attempt_id, error))
+            if not isinstance(error, Exception):
+                raise
+            return
+        if self._tasks.pop(attempt_id, None) is not None:
+            self._trace_result(step_name, attempt_id, result)
+            self._report(TickStepReturned(self.now(), step_name, attempt_id, result))
+
+    def _report(self, tick: WorkflowTick) -> None:
+        self.submit(tick)
         self._flush_outgoing()
 
     def _trace_result(self, step_name: str, attempt_id: int, result: Any) -> None:
