@@ -37,11 +37,20 @@ class DictLikeModel(BaseModel):
     _data: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **params: Any) -> None:
+        cls = type(self)
+        declared = cls.__pydantic_fields__
+        split = False
+        for key in params:
+            if key not in declared:
+                split = True
+                break
+        if not split:
+            self.__pydantic_validator__.validate_python(params, self_instance=self)
+            return
         fields: dict[str, Any] = {}
         private: dict[str, Any] = {}
         data: dict[str, Any] = {}
-        declared = type(self).model_fields
-        private_names = self.__private_attributes__
+        private_names = cls.__private_attributes__
         for key, value in params.items():
             if key in declared:
                 fields[key] = value
@@ -49,11 +58,16 @@ class DictLikeModel(BaseModel):
                 private[key] = value
             else:
                 data[key] = value
-        super().__init__(**fields)
+        self.__pydantic_validator__.validate_python(fields, self_instance=self)
         for key, value in private.items():
             setattr(self, key, value)
         if data:
             self._data.update(data)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _install_fast_private_init(cls)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -123,6 +137,40 @@ class DictLikeModel(BaseModel):
             instance._data.update(data)
             return instance
         return super().model_validate(obj, *args, **kwargs)
+
+
+def _install_fast_private_init(cls: type[BaseModel]) -> None:
+    """Replace pydantic's generic private-attribute initialisation with a precomputed one.
+
+    Events are built on every step, and pydantic's version (a wrapper per class level that
+    deep-copies each default) cost more than validating the fields.  A class that defines its
+    own ``model_post_init`` keeps pydantic's wrapper, which calls it.
+    """
+    current = getattr(cls.model_post_init, "__name__", "")
+    if current not in ("init_private_attributes", "_fast_private_init"):
+        return
+    factories: list[tuple[str, Any]] = []
+    constants: dict[str, Any] = {}
+    for name, attr in cls.__private_attributes__.items():
+        factory = getattr(attr, "default_factory", None)
+        default = getattr(attr, "default", None)
+        if factory is not None:
+            factories.append((name, factory))
+        elif default is None or isinstance(default, (int, float, str, bool, bytes, tuple)):
+            constants[name] = default
+        else:
+            factories.append((name, attr.get_default))
+
+    def _fast_private_init(self: BaseModel, context: Any, /) -> None:
+        private = dict(constants)
+        for name, factory in factories:
+            private[name] = factory()
+        object.__setattr__(self, "__pydantic_private__", private)
+
+    cls.model_post_init = _fast_private_init  # type: ignore[method-assign]
+
+
+_install_fast_private_init(DictLikeModel)
 
 
 class Event(DictLikeModel):
