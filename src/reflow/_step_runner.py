@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from reflow.context.context import Context, _current_step_context
+from reflow.context.context import StepScope, _current_step_context
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event
 from reflow.resource import resolve_step_resources
@@ -32,16 +32,16 @@ def make_step_worker(
     fans_out = bool(config.is_fan_out)
 
     async def run_step(call: StepCall) -> Event | list[Event] | None:
-        ctx = Context._for_step(workflow, call, call.run.get_state_store())
+        scope = StepScope(workflow, call)
         event: Any = call.event
         if collects:
             event = list(getattr(event, "events", []))
         kwargs: dict[str, Any] = {event_param: event}
         if ctx_param is not None:
-            kwargs[ctx_param] = ctx
+            kwargs[ctx_param] = scope.context()
         if resources:
             kwargs.update(await resolve_step_resources(manager, resources))
-        token = _current_step_context.set(ctx)
+        token = _current_step_context.set(scope)
         try:
             if is_async:
                 result = await func(**kwargs)
@@ -52,11 +52,11 @@ def make_step_worker(
         finally:
             _current_step_context.reset(token)
         if fans_out and isinstance(result, list):
-            for index, member in enumerate(result):
+            for member in result:
                 if not isinstance(member, Event):
                     raise WorkflowRuntimeError(
-                        f"Step function {name} returned a list whose item {index} is "
-                        f"{type(member).__name__}, not an Event instance."
+                        f"Step function {name} returned a list containing "
+                        f"{type(member).__name__} instead of an Event instance."
                     )
             return result
         if result is not None and not isinstance(result, Event):

@@ -23,7 +23,27 @@ if TYPE_CHECKING:
 
 _EventT = TypeVar("_EventT", bound=Event)
 
-_current_step_context: contextvars.ContextVar[Context[Any] | None] = contextvars.ContextVar(
+class StepScope:
+    """The step attempt running in the current task; builds its ``Context`` on first use.
+
+    Most steps never ask for a context, so none is built for them.
+    """
+
+    __slots__ = ("_call", "_ctx", "_workflow")
+
+    def __init__(self, workflow: Workflow, call: StepCall) -> None:
+        self._workflow = workflow
+        self._call = call
+        self._ctx: Context[Any] | None = None
+
+    def context(self) -> Context[Any]:
+        if self._ctx is None:
+            call = self._call
+            self._ctx = Context._for_step(self._workflow, call, call.run.get_state_store())
+        return self._ctx
+
+
+_current_step_context: contextvars.ContextVar[StepScope | None] = contextvars.ContextVar(
     "reflow_step_context", default=None
 )
 
@@ -288,12 +308,12 @@ class Context(Generic[MODEL_T]):
 
     @staticmethod
     def get_step_context() -> Context[Any]:
-        ctx = _current_step_context.get()
-        if ctx is None:
+        scope = _current_step_context.get()
+        if scope is None:
             raise WorkflowRuntimeError(
                 "Context.get_step_context() may only be called from within a step function"
             )
-        return ctx
+        return scope.context()
 
 
 _background: set[asyncio.Task[None]] = set()

@@ -13,6 +13,19 @@ from reflow.engine.state import RunState, Timer, TimerAction
 from reflow.events import Event, StepState, StepStateChanged, construct_trusted
 
 
+_TYPE_REPRS: dict[type, str] = {}
+
+
+def type_repr(kind: type) -> str:
+    """``str(kind)`` (``"<class 'mod.X'>"``), cached: two are built per step."""
+    text = _TYPE_REPRS.get(kind)
+    if text is None:
+        if len(_TYPE_REPRS) > 4096:  # classes made at run time must not pile up here
+            _TYPE_REPRS.clear()
+        text = _TYPE_REPRS[kind] = str(kind)
+    return text
+
+
 def publish(cmds: list[Command], event: Event) -> None:
     cmds.append(CommandPublish(event))
 

@@ -14,6 +14,7 @@ from typing import Any
 from reflow.engine._collect import collect
 from reflow.engine._effects import (
     cancel_timer,
+    type_repr,
     publish,
     publish_step_state,
     schedule,
@@ -147,8 +148,8 @@ def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
         tick.step_name,
         StepState.NOT_RUNNING,
         str(attempt.worker_id),
-        str(type(attempt.work.event)),
-        str(type(result)),
+        type_repr(type(attempt.work.event)),
+        type_repr(type(result)),
     )
     if isinstance(result, StopEvent):
         publish(cmds, result)
@@ -207,7 +208,7 @@ def _handle_failure(
     first = work.first_attempt_at if work.first_attempt_at is not None else attempt.started_at
     elapsed = state.now - first
     publish_step_state(
-        cmds, step_name, StepState.NOT_RUNNING, str(attempt.worker_id), str(type(work.event))
+        cmds, step_name, StepState.NOT_RUNNING, str(attempt.worker_id), type_repr(type(work.event))
     )
     spec = state.config.steps[step_name]
     delay = None
@@ -280,7 +281,7 @@ def _step_waiting(state: RunState, tick: Any, cmds: list[Command]) -> None:
         tick.step_name,
         StepState.NOT_RUNNING,
         str(attempt.worker_id),
-        str(type(attempt.work.event)),
+        type_repr(type(attempt.work.event)),
     )
     key = waiter_key(tick.step_name, tick.attempt_id, tick.slot)
     waiter = Waiter(

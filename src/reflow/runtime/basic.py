@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from reflow.engine import RunState, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
+from reflow.runtime._event_buffer import EventBuffer
 from reflow.runtime.control_loop import RunDriver
 from reflow.runtime.types.plugin import (
     ExternalRunAdapter,
@@ -34,7 +35,7 @@ class _Run:
         self.run_id = run_id
         self.state_store = state_store
         self.inbox: asyncio.Queue[WorkflowTick] = asyncio.Queue()
-        self.stream: asyncio.Queue[Event] = asyncio.Queue()
+        self.stream = EventBuffer()
         self.task: asyncio.Task[StopEvent] | None = None
         self.driver: RunDriver | None = None
 

@@ -344,18 +344,16 @@ class RunDriver:
                 raise
             return
         if self._tasks.pop(attempt_id, None) is not None:
-            self._trace_result(step_name, attempt_id, result)
+            self._trace_result(step_name, attempt_id, type(call.event), result)
             self._report(TickStepReturned(self.now(), step_name, attempt_id, result))
 
     def _report(self, tick: WorkflowTick) -> None:
         self.submit(tick)
         self._flush_outgoing()
 
-    def _trace_result(self, step_name: str, attempt_id: int, result: Any) -> None:
-        active = self._state.steps[step_name].active.get(attempt_id)
-        if active is None:
-            return
-        consumed = type(active.work.event)
+    def _trace_result(
+        self, step_name: str, attempt_id: int, consumed: type[Event], result: Any
+    ) -> None:
         produced = result if isinstance(result, list) else [result]
         for event in produced:
             kind = None if event is None else type(event)
