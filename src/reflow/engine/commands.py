@@ -12,7 +12,7 @@ from typing import Any
 from reflow.events import Event, StopEvent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RetryState:
     """What ``ctx.retry_info()`` reports to an attempt."""
 
@@ -22,7 +22,7 @@ class RetryState:
     last_failed_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandRunStep:
     """Run one attempt of ``step_name`` on ``event`` in worker slot ``worker_id``.
 
@@ -42,7 +42,7 @@ class CommandRunStep:
     resume_waiter: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandCancelStep:
     """Cancel the attempt ``attempt_id`` (it timed out, or the run ended)."""
 
@@ -50,14 +50,14 @@ class CommandCancelStep:
     attempt_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandPublish:
     """Publish ``event`` to the run's stream."""
 
     event: Event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandSchedule:
     """Arm timer ``timer_id`` to fire at ``due`` (epoch seconds) as a ``TickTimerFired``."""
 
@@ -65,35 +65,35 @@ class CommandSchedule:
     due: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandCancelTimer:
     timer_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandIdleCheck:
     """Submit a ``TickIdleCheck`` after the current loop iteration."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandReply:
     """The answer to a tick that asks a question (``TickCollect``)."""
 
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandCompleteRun:
     result: StopEvent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandFailRun:
     step_name: str | None
     exception: BaseException
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommandHaltRun:
     """End the run with ``exception`` (timeout, cancellation)."""
 

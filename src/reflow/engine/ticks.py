@@ -15,7 +15,7 @@ from typing import Any
 from reflow.events import Event, StartEvent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickStartRun:
     """Start (or resume, when ``start_event`` is None) the run."""
 
@@ -23,7 +23,7 @@ class TickStartRun:
     start_event: StartEvent | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickAddEvent:
     """An event enters the run: from a step's return value, ``send_event`` or the outside.
 
@@ -42,7 +42,7 @@ class TickAddEvent:
     recovery_counts: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickStepReturned:
     """An attempt of a step finished and returned ``result`` (an event, or None)."""
 
@@ -52,7 +52,7 @@ class TickStepReturned:
     result: Event | list[Event] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickStepFailed:
     """An attempt of a step raised ``exception``."""
 
@@ -62,7 +62,7 @@ class TickStepFailed:
     exception: BaseException
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickStepWaiting:
     """An attempt suspended in ``ctx.wait_for_event``; its worker slot is given back."""
 
@@ -77,7 +77,7 @@ class TickStepWaiting:
     timeout: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickCollect:
     """``ctx.collect_events``: buffer ``event`` and release the buffer once ``expected`` is met."""
 
@@ -88,7 +88,7 @@ class TickCollect:
     expected: Sequence[type[Event]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickPublishEvent:
     """``ctx.write_event_to_stream``: publish ``event`` to observers of the run."""
 
@@ -96,14 +96,14 @@ class TickPublishEvent:
     event: Event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickCancelRun:
     """Cancel the run (``handler.cancel_run()``)."""
 
     at: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickTimerFired:
     """A timer the reducer scheduled earlier (see ``CommandSchedule``) is due."""
 
@@ -111,7 +111,7 @@ class TickTimerFired:
     timer_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickIdleCheck:
     """Re-check quiescence one loop iteration after the run looked idle."""
 
