@@ -31,10 +31,33 @@ class WorkflowHandler:
         self.run_id: str = external_adapter.run_id
         self._stop_event: StopEvent | None = None
         self._stream_done = False
-        self._result_task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(
-            self._result()
-        )
+        loop = asyncio.get_running_loop()
+        source = external_adapter.result_future()
+        self._result_task: asyncio.Future[Any]
+        if source is None:
+            self._result_task = loop.create_task(self._result())
+        else:
+            self._result_task = loop.create_future()
+            source.add_done_callback(self._settle)
         self._result_task.add_done_callback(_mark_retrieved)
+
+    def _settle(self, source: asyncio.Future[StopEvent]) -> None:
+        """Mirror the run's own result future (no task of our own)."""
+        target = self._result_task
+        if target.done():
+            return
+        if source.cancelled():
+            target.cancel()
+            return
+        error = source.exception()
+        if error is not None:
+            if isinstance(error, WorkflowCancelledByUser):
+                self._stop_event = WorkflowCancelledEvent()
+            target.set_exception(error)
+            return
+        stop = source.result()
+        self._stop_event = stop
+        target.set_result(stop.result if type(stop) is StopEvent else stop)
 
     async def _result(self) -> Any:
         try:
@@ -127,7 +150,7 @@ class WorkflowHandler:
         return f"WorkflowHandler(workflow={name}, run_id={self.run_id}, result={shown})"
 
 
-def _mark_retrieved(task: asyncio.Task[Any]) -> None:
+def _mark_retrieved(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
 

@@ -30,6 +30,9 @@ class EventBuffer:
     def empty(self) -> bool:
         return not self._items
 
+    def get_nowait(self) -> Event:
+        return self._items.popleft()
+
     async def get(self) -> Event:
         while not self._items:
             if self._waiter is None or self._waiter.done():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
 from reflow.engine import RunState, WorkflowTick
@@ -29,15 +29,36 @@ if TYPE_CHECKING:
 class _Run:
     """The in-memory channels of one run, shared by its two adapters."""
 
-    __slots__ = ("__weakref__", "driver", "inbox", "run_id", "state_store", "stream", "task")
+    __slots__ = (
+        "__weakref__",
+        "deliver",
+        "driver",
+        "inbox",
+        "run_id",
+        "state_store",
+        "stream",
+        "task",
+    )
 
     def __init__(self, run_id: str, state_store: Any) -> None:
         self.run_id = run_id
         self.state_store = state_store
-        self.inbox: asyncio.Queue[WorkflowTick] = asyncio.Queue()
+        # Ticks sent before the loop attached, or for a loop that polls instead.
+        self.inbox: list[WorkflowTick] = []
+        self.deliver: Callable[[WorkflowTick], None] | None = None
         self.stream = EventBuffer()
         self.task: asyncio.Task[StopEvent] | None = None
         self.driver: RunDriver | None = None
+
+    def push(self, tick: WorkflowTick) -> None:
+        deliver = self.deliver
+        if deliver is None:
+            self.inbox.append(tick)
+            return
+        # Two loop iterations, as when polled: steps that just started reach their first
+        # suspension (often a wait_for_event) before an outside event is routed.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, deliver, tick)
 
 
 class BasicInternalAdapter(InternalRunAdapter):
@@ -58,16 +79,26 @@ class BasicInternalAdapter(InternalRunAdapter):
         return self.clock()
 
     async def send_event(self, tick: WorkflowTick) -> None:
-        self._run.inbox.put_nowait(tick)
+        self._run.push(tick)
+
+    def attach(self, deliver: Callable[[WorkflowTick], None]) -> bool:
+        run = self._run
+        run.deliver = deliver
+        pending, run.inbox = run.inbox, []
+        for tick in pending:
+            run.push(tick)
+        return True
 
     async def wait_receive(
         self, timeout_seconds: float | None = None
     ) -> WaitResultTick | WaitResultTimeout:
-        try:
-            tick = await asyncio.wait_for(self._run.inbox.get(), timeout_seconds)
-        except asyncio.TimeoutError:
-            return WaitResultTimeout()
-        return WaitResultTick(tick)
+        """Polling is not needed with ``attach``; kept for callers of the ABC."""
+        deadline = None if timeout_seconds is None else self.clock() + timeout_seconds
+        while not self._run.inbox:
+            if deadline is not None and self.clock() >= deadline:
+                return WaitResultTimeout()
+            await asyncio.sleep(0.001)
+        return WaitResultTick(self._run.inbox.pop(0))
 
     def get_state_store(self) -> Any:
         return self._run.state_store
@@ -82,17 +113,20 @@ class BasicExternalAdapter(ExternalRunAdapter):
         return self._run.run_id
 
     async def send_event(self, tick: WorkflowTick) -> None:
-        self._run.inbox.put_nowait(tick)
+        self._run.push(tick)
 
     def send_event_nowait(self, tick: WorkflowTick) -> None:
-        self._run.inbox.put_nowait(tick)
+        self._run.push(tick)
 
     async def stream_published_events(self) -> AsyncGenerator[Event, None]:
         stream = self._run.stream
         while True:
-            if stream.empty() and self._run.task is not None and self._run.task.done():
-                return
-            event = await stream.get()
+            if stream.empty():
+                if self._run.task is not None and self._run.task.done():
+                    return
+                event = await stream.get()
+            else:
+                event = stream.get_nowait()
             yield event
             if isinstance(event, StopEvent):
                 return
@@ -103,6 +137,9 @@ class BasicExternalAdapter(ExternalRunAdapter):
 
     def get_state_store(self) -> Any:
         return self._run.state_store
+
+    def result_future(self) -> asyncio.Future[StopEvent] | None:
+        return self._run.task
 
     def snapshot(self) -> RunState | None:
         driver = self._run.driver

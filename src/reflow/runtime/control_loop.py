@@ -145,6 +145,15 @@ class RunDriver:
             self.submit(self._outgoing.popleft())
 
     def publish(self, event: Event) -> None:
+        if (
+            not self._observes
+            and self._tick_log is None
+            and threading.get_ident() == self._thread
+            and not self._done.done()
+        ):
+            # Nobody journals ticks and publishing changes no state: skip the reducer.
+            self._adapter.publish_nowait(event)
+            return
         self.submit_threadsafe(TickPublishEvent(at=self.now(), event=event))
 
     def collect(
@@ -197,14 +206,17 @@ class RunDriver:
 
     async def run(self, start_event: StartEvent | None) -> StopEvent:
         """Start the run and wait for its end; re-raises the run's failure."""
-        puller = self._loop.create_task(self._pull())
+        puller = None
+        if not self._adapter.attach(self._deliver_external):
+            puller = self._loop.create_task(self._pull())
         try:
             if start_event is not None:
                 self.trace.append((type(start_event), None, None, None))
             self.submit(TickStartRun(self.now(), start_event))
             return await self._done
         finally:
-            puller.cancel()
+            if puller is not None:
+                puller.cancel()
             pending = self._shutdown()
             if pending:
                 # Structured shutdown: cancelled attempts get a moment to unwind.
@@ -220,10 +232,12 @@ class RunDriver:
             received = await self._adapter.wait_receive()
             if isinstance(received, WaitResultTick):
                 await asyncio.sleep(0)
-                tick = received.tick
-                if isinstance(tick, TickAddEvent):
-                    self.trace.append((type(tick.event), None, None, None))
-                self.submit(tick)
+                self._deliver_external(received.tick)
+
+    def _deliver_external(self, tick: WorkflowTick) -> None:
+        if isinstance(tick, TickAddEvent):
+            self.trace.append((type(tick.event), None, None, None))
+        self.submit(tick)
 
     def submit_threadsafe(self, tick: WorkflowTick) -> None:
         if threading.get_ident() == self._thread:

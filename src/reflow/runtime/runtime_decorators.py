@@ -5,6 +5,7 @@ A subclass overrides only what it changes; everything else reaches the wrapped o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -149,6 +150,9 @@ class BaseExternalRunAdapterDecorator(ExternalRunAdapter):
 
     def snapshot(self) -> RunState | None:
         return self._decorated.snapshot()
+
+    def result_future(self) -> asyncio.Future[StopEvent] | None:
+        return self._decorated.result_future()
 
     def is_done(self) -> bool:
         return self._decorated.is_done()

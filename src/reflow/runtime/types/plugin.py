@@ -12,7 +12,7 @@ import contextvars
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -96,6 +96,14 @@ class InternalRunAdapter(ABC):
         """
         return False
 
+    def attach(self, deliver: Callable[[WorkflowTick], None]) -> bool:
+        """Push ticks sent from outside to ``deliver`` instead of being polled.
+
+        Return True if this adapter pushes; the default (False) makes the loop poll
+        ``wait_receive`` from a task of its own.
+        """
+        return False
+
     def clock(self) -> float:
         """Synchronous clock used to stamp ticks (epoch seconds)."""
         return time.time()
@@ -153,6 +161,10 @@ class ExternalRunAdapter(ABC):
         task = asyncio.get_running_loop().create_task(self.send_event(tick))
         _sending.add(task)
         task.add_done_callback(_sending.discard)
+
+    def result_future(self) -> asyncio.Future[StopEvent] | None:
+        """The run's own result future, if it lives in this process (saves a task per run)."""
+        return None
 
     def snapshot(self) -> RunState | None:
         """A copy of the run's current state, if this runtime can provide one."""
