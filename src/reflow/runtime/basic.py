@@ -47,7 +47,8 @@ class _Run:
         self.inbox: list[WorkflowTick] = []
         self.deliver: Callable[[WorkflowTick], None] | None = None
         self.stream = EventBuffer()
-        self.task: asyncio.Task[StopEvent] | None = None
+        # The run's result: the driver's own future, or a task when a semaphore gates it.
+        self.task: asyncio.Future[StopEvent] | None = None
         self.driver: RunDriver | None = None
 
     def push(self, tick: WorkflowTick) -> None:
@@ -214,9 +215,15 @@ class BasicRuntime(Runtime):
             semaphore = self._semaphores.get(workflow)
             if semaphore is None:
                 semaphore = self._semaphores[workflow] = asyncio.Semaphore(limit)
-        run.task = asyncio.get_running_loop().create_task(
-            _drive(run, BasicInternalAdapter(run), registered, init_state, start_event, semaphore)
-        )
+        adapter = BasicInternalAdapter(run)
+        start = start_event if isinstance(start_event, StartEvent) else None
+        if semaphore is None:
+            run.driver = RunDriver(init_state, adapter, registered.steps)
+            run.task = run.driver.start(start)
+        else:
+            run.task = asyncio.get_running_loop().create_task(
+                _drive(run, adapter, registered, init_state, start, semaphore)
+            )
         self._runs[run_id] = run
         return BasicExternalAdapter(run)
 
@@ -237,13 +244,9 @@ async def _drive(
     adapter: InternalRunAdapter,
     registered: RegisteredWorkflow,
     state: RunState,
-    start_event: Event | None,
-    semaphore: asyncio.Semaphore | None,
+    start: StartEvent | None,
+    semaphore: asyncio.Semaphore,
 ) -> StopEvent:
-    start = start_event if isinstance(start_event, StartEvent) else None
-    if semaphore is None:
-        run.driver = RunDriver(state, adapter, registered.steps)
-        return await run.driver.run(start)
     async with semaphore:
         run.driver = RunDriver(state, adapter, registered.steps)
         return await run.driver.run(start)

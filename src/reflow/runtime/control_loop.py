@@ -46,6 +46,9 @@ from reflow.runtime.types.plugin import InternalRunAdapter, WaitResultTick
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
 
 
+_closing: set[asyncio.Task[None]] = set()
+
+
 def _cancelled() -> BaseException:
     return asyncio.CancelledError("The step was cancelled from outside the run")
 
@@ -205,23 +208,52 @@ class RunDriver:
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, start_event: StartEvent | None) -> StopEvent:
-        """Start the run and wait for its end; re-raises the run's failure."""
-        puller = None
-        if not self._adapter.attach(self._deliver_external):
-            puller = self._loop.create_task(self._pull())
+        """Start the run and wait for its end; re-raises the run's failure.
+
+        Cancelled attempts get up to half a second to unwind before the adapter closes.
+        """
+        puller = self._connect()
         try:
-            if start_event is not None:
-                self.trace.append((type(start_event), None, None, None))
-            self.submit(TickStartRun(self.now(), start_event))
+            self._start(start_event)
             return await self._done
         finally:
             if puller is not None:
                 puller.cancel()
             pending = self._shutdown()
             if pending:
-                # Structured shutdown: cancelled attempts get a moment to unwind.
                 await asyncio.wait(pending, timeout=0.5)
             await self._adapter.close()
+
+    def start(self, start_event: StartEvent | None) -> asyncio.Future[StopEvent]:
+        """Start the run without a task of its own and return its result future.
+
+        The in-memory runtime uses this: the run lives in its step tasks and callbacks, and
+        when the future resolves the remaining attempts and timers are cancelled.
+        """
+        puller = self._connect()
+        self._done.add_done_callback(lambda _: self._after_done(puller))
+        self._start(start_event)
+        return self._done
+
+    def _connect(self) -> asyncio.Task[None] | None:
+        if self._adapter.attach(self._deliver_external):
+            return None
+        return self._loop.create_task(self._pull())
+
+    def _start(self, start_event: StartEvent | None) -> None:
+        if start_event is not None:
+            self.trace.append((type(start_event), None, None, None))
+        self.submit(TickStartRun(self.now(), start_event))
+
+    def _after_done(self, puller: asyncio.Task[None] | None) -> None:
+        if puller is not None:
+            puller.cancel()
+        self._shutdown()
+        if not self._done.cancelled():
+            self._done.exception()  # the handler reports it; never "never retrieved"
+        closing = self._loop.create_task(self._adapter.close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
 
     async def _pull(self) -> None:
         # Let already-started steps reach their first suspension (often a wait_for_event)
