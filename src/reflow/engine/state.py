@@ -127,6 +127,17 @@ class CollectBuffer:
         return [event for events in self.by_type.values() for event in events]
 
 
+class StepRuns(dict[str, StepRun]):
+    """Per-step run state, made on first use: an idle step costs nothing.
+
+    A twenty-step workflow would otherwise carry twenty empty queues in every run.
+    """
+
+    def __missing__(self, name: str) -> StepRun:
+        run = self[name] = StepRun()
+        return run
+
+
 @dataclass(slots=True)
 class Waiter:
     """An attempt suspended in ``wait_for_event``."""
@@ -201,7 +212,7 @@ class RunState:
     now: float = 0.0
     next_attempt_id: int = 1
     next_timer_id: int = 1
-    steps: dict[str, StepRun] = field(default_factory=dict)
+    steps: StepRuns = field(default_factory=StepRuns)
     waiters: dict[str, Waiter] = field(default_factory=dict)
     timers: dict[int, Timer] = field(default_factory=dict)
     streams: dict[int, Stream] = field(default_factory=dict)
@@ -219,7 +230,7 @@ class RunState:
 
     @classmethod
     def initial(cls, config: RunConfig) -> RunState:
-        return cls(config=config, steps={name: StepRun() for name in config.steps})
+        return cls(config=config)
 
     def copy(self) -> RunState:
         """A deep copy of the dynamic state; the static config is shared."""
@@ -234,7 +245,8 @@ class RunState:
         self.pending_work = sum(len(run.queue) + len(run.active) for run in self.steps.values())
 
     def active_step_names(self) -> list[str]:
-        return [name for name, run in self.steps.items() if run.active]
+        steps = self.steps
+        return [name for name in self.config.steps if name in steps and steps[name].active]
 
 
 def waiter_key(step_name: str, attempt_id: int, slot: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,8 +44,8 @@ from reflow.events import Event, StartEvent, StopEvent
 from reflow.runtime.types.plugin import InternalRunAdapter, WaitResultTick
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
 
-
 _closing: set[asyncio.Task[None]] = set()
+TRACE_LIMIT = 10_000
 
 
 def _cancelled() -> BaseException:
@@ -69,20 +68,19 @@ class RunDriver:
         self._context = contextvars.copy_context()
         self._thread = threading.get_ident()
         self._tasks: dict[int, asyncio.Task[Event | list[Event] | None]] = {}
-        self._outgoing: deque[WorkflowTick] = deque()
+        # Lists, not deques: an idle deque costs 760 bytes, and a waiting run should be small.
+        self._outgoing: list[WorkflowTick] = []
         self._outgoing_scheduled = False
         self._cancelled: set[asyncio.Task[Any]] = set()
         self._parked: dict[int, asyncio.Future[Event | None]] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._done: asyncio.Future[StopEvent] = self._loop.create_future()
-        self._journal: deque[tuple[WorkflowTick, list[Command]]] = deque()
+        self._journal: list[tuple[WorkflowTick, list[Command]]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._observes = adapter.observes_ticks
         self._tick_log: list[WorkflowTick] | None = None
         # (event type, step, produced type, attempt) records for drawing the last execution.
-        self.trace: deque[tuple[type[Event], str | None, type[Event] | None, int | None]] = deque(
-            maxlen=10_000
-        )
+        self.trace: list[tuple[type[Event], str | None, type[Event] | None, int | None]] = []
 
     # -- RunServices ---------------------------------------------------------------------
 
@@ -145,7 +143,9 @@ class RunDriver:
     def _flush_outgoing(self) -> None:
         self._outgoing_scheduled = False
         while self._outgoing:
-            self.submit(self._outgoing.popleft())
+            batch, self._outgoing = self._outgoing, []
+            for tick in batch:
+                self.submit(tick)
 
     def publish(self, event: Event) -> None:
         if (
@@ -242,7 +242,7 @@ class RunDriver:
 
     def _start(self, start_event: StartEvent | None) -> None:
         if start_event is not None:
-            self.trace.append((type(start_event), None, None, None))
+            self._record((type(start_event), None, None, None))
         self.submit(TickStartRun(self.now(), start_event))
 
     def _after_done(self, puller: asyncio.Task[None] | None) -> None:
@@ -268,7 +268,7 @@ class RunDriver:
 
     def _deliver_external(self, tick: WorkflowTick) -> None:
         if isinstance(tick, TickAddEvent):
-            self.trace.append((type(tick.event), None, None, None))
+            self._record((type(tick.event), None, None, None))
         self.submit(tick)
 
     def submit_threadsafe(self, tick: WorkflowTick) -> None:
@@ -298,8 +298,7 @@ class RunDriver:
     async def _flush(self) -> None:
         try:
             while self._journal:
-                batch = list(self._journal)
-                self._journal.clear()
+                batch, self._journal = self._journal, []
                 for tick, _ in batch:
                     await self._adapter.on_tick(tick)
                 for tick, cmds in batch:
@@ -397,13 +396,22 @@ class RunDriver:
         self.submit(tick)
         self._flush_outgoing()
 
+    def _record(
+        self, record: tuple[type[Event], str | None, type[Event] | None, int | None]
+    ) -> None:
+        """Keep the last ``TRACE_LIMIT`` records for drawing the most recent execution."""
+        trace = self.trace
+        trace.append(record)
+        if len(trace) > 2 * TRACE_LIMIT:
+            del trace[:TRACE_LIMIT]
+
     def _trace_result(
         self, step_name: str, attempt_id: int, consumed: type[Event], result: Any
     ) -> None:
         produced = result if isinstance(result, list) else [result]
         for event in produced:
             kind = None if event is None else type(event)
-            self.trace.append((consumed, step_name, kind, attempt_id))
+            self._record((consumed, step_name, kind, attempt_id))
 
     def _cancel_attempt(self, attempt_id: int) -> None:
         self._parked.pop(attempt_id, None)

@@ -1,0 +1,347 @@
+"""A run driven by this process: its driver, its place in the journal and its event stream.
+
+``LiveRun.journal_batch`` is the write-ahead step.  The driver hands it the ticks it reduced
+since the last batch, with their commands; it encodes them (synchronously, so the run's state
+is exactly the state after the batch's last tick), writes them with the run row's new values
+in one journal operation, and only then lets the driver run the commands.  The published
+events of the batch are numbered and stored in the same transaction, and reach this process's
+readers after the commit: a reader never sees an event the journal could lose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from reflow.durable._encoding import (
+    JournalCodec,
+    dumps,
+    encode_store,
+    outcome_to_json,
+    store_serializer,
+)
+from reflow.durable._errors import LeaseLost, RunExists
+from reflow.durable._journal import Journal
+from reflow.durable._ops import Append, NewRun
+from reflow.engine import (
+    Command,
+    CommandCompleteRun,
+    CommandFailRun,
+    CommandHaltRun,
+    CommandPublish,
+    CommandSchedule,
+    RunState,
+    TickStartRun,
+    TickStepFailed,
+    TickStepReturned,
+    TickStepWaiting,
+    WorkflowTick,
+    reduce,
+)
+from reflow.engine.codec import state_to_json, tick_to_json
+from reflow.events import Event, StopEvent
+from reflow.runtime.control_loop import RunDriver
+from reflow.runtime.types.step_call import StepWorkerFunction
+
+if TYPE_CHECKING:
+    from reflow.workflow import Workflow
+
+# Ticks after which the user's state store may have changed: a step ended or suspended.
+_STEP_ENDS = (TickStepReturned, TickStepFailed, TickStepWaiting, TickStartRun)
+_TERMINAL = (CommandCompleteRun, CommandFailRun, CommandHaltRun)
+# Events kept in memory for this process's readers; older ones are read from the journal.
+_MEMORY_EVENTS = 4096
+
+
+class Host(Protocol):
+    """What a live run needs from its runtime."""
+
+    journal: Journal
+    owner: str
+
+    def committed(self, live: LiveRun) -> None: ...
+
+
+def run_deadline(state: RunState) -> float | None:
+    """When the run times out, if a run timeout is armed."""
+    if state.run_timer is None:
+        return None
+    timer = state.timers.get(state.run_timer)
+    return None if timer is None else timer.due
+
+
+def keep_deadline(state: RunState, cmds: list[Command], due: float) -> None:
+    """Move the run timeout a resume just armed back to the run's original deadline.
+
+    The reducer gives a resumed snapshot a fresh timeout (``Context.from_dict`` does that, as
+    the peer does).  A journal resume is the same run continuing, so its deadline stands.
+    """
+    timer_id = state.run_timer
+    timer = None if timer_id is None else state.timers.get(timer_id)
+    if timer_id is None or timer is None:
+        return
+    timer.due = due
+    for index, cmd in enumerate(cmds):
+        if type(cmd) is CommandSchedule and cmd.timer_id == timer_id:
+            cmds[index] = CommandSchedule(timer_id=timer_id, due=due)
+
+
+def fold(state: RunState, seq: int, tick: WorkflowTick) -> None:
+    """Apply the journaled tick ``seq`` to ``state``, exactly as the live run did.
+
+    A ``TickStartRun`` after the first tick is a resume from the journal and keeps the run's
+    deadline (see ``keep_deadline``).
+    """
+    due = run_deadline(state) if seq > 1 and type(tick) is TickStartRun else None
+    _, cmds = reduce(state, tick)
+    if due is not None:
+        keep_deadline(state, cmds, due)
+
+
+def waiting_on(state: RunState) -> str | None:
+    if not state.waiters:
+        return None
+    names = {f"{w.event_type.__module__}.{w.event_type.__qualname__}" for w in state.waiters.values()}
+    return dumps(sorted(names))
+
+
+class DurableDriver(RunDriver):
+    """The control loop, keeping the run's original deadline when it resumes from the journal."""
+
+    def __init__(
+        self,
+        state: RunState,
+        adapter: Any,
+        steps: Mapping[str, StepWorkerFunction],
+        *,
+        deadline: float | None,
+    ) -> None:
+        super().__init__(state, adapter, steps)
+        self._deadline = deadline
+
+    def submit(self, tick: WorkflowTick) -> list[Command]:
+        cmds = super().submit(tick)
+        if self._deadline is not None and type(tick) is TickStartRun:
+            due, self._deadline = self._deadline, None
+            keep_deadline(self.state, cmds, due)
+        return cmds
+
+
+class LiveRun:
+    """One run this process drives (see the module docstring)."""
+
+    def __init__(
+        self,
+        host: Host,
+        run_id: str,
+        workflow: Workflow,
+        steps: Mapping[str, StepWorkerFunction],
+        state: RunState,
+        store: Any,
+        codec: JournalCodec,
+        *,
+        next_seq: int,
+        next_event_seq: int,
+        new_run: NewRun | None,
+        snapshot_every: int,
+        stored_store: str | None = None,
+    ) -> None:
+        from reflow.durable._adapters import DurableInternalAdapter
+
+        self.host = host
+        self.run_id = run_id
+        self.workflow = workflow
+        self.codec = codec
+        self.store = store
+        self.serializer = store_serializer(workflow)
+        self.next_seq = next_seq
+        self.next_event_seq = next_event_seq
+        self.new_run = new_run
+        self.snapshot_every = snapshot_every
+        self.last_store = stored_store
+        self.last_waiting: str | None = waiting_on(state)
+        self.ticks_since_snapshot = 0
+        self.bytes_since_snapshot = 0
+        self.snapshot_bytes = 0
+        # Events this process's readers can take from memory: events[i] has seq base + i.
+        self.events: list[Event] = []
+        self.events_base = next_event_seq
+        # Inbox rows handed to the driver, by the id of their tick, until journaled.
+        self.inbox_rows: dict[int, tuple[WorkflowTick, int]] = {}
+        self.seen_rows: set[int] = set()
+        self.generation = 0  # the runtime's scan generation when this run was loaded
+        self.deliver: Callable[[WorkflowTick], None] | None = None
+        self.pending: list[WorkflowTick] = []
+        self.stopping = False
+        self.finished = False
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.adapter = DurableInternalAdapter(self)
+        self.driver = DurableDriver(
+            state,
+            self.adapter,
+            steps,
+            deadline=run_deadline(state) if new_run is None else None,
+        )
+        self.done: asyncio.Future[StopEvent] | None = None
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # -- ticks from outside ------------------------------------------------------------------
+
+    def push(self, tick: WorkflowTick, inbox_row: int | None = None) -> None:
+        """Deliver a tick sent from outside the run (a handler, another process's inbox row)."""
+        if inbox_row is not None:
+            self.inbox_rows[id(tick)] = (tick, inbox_row)
+            self.seen_rows.add(inbox_row)
+        deliver = self.deliver
+        if deliver is None:
+            self.pending.append(tick)
+            return
+        # Two loop iterations, as the in-memory runtime does: steps that just started reach
+        # their first suspension before an outside event is routed.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, deliver, tick)
+
+    # -- the write-ahead batch ---------------------------------------------------------------
+
+    async def journal_batch(self, batch: Sequence[tuple[WorkflowTick, list[Command]]]) -> None:
+        if self.stopping or self.finished:
+            for _, cmds in batch:
+                cmds.clear()  # journaled ticks after the end, or a run leaving this process
+            return
+        append, published = self._prepare(batch)
+        try:
+            await self.host.journal.submit(append)
+        except (RunExists, LeaseLost) as exc:
+            self.stop(exc)
+            for _, cmds in batch:
+                cmds.clear()
+            return
+        self.new_run = None
+        if append.outcome is not None:
+            self.finished = True
+        if published:
+            self.events.extend(published)
+            if len(self.events) > 2 * _MEMORY_EVENTS:
+                del self.events[:_MEMORY_EVENTS]
+                self.events_base += _MEMORY_EVENTS
+        if self.stopping:
+            for _, cmds in batch:
+                cmds.clear()
+        self.host.committed(self)
+
+    def _prepare(
+        self, batch: Sequence[tuple[WorkflowTick, list[Command]]]
+    ) -> tuple[Append, list[Event]]:
+        """Encode ``batch`` into one journal operation; runs before any await (see module)."""
+        codec, run_id = self.codec, self.run_id
+        ticks: list[tuple[str, int, float, str]] = []
+        events: list[tuple[str, int, int, str]] = []
+        published: list[Event] = []
+        consumed: list[int] = []
+        store_may_change = self.new_run is not None
+        failed = False
+        outcome: str | None = None
+        size = 0
+        for tick, cmds in batch:
+            if outcome is not None:
+                cmds.clear()  # a tick reduced after the run ended changes nothing
+                continue
+            seq = self.next_seq
+            self.next_seq += 1
+            body = dumps(tick_to_json(tick, codec))
+            size += len(body)
+            ticks.append((run_id, seq, tick.at, body))
+            kind = type(tick)
+            if kind in _STEP_ENDS:
+                store_may_change = True
+                failed = failed or kind is TickStepFailed
+            if self.inbox_rows:
+                row = self.inbox_rows.pop(id(tick), None)
+                if row is not None:
+                    consumed.append(row[1])
+            for cmd in cmds:
+                if type(cmd) is CommandPublish:
+                    event_seq = self.next_event_seq
+                    self.next_event_seq += 1
+                    events.append((run_id, event_seq, seq, dumps(codec.event_to_json(cmd.event))))
+                    published.append(cmd.event)
+                elif isinstance(cmd, _TERMINAL):
+                    outcome = self._outcome(cmd)
+        state = self.driver.state
+        store = None
+        if store_may_change:
+            text = encode_store(self.store, self.serializer)
+            if text != self.last_store:
+                store = self.last_store = text
+        self.ticks_since_snapshot += len(ticks)
+        self.bytes_since_snapshot += size
+        snapshot = None
+        if outcome is None and (
+            failed
+            or (
+                self.ticks_since_snapshot >= self.snapshot_every
+                and self.bytes_since_snapshot >= self.snapshot_bytes
+            )
+        ):
+            snapshot = self.snapshot()
+        waiting = waiting_on(state)
+        append = Append(
+            run_id=run_id,
+            owner=self.host.owner,
+            now=state.now,
+            status="running" if state.status == "pending" else state.status,
+            last_seq=self.next_seq - 1,
+            last_event_seq=self.next_event_seq - 1,
+            ticks=ticks,
+            events=events,
+            waiting_on=waiting,
+            store=store,
+            snapshot=snapshot,
+            outcome=outcome,
+            consumed=consumed,
+            new_run=self.new_run,
+        )
+        self.last_waiting = waiting
+        return append, published
+
+    def snapshot(self) -> tuple[int, str]:
+        """The run state as of the last tick handed to the journal (a cache of the journal).
+
+        Failures are snapshotted at once, so a replay never re-judges a retry policy on an
+        exception rebuilt from JSON, whose type may differ from the original.
+        """
+        body = dumps(state_to_json(self.driver.state, self.codec))
+        self.ticks_since_snapshot = 0
+        self.bytes_since_snapshot = 0
+        self.snapshot_bytes = len(body)
+        return self.next_seq - 1, body
+
+    def _outcome(self, cmd: Command) -> str:
+        if isinstance(cmd, CommandCompleteRun):
+            return outcome_to_json(self.codec, cmd.result, None)
+        assert isinstance(cmd, (CommandFailRun, CommandHaltRun))
+        return outcome_to_json(self.codec, None, cmd.exception)
+
+    # -- leaving this process ----------------------------------------------------------------
+
+    def stop(self, reason: BaseException) -> None:
+        """Stop driving the run here (released, or taken over); its commands stop running."""
+        self.stopping = True
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        self.driver.abandon(reason)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs or is about to: no attempt, no queued work, no tick in flight."""
+        state = self.driver.state
+        return (
+            not self.stopping
+            and not self.finished
+            and state.status == "running"
+            and state.is_quiescent()
+            and not self.pending
+            and not self.driver.has_pending_ticks
+        )
