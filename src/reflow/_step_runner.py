@@ -29,6 +29,7 @@ def make_step_worker(
     resources = list(config.resources)
     manager = workflow._resource_manager
     collects = config.collection_param is not None
+    join_params = [name for name, _ in config.collect_params or ()]
     fans_out = bool(config.is_fan_out)
 
     async def run_step(call: StepCall) -> Event | list[Event] | None:
@@ -37,6 +38,8 @@ def make_step_worker(
         if collects:
             event = list(getattr(event, "events", []))
         kwargs: dict[str, Any] = {event_param: event}
+        if call.join is not None:
+            kwargs.update(zip(join_params, call.join))
         if ctx_param is not None:
             kwargs[ctx_param] = scope.context()
         if resources:

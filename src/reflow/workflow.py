@@ -299,6 +299,7 @@ def _compile_specs(configs: Mapping[str, StepConfig]) -> tuple[dict[str, StepSpe
             bound_collectors=bindings.get(name, ()),
             collects=collects,
             take=take,
+            slots=tuple(kind for _, kind in config.collect_params or ()),
             num_workers=1 if is_handler else config.num_workers,
             accept_subclasses=config.accept_event_subclasses,
             retry_policy=None if is_handler else config.retry_policy,

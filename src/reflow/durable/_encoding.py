@@ -109,7 +109,7 @@ def outcome_from_json(codec: EventCodec, text: str) -> StopEvent | BaseException
     return codec.exception_from_json(data["error"])
 
 
-# The user's state store ----------------------------------------------------------------------------
+# The user's state store -------------------------------------------------------------------
 
 
 def store_serializer(workflow: Workflow) -> BaseSerializer:

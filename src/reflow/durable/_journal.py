@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import queue
 import sqlite3
@@ -267,10 +268,8 @@ class Journal:
             self._commit(conn)
         except BaseException as exc:
             if conn.in_transaction:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
             error = describe(exc, self.path)
             results = [(op, False, error) for op in ops]
         self._deliver(results)
@@ -320,10 +319,9 @@ class Journal:
             else:
                 by_loop.setdefault(op.loop, []).append(item)
         for loop, items in by_loop.items():
-            try:
+            # A closed loop has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, items)
-            except RuntimeError:
-                pass  # the loop was closed; nobody is waiting any more
 
     def _fail_queued(self, error: JournalError) -> None:
         failed: list[tuple[_Op, bool, Any]] = []

@@ -102,7 +102,9 @@ def fold(state: RunState, seq: int, tick: WorkflowTick) -> None:
 def waiting_on(state: RunState) -> str | None:
     if not state.waiters:
         return None
-    names = {f"{w.event_type.__module__}.{w.event_type.__qualname__}" for w in state.waiters.values()}
+    names = {
+        f"{w.event_type.__module__}.{w.event_type.__qualname__}" for w in state.waiters.values()
+    }
     return dumps(sorted(names))
 
 

@@ -269,8 +269,7 @@ class Prune:
         ids = [
             (row[0],)
             for row in conn.execute(
-                "SELECT run_id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ?"
-                " LIMIT ?",
+                "SELECT run_id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?",
                 (self.before, self.limit),
             )
         ]

@@ -80,7 +80,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE runs ADD COLUMN owner TEXT",
             "ALTER TABLE runs ADD COLUMN wake_at REAL",
             "CREATE INDEX runs_by_owner ON runs (owner) WHERE owner IS NOT NULL",
-            "CREATE INDEX runs_by_wake ON runs (wake_at) WHERE owner IS NULL AND wake_at IS NOT NULL",
+            "CREATE INDEX runs_by_wake ON runs (wake_at)"
+            " WHERE owner IS NULL AND wake_at IS NOT NULL",
             """CREATE TABLE processes (
                 owner TEXT PRIMARY KEY,
                 pid INTEGER NOT NULL,

@@ -45,6 +45,7 @@ def work_to_json(work: Work, codec: EventCodec) -> dict[str, Any]:
         "attempt_id": work.attempt_id,
         "resolved": {s: codec.optional_event_to_json(e) for s, e in work.resolved.items()},
         "resume_waiter": work.resume_waiter,
+        "join": None if work.join is None else [codec.event_to_json(e) for e in work.join],
     }
 
 
@@ -60,6 +61,11 @@ def work_from_json(data: JSON, codec: EventCodec) -> Work:
         attempt_id=data["attempt_id"],
         resolved={s: codec.optional_event_from_json(e) for s, e in data["resolved"].items()},
         resume_waiter=data["resume_waiter"],
+        join=(
+            None
+            if data.get("join") is None
+            else tuple(codec.event_from_json(e) for e in data["join"])
+        ),
     )
 
 
@@ -145,6 +151,10 @@ def _step_run_to_json(run: StepRun, codec: EventCodec) -> dict[str, Any]:
             [buffer_id, _buffer_to_json(buffer, codec)]
             for buffer_id, buffer in run.collected.items()
         ],
+        "joins": [
+            [stream, [[codec.event_to_json(e) for e in slot] for slot in buffers]]
+            for stream, buffers in run.joins.items()
+        ],
     }
 
 
@@ -154,6 +164,10 @@ def _step_run_from_json(data: JSON, codec: EventCodec) -> StepRun:
         queue=deque(work_from_json(item, codec) for item in data["queue"]),
         active={attempt.attempt_id: attempt for attempt in active},
         collected={bid: _buffer_from_json(buf, codec) for bid, buf in data["collected"]},
+        joins={
+            stream: [[codec.event_from_json(e) for e in slot] for slot in buffers]
+            for stream, buffers in data.get("joins", [])
+        },
     )
 
 
@@ -225,7 +239,7 @@ def state_to_json(state: RunState, codec: EventCodec) -> dict[str, Any]:
         "steps": {
             name: _step_run_to_json(run, codec)
             for name, run in state.steps.items()
-            if run.queue or run.active or run.collected
+            if run.queue or run.active or run.collected or run.joins
         },
         "waiters": [_waiter_to_json(key, w, codec) for key, w in state.waiters.items()],
         "timers": [

@@ -8,7 +8,7 @@ from reflow.engine._effects import cancel_timer, publish, publish_step_state
 from reflow.engine._steps import start_attempt
 from reflow.engine._streams import drop, hold
 from reflow.engine.commands import Command
-from reflow.engine.state import RunState, Work
+from reflow.engine.state import RunState, StepRun, Work
 from reflow.events import Event, InputRequiredEvent, StepState, UnhandledEvent
 
 _MISSING: Any = object()
@@ -38,6 +38,11 @@ def enqueue(
     """Start ``work`` at once if the step has a free worker, else queue it (PREPARING)."""
     run = state.steps[step_name]
     spec = state.config.steps[step_name]
+    if spec.slots and work.join is None:
+        joined = _join(run, spec.slots, spec.accept_subclasses, work)
+        if joined is None:
+            return  # waits for its partners, holding no stream open
+        work = joined
     if work.stream is not None:
         hold(state, work.stream)
     state.pending_work += 1
@@ -51,6 +56,35 @@ def enqueue(
     publish_step_state(
         cmds, step_name, StepState.PREPARING, "<enqueued>", type(work.event).__name__
     )
+
+
+def _join(
+    run: StepRun, slots: tuple[type[Event], ...], subclasses: bool, work: Work
+) -> Work | None:
+    """Buffer an arrival for a multi-slot join; the joined work once every slot has one.
+
+    Slots fill first-in first-out, and an arrival goes to the emptiest slot of its type, in
+    parameter order, so ``a: A, b: A`` pairs A0 with A1, then A2 with A3.
+    """
+    event = work.event
+    kind = type(event)
+    buffers = run.joins.get(work.stream)
+    if buffers is None:
+        buffers = run.joins[work.stream] = [[] for _ in slots]
+    best = -1
+    for index, slot_type in enumerate(slots):
+        fits = kind is slot_type or (subclasses and isinstance(event, slot_type))
+        if fits and (best < 0 or len(buffers[index]) < len(buffers[best])):
+            best = index
+    if best < 0:
+        return None
+    buffers[best].append(event)
+    if any(not buffer for buffer in buffers):
+        return None
+    joined = tuple(buffer.pop(0) for buffer in buffers)
+    if not any(buffers):
+        del run.joins[work.stream]
+    return Work(event, recovery_counts=work.recovery_counts, stream=work.stream, join=joined)
 
 
 def dispatch(state: RunState, cmds: list[Command], step_name: str) -> None:

@@ -52,6 +52,7 @@ def start_attempt(state: RunState, cmds: list[Command], step_name: str, work: Wo
             recovery_counts=work.recovery_counts,
             resolved=dict(work.resolved) if work.resolved else _NO_OUTCOMES,
             resume_waiter=work.resume_waiter,
+            join=work.join,
         )
     )
     work.resume_waiter = None

@@ -29,6 +29,9 @@ def drop(state: RunState, cmds: list[Command], stream_id: int | None) -> None:
     stream.live -= 1
     if stream.live <= 0:
         del state.streams[stream_id]
+        for run in state.steps.values():
+            if run.joins:
+                run.joins.pop(stream_id, None)  # join leftovers die with their stream
         for name, events in stream.collectors.items():
             if name not in stream.released:
                 _release(state, cmds, stream_id, stream, name, events)

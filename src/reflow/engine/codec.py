@@ -272,6 +272,7 @@ def command_to_json(command: Command, codec: EventCodec) -> dict[str, Any]:
             "recovery_counts": dict(command.recovery_counts),
             "resolved": {k: c.optional_event_to_json(v) for k, v in command.resolved.items()},
             "resume_waiter": command.resume_waiter,
+            "join": None if command.join is None else [c.event_to_json(e) for e in command.join],
         }
     if isinstance(command, CommandCancelStep):
         return {
@@ -318,6 +319,9 @@ def _run_step(d: dict[str, Any], c: EventCodec) -> Command:
         recovery_counts=dict(d["recovery_counts"]),
         resolved={k: c.optional_event_from_json(v) for k, v in d["resolved"].items()},
         resume_waiter=d["resume_waiter"],
+        join=(
+            None if d.get("join") is None else tuple(c.event_from_json(e) for e in d["join"])
+        ),
     )
 
 

@@ -40,6 +40,7 @@ class CommandRunStep:
     recovery_counts: dict[str, int] = field(default_factory=dict)
     resolved: dict[str, Event | None] = field(default_factory=dict)
     resume_waiter: str | None = None
+    join: tuple[Event, ...] | None = None
 
 
 @dataclass(slots=True)

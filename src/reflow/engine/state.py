@@ -35,6 +35,8 @@ class StepSpec:
     # ... and a collector keeps the events of these types from a stream, up to ``take``.
     collects: tuple[type[Event], ...] = ()
     take: int | None = None
+    # A multi-slot join (several event parameters): one event of each type per invocation.
+    slots: tuple[type[Event], ...] = ()
 
 
 @dataclass(slots=True)
@@ -77,6 +79,8 @@ class Work:
     attempt_id: int | None = None
     resolved: dict[str, Event | None] = field(default_factory=dict)
     resume_waiter: str | None = None
+    # The events of a multi-slot join, in parameter order (``event`` is the last to arrive).
+    join: tuple[Event, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -97,6 +101,8 @@ class StepRun:
     queue: deque[Work] = field(default_factory=deque)
     active: dict[int, Attempt] = field(default_factory=dict)  # attempt_id -> Attempt
     collected: dict[str, CollectBuffer] = field(default_factory=dict)
+    # Multi-slot join arrivals waiting for partners, per stream (None: top level), per slot.
+    joins: dict[int | None, list[list[Event]]] = field(default_factory=dict)
 
     def free_worker_id(self) -> int:
         if not self.active:

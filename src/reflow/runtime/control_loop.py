@@ -271,6 +271,20 @@ class RunDriver:
             self._record((type(tick.event), None, None, None))
         self.submit(tick)
 
+    @property
+    def has_pending_ticks(self) -> bool:
+        """Whether ticks wait to be journaled, or sent events to be delivered."""
+        return bool(self._journal) or self._flushing is not None or bool(self._outgoing)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Stop driving the run in this process without a result; ``reason`` ends ``run()``.
+
+        A durable runtime uses it when a run leaves the process (released while idle, or
+        taken over by another process); the run continues wherever it is resumed.
+        """
+        if not self._done.done():
+            self._done.set_exception(reason)
+
     def submit_threadsafe(self, tick: WorkflowTick) -> None:
         if threading.get_ident() == self._thread:
             self.submit(tick)
@@ -299,8 +313,7 @@ class RunDriver:
         try:
             while self._journal:
                 batch, self._journal = self._journal, []
-                for tick, _ in batch:
-                    await self._adapter.on_tick(tick)
+                await self._adapter.on_tick_batch(batch)
                 for tick, cmds in batch:
                     self._execute(cmds)
                     await self._adapter.after_tick(tick)
@@ -363,6 +376,7 @@ class RunDriver:
             retry=cmd.retry,
             recovery_counts=cmd.recovery_counts,
             resolved=dict(cmd.resolved) if cmd.resolved else {},
+            join=cmd.join,
         )
         # Every attempt starts from the run's own context, so context variables a step sets
         # never leak into the steps it triggers.

@@ -6,11 +6,11 @@ A subclass overrides only what it changes; everything else reaches the wrapped o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from reflow.engine import RunState, WorkflowTick
+from reflow.engine import Command, RunState, WorkflowTick
 from reflow.events import Event, StopEvent
 from reflow.runtime.types.plugin import (
     ExternalRunAdapter,
@@ -110,6 +110,9 @@ class BaseInternalRunAdapterDecorator(InternalRunAdapter):
 
     async def on_tick(self, tick: WorkflowTick) -> None:
         await self._decorated.on_tick(tick)
+
+    async def on_tick_batch(self, batch: Sequence[tuple[WorkflowTick, list[Command]]]) -> None:
+        await self._decorated.on_tick_batch(batch)
 
     async def after_tick(self, tick: WorkflowTick) -> None:
         await self._decorated.after_tick(tick)

@@ -12,12 +12,12 @@ import contextvars
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reflow.engine import RunState, TickCancelRun, WorkflowTick
+from reflow.engine import Command, RunState, TickCancelRun, WorkflowTick
 from reflow.events import Event, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
@@ -81,6 +81,17 @@ class InternalRunAdapter(ABC):
 
     async def on_tick(self, tick: WorkflowTick) -> None:
         """Called for every tick before its commands run (only if ``observes_ticks``)."""
+
+    async def on_tick_batch(self, batch: Sequence[tuple[WorkflowTick, list[Command]]]) -> None:
+        """The ticks reduced since the last call, with their commands, before any of those
+        commands runs (only if ``observes_ticks``).
+
+        A journal writes the whole batch in one transaction.  It may empty a tick's command
+        list to keep its commands from running (the run is leaving this process).  The default
+        calls ``on_tick`` for each tick.
+        """
+        for tick, _ in batch:
+            await self.on_tick(tick)
 
     async def after_tick(self, tick: WorkflowTick) -> None:
         """Called after the commands of a non-terminal tick ran (only if ``observes_ticks``)."""

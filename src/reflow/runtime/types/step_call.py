@@ -66,6 +66,7 @@ class StepCall:
     retry: RetryState
     recovery_counts: dict[str, int] = field(default_factory=dict)
     resolved: dict[str, Event | None] = field(default_factory=dict)
+    join: tuple[Event, ...] | None = None
 
     @property
     def idempotency_key(self) -> str:

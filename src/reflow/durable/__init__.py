@@ -1,0 +1,16 @@
+"""A durable embedded runtime: every run is journaled in a SQLite file and survives ``kill -9``.
+
+    from reflow.durable import DurableRuntime
+
+    runtime = DurableRuntime("runs.db")
+    workflow = OrderWorkflow(runtime=runtime)
+    await runtime.launch()
+    handler = workflow.run(run_id="order-42", qty=3)
+
+See ``docs/durable.md``.
+"""
+
+from reflow.durable._errors import JournalBusy, JournalError, UnknownRun
+from reflow.durable._runtime import DurableRuntime, RunInfo, StoredEvent
+
+__all__ = ["DurableRuntime", "JournalBusy", "JournalError", "RunInfo", "StoredEvent", "UnknownRun"]

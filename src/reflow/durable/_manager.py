@@ -1,0 +1,469 @@
+"""The runs of one process: starting, loading, releasing, delivering events, settling results.
+
+A run lives in this process's memory (a ``LiveRun``) only while it has something to do.  It is
+*loaded* (its lease claimed, its state rebuilt from the latest snapshot and the ticks after it)
+when it starts here, when an event is sent to it from here, when one of its timers is due, or
+when the process that drove it died; it is *released* (a snapshot written, the lease given
+back) once it has been idle for ``release_idle_after`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Coroutine
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from reflow.durable._encoding import (
+    JournalCodec,
+    decode_store,
+    dumps,
+    encode_store,
+    loads,
+    outcome_from_json,
+)
+from reflow.durable._errors import JournalError, LeaseLost, RunExists, RunReleased, UnknownRun
+from reflow.durable._journal import Journal
+from reflow.durable._live import LiveRun, fold
+from reflow.durable._ops import Claim, Loaded, NewRun, PostToInbox, Refused, Release
+from reflow.durable._queries import EventsPage, Lookup, RunRow
+from reflow.engine import RunState, WorkflowTick
+from reflow.engine.codec import state_from_json, state_to_json, tick_from_json, tick_to_json
+from reflow.errors import WorkflowRuntimeError
+from reflow.events import Event, StartEvent, StopEvent
+
+if TYPE_CHECKING:
+    from reflow.durable._runtime import DurableRuntime
+
+logger = logging.getLogger("reflow.durable")
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class RunManager:
+    """Everything the runtime knows about the runs of this process (see the module docstring)."""
+
+    def __init__(self, runtime: DurableRuntime, journal: Journal, owner: str) -> None:
+        self.runtime = runtime
+        self.journal = journal
+        self.owner = owner
+        self.live: dict[str, LiveRun] = {}
+        self.loading: dict[str, asyncio.Future[LiveRun | None]] = {}
+        self.outcomes: dict[str, asyncio.Future[StopEvent]] = {}
+        self.watched: dict[str, Any] = {}  # run id -> workflow, for outcomes settled elsewhere
+        self.wanted: set[str] = set()  # runs this process asked for (claimed without auto-resume)
+        self.generation = 0
+        self.closing = False
+        self._signals: dict[str, list[asyncio.Future[None]]] = {}
+        self._stores: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        self._semaphores: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._failed_loads: dict[str, float] = {}
+
+    # -- small services ----------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("reflow.durable background task failed", exc_info=task.exception())
+
+    def outcome_future(self, run_id: str) -> asyncio.Future[StopEvent]:
+        future = self.outcomes.get(run_id)
+        if future is None:
+            future = self.outcomes[run_id] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(_retrieve)
+        return future
+
+    def settle(
+        self, run_id: str, result: StopEvent | None = None, error: BaseException | None = None
+    ) -> None:
+        future = self.outcomes.pop(run_id, None)
+        self.watched.pop(run_id, None)
+        self.wanted.discard(run_id)
+        if future is not None and not future.done():
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+        self.fire(run_id)
+
+    def settle_from_row(self, row: RunRow, codec: JournalCodec) -> None:
+        if row.outcome is None:
+            self.settle(row.run_id, error=WorkflowRuntimeError(f"Run {row.run_id} has no result"))
+            return
+        try:
+            outcome = outcome_from_json(codec, row.outcome)
+        except Exception as exc:
+            outcome = JournalError(f"Cannot read the result of run {row.run_id}: {exc}")
+        if isinstance(outcome, StopEvent):
+            self.settle(row.run_id, result=outcome)
+        else:
+            self.settle(row.run_id, error=outcome)
+
+    def watch(self, run_id: str, workflow: Any) -> None:
+        if run_id in self.outcomes:
+            self.watched[run_id] = workflow
+
+    def fire(self, run_id: str) -> None:
+        for waiter in self._signals.pop(run_id, ()):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_change(self, run_id: str, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._signals.setdefault(run_id, []).append(waiter)
+        handle = loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            handle.cancel()
+
+    def remember_store(self, run_id: str, store: Any) -> None:
+        if store is not None:
+            # A store that cannot be weakly referenced is simply not reused.
+            with contextlib.suppress(TypeError):
+                self._stores[run_id] = store
+
+    # -- starting and loading ----------------------------------------------------------------
+
+    def start_new(
+        self,
+        run_id: str,
+        workflow: Any,
+        steps: Any,
+        state: RunState,
+        start_event: StartEvent | None,
+        store: Any,
+    ) -> None:
+        """Start a run that is (probably) new; its first journal batch creates it."""
+        codec = self.runtime._codec(workflow)
+        snapshot = None if start_event is not None else dumps(state_to_json(state, codec))
+        new_run = NewRun(workflow.workflow_name, time.time(), start_snapshot=snapshot)
+        if store is None:
+            store = decode_store(None, workflow)
+        self.remember_store(run_id, store)
+        live = self._live_run(run_id, workflow, steps, state, store, codec, 1, 1, new_run, None)
+        self.live[run_id] = live
+        if self.runtime.is_launched:
+            self._drive(live, start_event)
+        else:
+            self.spawn(self._launch_then_drive(live, start_event))
+
+    async def _launch_then_drive(self, live: LiveRun, start_event: StartEvent | None) -> None:
+        try:
+            await self.runtime.launch()
+        except BaseException as exc:
+            self._forget(live)
+            self.settle(live.run_id, error=exc)
+            raise
+        self._drive(live, start_event)
+
+    def _live_run(
+        self,
+        run_id: str,
+        workflow: Any,
+        steps: Any,
+        state: RunState,
+        store: Any,
+        codec: JournalCodec,
+        next_seq: int,
+        next_event_seq: int,
+        new_run: NewRun | None,
+        stored_store: str | None,
+    ) -> LiveRun:
+        live = LiveRun(
+            self,
+            run_id,
+            workflow,
+            steps,
+            state,
+            store,
+            codec,
+            next_seq=next_seq,
+            next_event_seq=next_event_seq,
+            new_run=new_run,
+            snapshot_every=self.runtime.snapshot_every,
+            stored_store=stored_store,
+        )
+        live.generation = self.generation
+        return live
+
+    def _drive(self, live: LiveRun, start_event: StartEvent | None) -> None:
+        limit = getattr(live.workflow, "num_concurrent_runs", None)
+        if limit is None:
+            live.done = live.driver.start(start_event)
+            live.done.add_done_callback(partial(self._on_done, live))
+            return
+        semaphore = self._semaphores.get(live.workflow)
+        if semaphore is None:
+            semaphore = self._semaphores[live.workflow] = asyncio.Semaphore(limit)
+        task = asyncio.get_running_loop().create_task(self._gated(live, start_event, semaphore))
+        live.done = task
+        task.add_done_callback(partial(self._on_done, live))
+
+    @staticmethod
+    async def _gated(
+        live: LiveRun, start_event: StartEvent | None, semaphore: asyncio.Semaphore
+    ) -> StopEvent:
+        async with semaphore:
+            return await live.driver.run(start_event)
+
+    def _on_done(self, live: LiveRun, future: asyncio.Future[StopEvent]) -> None:
+        self._forget(live)
+        if future.cancelled():
+            self.settle(live.run_id, error=asyncio.CancelledError())
+            return
+        error = future.exception()
+        if error is None:
+            self.settle(live.run_id, result=future.result())
+        elif isinstance(error, RunExists):
+            self.spawn(self.attach_existing(live.run_id, live.workflow))
+        elif isinstance(error, (RunReleased, LeaseLost)):
+            self.watch(live.run_id, live.workflow)
+        else:
+            self.settle(live.run_id, error=error)
+
+    def _forget(self, live: LiveRun) -> None:
+        if self.live.get(live.run_id) is live:
+            del self.live[live.run_id]
+        if not live.gone.done():
+            live.gone.set_result(None)
+
+    async def attach_existing(self, run_id: str, workflow: Any) -> None:
+        """``run(run_id=...)`` of a run already in the journal: follow it, resume it if needed."""
+        self.wanted.add(run_id)
+        row = await self.journal.call(Lookup(run_id), write=False)
+        if row is None:
+            self.settle(run_id, error=UnknownRun(f"Run {run_id!r} vanished from the journal"))
+        elif row.workflow != workflow.workflow_name:
+            self.settle(
+                run_id,
+                error=WorkflowRuntimeError(
+                    f"Run id {run_id!r} is already used by a run of workflow {row.workflow!r}, "
+                    f"not {workflow.workflow_name!r}"
+                ),
+            )
+        elif row.finished:
+            self.settle_from_row(row, self.runtime._codec(workflow))
+        elif await self.load(run_id) is None:
+            self.watch(run_id, workflow)
+
+    async def load(self, run_id: str) -> LiveRun | None:
+        """The live run of ``run_id``, claiming and rebuilding it if nobody alive holds it."""
+        live = self.live.get(run_id)
+        if live is not None:
+            if not live.stopping:
+                return live
+            await live.gone
+        pending = self.loading.get(run_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[LiveRun | None] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieve)
+        self.loading[run_id] = future
+        try:
+            loaded = await self.journal.call(
+                Claim(
+                    run_id,
+                    self.owner,
+                    time.time(),
+                    self.runtime.lease_seconds,
+                    frozenset(self.runtime._workflows),
+                )
+            )
+            result = None if isinstance(loaded, Refused) else await self._rebuild(loaded)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            del self.loading[run_id]
+
+    async def _rebuild(self, loaded: Loaded) -> LiveRun:
+        run_id = loaded.run_id
+        workflow = self.runtime._workflows[loaded.workflow]
+        try:
+            registered = self.runtime.get_or_register(workflow)
+            codec = self.runtime._codec(workflow)
+            config = workflow._run_config(run_id)
+            if loaded.snapshot is not None:
+                seq = loaded.snapshot[0]
+                state = state_from_json(loads(loaded.snapshot[1]), config, codec)
+            else:
+                seq, state = 0, RunState.initial(config)
+            for tick_seq, body in loaded.ticks:
+                seq += 1
+                if tick_seq != seq:
+                    raise JournalError(f"tick {seq} is missing (found {tick_seq})")
+                fold(state, seq, tick_from_json(loads(body), codec))
+            if seq != loaded.last_seq:
+                raise JournalError(f"the journal ends at tick {seq}, not {loaded.last_seq}")
+            store = decode_store(loaded.store, workflow)
+            existing = self._stores.get(run_id)
+            if existing is not None and getattr(existing, "state_type", None) is store.state_type:
+                await existing.set_state(await store.get_state())
+                store = existing
+        except Exception as exc:
+            error = JournalError(f"Run {run_id} cannot be resumed from {self.journal.path}: {exc}")
+            self._failed_loads[run_id] = time.time()
+            await self.journal.call(Release(run_id, self.owner, time.time(), None, None, None))
+            self.settle(run_id, error=error)
+            raise error from exc
+        live = self._live_run(
+            run_id,
+            workflow,
+            registered.steps,
+            state,
+            store,
+            codec,
+            loaded.last_seq + 1,
+            loaded.last_event_seq + 1,
+            None,
+            loaded.store,
+        )
+        for row_id, body in loaded.inbox:
+            tick = self._inbox_tick(body, codec, row_id)
+            if tick is not None:
+                live.push(tick, row_id)
+        self.live[run_id] = live
+        self._drive(live, None)
+        return live
+
+    def _inbox_tick(self, body: str, codec: JournalCodec, row_id: int) -> WorkflowTick | None:
+        try:
+            return tick_from_json(loads(body), codec)
+        except Exception as exc:
+            from reflow.durable._ops import DropInbox
+
+            logger.error("Dropping inbox row %s, which cannot be read: %s", row_id, exc)
+            self.spawn(self.journal.call(DropInbox([row_id])))
+            return None
+
+    def deliver_inbox(self, rows: list[tuple[int, str, str]], generation: int) -> None:
+        """Inbox rows a scan found for runs this process holds."""
+        for row_id, run_id, body in rows:
+            live = self.live.get(run_id)
+            if live is None or live.stopping or live.generation >= generation:
+                continue  # a run loaded after the scan read its inbox itself
+            if row_id in live.seen_rows:
+                continue
+            tick = self._inbox_tick(body, live.codec, row_id)
+            if tick is not None:
+                live.push(tick, row_id)
+
+    def may_claim(self, run_id: str, workflow: str) -> bool:
+        if run_id in self.live or run_id in self.loading or workflow not in self.runtime._workflows:
+            return False
+        failed_at = self._failed_loads.get(run_id)
+        if failed_at is not None and time.time() - failed_at < self.runtime.lease_seconds:
+            return False
+        return self.runtime.auto_resume or run_id in self.wanted
+
+    # -- events from outside -----------------------------------------------------------------
+
+    def deliver_nowait(self, run_id: str, tick: WorkflowTick, codec: JournalCodec) -> None:
+        live = self.live.get(run_id)
+        if live is not None and not live.stopping:
+            live.push(tick)
+        else:
+            self.spawn(self.deliver(run_id, tick, codec))
+
+    async def deliver(self, run_id: str, tick: WorkflowTick, codec: JournalCodec) -> None:
+        """Send ``tick`` to the run: in memory if it is live here, else through its inbox.
+
+        An inbox row is durable once this returns; the run is then loaded here unless a live
+        process holds it (that process's next scan picks the row up).
+        """
+        live = self.live.get(run_id)
+        if live is not None and not live.stopping:
+            live.push(tick)
+            return
+        await self.runtime.launch()
+        body = dumps(tick_to_json(tick, codec))
+        row = await self.journal.call(PostToInbox(run_id, tick.at, body))
+        if row is None:
+            return  # the run has ended; like the in-memory runtime, the event is dropped
+        self.wanted.add(run_id)
+        await self.load(run_id)
+
+    # -- releasing ---------------------------------------------------------------------------
+
+    def committed(self, live: LiveRun) -> None:
+        """After each journal batch: wake readers, and time the run's release if it is idle."""
+        self.fire(live.run_id)
+        after = self.runtime.release_idle_after
+        if after is not None and live.idle_timer is None and live.idle:
+            loop = asyncio.get_running_loop()
+            live.idle_timer = loop.call_later(after, self._idle_due, live, live.next_seq)
+
+    def _idle_due(self, live: LiveRun, seq: int) -> None:
+        live.idle_timer = None
+        if not live.idle or self.closing:
+            return
+        after = self.runtime.release_idle_after
+        if live.next_seq != seq and after is not None:
+            loop = asyncio.get_running_loop()
+            live.idle_timer = loop.call_later(after, self._idle_due, live, live.next_seq)
+            return
+        self.spawn(self.release(live))
+
+    async def release(self, live: LiveRun) -> None:
+        """Stop driving ``live`` here and give its lease back.
+
+        An idle run leaves a snapshot; a busy one (at shutdown) leaves none, since ticks may be
+        reduced but not yet journaled, and is replayed from its journal instead.
+        """
+        if live.stopping or live.finished:
+            return
+        idle = live.idle
+        state = live.driver.state
+        snapshot = live.snapshot() if idle else None
+        store = encode_store(live.store, live.serializer)
+        if store == live.last_store:
+            store = None
+        wake_at = min((timer.due for timer in state.timers.values()), default=None)
+        live.stop(RunReleased(live.run_id))
+        with contextlib.suppress(LeaseLost):
+            await self.journal.call(
+                Release(live.run_id, self.owner, time.time(), wake_at, snapshot, store)
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def read_events(
+        self, run_id: str, after: int, codec: JournalCodec
+    ) -> tuple[list[tuple[int, Event]], bool]:
+        """Events with ``seq > after`` available now, and whether the stream is complete."""
+        live = self.live.get(run_id)
+        if live is not None and after + 1 >= live.events_base:
+            start = after + 1 - live.events_base
+            return [(after + 1 + i, e) for i, e in enumerate(live.events[start:])], False
+        rows, status = await self.journal.call(EventsPage(run_id, after), write=False)
+        if status is None:
+            raise UnknownRun(f"No run with id {run_id!r} in the journal")
+        items = [(seq, codec.event_from_json(loads(body))) for seq, body in rows]
+        from reflow.durable._ops import FINISHED
+
+        return items, not rows and status in FINISHED

@@ -1,0 +1,447 @@
+"""``DurableRuntime``: workflows whose runs survive the process, journaled in one SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from reflow.durable._adapters import DurableExternalAdapter
+from reflow.durable._encoding import JournalCodec, codec_for, decode_store
+from reflow.durable._errors import JournalError, UnknownRun
+from reflow.durable._journal import Durability, Journal
+from reflow.durable._leases import Register, Unregister, host_identity, new_owner_token
+from reflow.durable._live import LiveRun
+from reflow.durable._manager import RunManager
+from reflow.durable._ops import FINISHED, Prune
+from reflow.durable._poller import heartbeat, poll_forever, scan
+from reflow.durable._queries import ListRuns, Lookup, RunRow
+from reflow.engine import RunConfig, RunState, TickAddEvent, TickCancelRun, WorkflowTick
+from reflow.errors import WorkflowRuntimeError
+from reflow.events import Event, StartEvent, StopEvent
+from reflow.runtime.types.plugin import (
+    ExternalRunAdapter,
+    InternalRunAdapter,
+    RegisteredWorkflow,
+    Runtime,
+)
+
+if TYPE_CHECKING:
+    from reflow.context.serializers import BaseSerializer
+    from reflow.handler import WorkflowHandler
+    from reflow.runtime.types.step_call import RunnableWorkflow
+
+STATUSES = ("running", *FINISHED)
+PRUNE_BATCH = 500
+
+
+def _when(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run as ``list_runs`` reports it; times are UTC datetimes."""
+
+    run_id: str
+    workflow: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    waiting_on: tuple[str, ...]
+    owner: str | None
+    ticks: int
+    events: int
+
+    @classmethod
+    def from_row(cls, row: RunRow) -> RunInfo:
+        return cls(
+            run_id=row.run_id,
+            workflow=row.workflow,
+            status=row.status,
+            created_at=datetime.fromtimestamp(row.created_at, tz=timezone.utc),
+            updated_at=datetime.fromtimestamp(row.updated_at, tz=timezone.utc),
+            finished_at=_when(row.finished_at),
+            waiting_on=tuple(row.waiting_on),
+            owner=row.owner,
+            ticks=row.last_seq,
+            events=row.last_event_seq,
+        )
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A published event with its position in the run's stream (1, 2, 3, ...)."""
+
+    seq: int
+    event: Event
+
+
+class DurableRuntime(Runtime):
+    """Runs workflows durably: every tick is journaled in the SQLite file ``path`` first.
+
+    ``durability`` is SQLite's ``synchronous`` setting: ``"normal"`` (a commit survives a
+    process crash; the last ones may be lost on power failure) or ``"full"`` (they survive
+    power failure too, at an fsync per commit).  ``snapshot_every`` bounds replay: a run's
+    state is snapshotted after that many ticks (and once its ticks outweigh its last snapshot).
+    ``lease_seconds`` is how long a silent process keeps its runs before another takes them
+    over (a dead process on the same host loses them at once).  An idle run (waiting for an
+    event or a timer) is released from memory after ``release_idle_after`` seconds (None:
+    never).  ``poll_interval`` paces the scan for work (failover, due timers of released
+    runs, events sent from other processes).  With ``auto_resume`` False, ``launch()`` and the
+    scan only pick up runs this process asked for (``run(run_id=...)``, ``get_handler``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: Durability = "normal",
+        snapshot_every: int = 100,
+        lease_seconds: float = 15.0,
+        release_idle_after: float | None = 1.0,
+        poll_interval: float = 0.1,
+        auto_resume: bool = True,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(snapshot_every, int) or snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be an integer >= 1, got {snapshot_every!r}")
+        for name, value in (
+            ("lease_seconds", lease_seconds),
+            ("poll_interval", poll_interval),
+            ("busy_timeout", busy_timeout),
+        ):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if release_idle_after is not None and release_idle_after < 0:
+            raise ValueError(f"release_idle_after must be >= 0 or None, got {release_idle_after}")
+        self.journal = Journal(path, durability=durability, busy_timeout=busy_timeout)
+        self.snapshot_every = snapshot_every
+        self.lease_seconds = float(lease_seconds)
+        self.release_idle_after = release_idle_after
+        self.poll_interval = float(poll_interval)
+        self.auto_resume = auto_resume
+        self.owner = new_owner_token()
+        self.host = host_identity()
+        self._workflows: dict[str, Any] = {}
+        self._codecs: weakref.WeakKeyDictionary[Any, JournalCodec] = weakref.WeakKeyDictionary()
+        self._manager = RunManager(self, self.journal, self.owner)
+        self._poller: asyncio.Task[None] | None = None
+        self._launching: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._destroyed = False
+
+    @property
+    def path(self) -> str:
+        return self.journal.path
+
+    # -- registration --------------------------------------------------------------------------
+
+    def register(self, workflow: RunnableWorkflow) -> RegisteredWorkflow:
+        """Make ``workflow``'s runs resumable here; the first workflow of a name keeps it."""
+        self._workflows.setdefault(workflow.workflow_name, workflow)
+        return RegisteredWorkflow(workflow=workflow, steps=workflow._step_workers())
+
+    def _codec(self, workflow: Any) -> JournalCodec:
+        codec = self._codecs.get(workflow)
+        if codec is None:
+            config: RunConfig = workflow._run_config("")
+            codec = self._codecs[workflow] = codec_for(config)
+        return codec
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def launch(self) -> None:
+        """Open the journal (migrating it), then resume the unfinished runs of known workflows.
+
+        Safe to call more than once; ``run()`` and ``get_handler()`` call it when needed.
+        """
+        if self._launched:
+            return
+        if self._destroyed:
+            raise WorkflowRuntimeError("This DurableRuntime was destroyed; create a new one")
+        self._bind_loop()
+        if self._launching is not None:
+            await asyncio.shield(self._launching)
+            return
+        self._launching = asyncio.get_running_loop().create_future()
+        try:
+            await self.journal.open()
+            await self.journal.call(Register(self.owner, os.getpid(), self.host, time.time()))
+            await super().launch()
+            await heartbeat(self)
+            loads = await scan(self, self._manager)
+            if loads:
+                await asyncio.gather(*loads, return_exceptions=True)
+            self._poller = asyncio.get_running_loop().create_task(poll_forever(self, self._manager))
+            self._launching.set_result(None)
+        except BaseException as exc:
+            self._launching.set_exception(exc)
+            self._launching.exception()
+            self._launching = None
+            raise
+
+    async def destroy(self) -> None:
+        """Release every run this process holds and close the journal.
+
+        Unfinished runs stay in the journal and continue in the next process that launches a
+        runtime on the same file (or in a live one, which takes them over at once).
+        """
+        if self._destroyed:
+            return
+        self._destroyed = True
+        manager = self._manager
+        manager.closing = True
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        if self.journal.version:  # the journal was opened
+            for live in list(manager.live.values()):
+                await manager.release(live)
+            gone = [live.gone for live in list(manager.live.values())]
+            if gone:
+                await asyncio.wait(gone, timeout=2.0)
+            with contextlib.suppress(JournalError):
+                await self.journal.call(Unregister(self.owner))
+        await asyncio.to_thread(self.journal.close)
+        for run_id in list(manager.outcomes):
+            manager.settle(
+                run_id,
+                error=WorkflowRuntimeError(
+                    f"The DurableRuntime was destroyed before run {run_id} ended; it continues "
+                    f"when a process launches a runtime on {self.path}"
+                ),
+            )
+        self._launched = False
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop and not self._loop.is_closed():
+            raise WorkflowRuntimeError(
+                "A DurableRuntime serves the event loop it was first used on; create one per loop"
+            )
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def run_workflow(
+        self,
+        run_id: str,
+        workflow: RunnableWorkflow,
+        init_state: RunState,
+        start_event: Event | None = None,
+        serialized_state: dict[str, Any] | None = None,
+        serializer: BaseSerializer | None = None,
+        *,
+        state_store: Any = None,
+        registered: RegisteredWorkflow | None = None,
+    ) -> ExternalRunAdapter:
+        """Start (or, for a run id already in the journal, attach to) a run."""
+        if start_event is not None and not isinstance(start_event, StartEvent):
+            raise WorkflowRuntimeError(f"Expected a StartEvent, got {type(start_event).__name__}")
+        if self._destroyed:
+            raise WorkflowRuntimeError("This DurableRuntime was destroyed; create a new one")
+        self._bind_loop()
+        registered = registered or self.get_or_register(workflow)
+        manager = self._manager
+        existing = manager.live.get(run_id)
+        if existing is not None and not existing.stopping:
+            manager.remember_store(run_id, state_store)
+            return DurableExternalAdapter(self, run_id, existing.workflow)
+        adapter = DurableExternalAdapter(self, run_id, workflow)
+        if existing is not None:
+            manager.spawn(manager.attach_existing(run_id, workflow))
+        else:
+            manager.start_new(
+                run_id, workflow, registered.steps, init_state, start_event, state_store
+            )
+        return adapter
+
+    def get_internal_adapter(self, workflow: Any) -> InternalRunAdapter:
+        raise WorkflowRuntimeError("DurableRuntime hands internal adapters to its runs directly")
+
+    def get_external_adapter(self, run_id: str) -> ExternalRunAdapter:
+        return self._handle(run_id)[0]
+
+    def get_handler(self, run_id: str) -> WorkflowHandler:
+        """A handler for a run in the journal, started by any process (needs ``launch()``).
+
+        Await it for the result, ``stream_events()`` from the start, ``send_event()`` to it
+        (which loads it here if no live process holds it), ``cancel_run()``.
+        """
+        from reflow.context.context import Context
+        from reflow.handler import WorkflowHandler
+
+        adapter, store = self._handle(run_id)
+        ctx: Context[Any] = Context(adapter.workflow)
+        ctx._bind_run(adapter, store)
+        return WorkflowHandler(adapter.workflow, adapter, ctx)
+
+    def _handle(self, run_id: str) -> tuple[DurableExternalAdapter, Any]:
+        if not self._launched:
+            raise WorkflowRuntimeError(
+                "await runtime.launch() before asking a DurableRuntime for a run's handler"
+            )
+        self._bind_loop()
+        manager = self._manager
+        live = manager.live.get(run_id)
+        if live is not None and not live.stopping:
+            return DurableExternalAdapter(self, run_id, live.workflow), live.store
+        row = self.journal.call_sync(Lookup(run_id))
+        if row is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        workflow = self._workflow_named(row.workflow, run_id)
+        adapter = DurableExternalAdapter(self, run_id, workflow)
+        manager.wanted.add(run_id)
+        if row.finished:
+            manager.settle_from_row(row, adapter.codec)
+        else:
+            manager.watch(run_id, workflow)
+        store = decode_store(row.store, workflow)
+        manager.remember_store(run_id, store)
+        return adapter, store
+
+    def _workflow_named(self, name: str, run_id: str) -> Any:
+        workflow = self._workflows.get(name)
+        if workflow is None:
+            known = ", ".join(sorted(self._workflows)) or "none"
+            raise WorkflowRuntimeError(
+                f"Run {run_id!r} belongs to workflow {name!r}, which is not registered with "
+                f"this runtime (registered: {known}); construct it with runtime=... first"
+            )
+        return workflow
+
+    async def send_event(self, run_id: str, event: Event, step: str | None = None) -> None:
+        """Send ``event`` to a run wherever it lives; returns once it is safely stored."""
+        await self.launch()
+        workflow = await self._workflow_of(run_id)
+        tick = TickAddEvent(at=time.time(), event=event, step_name=step)
+        await self._manager.deliver(run_id, tick, self._codec(workflow))
+
+    async def cancel_run(self, run_id: str) -> None:
+        """Cancel a run wherever it lives (it ends with ``WorkflowCancelledByUser``)."""
+        await self.launch()
+        workflow = await self._workflow_of(run_id)
+        await self._manager.deliver(run_id, TickCancelRun(at=time.time()), self._codec(workflow))
+
+    async def _workflow_of(self, run_id: str) -> Any:
+        live = self._manager.live.get(run_id)
+        if live is not None:
+            return live.workflow
+        row = await self.journal.call(Lookup(run_id), write=False)
+        if row is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        return self._workflow_named(row.workflow, run_id)
+
+    async def stream_events(
+        self, run_id: str, *, after: int = 0, follow: bool = True
+    ) -> AsyncIterator[StoredEvent]:
+        """The run's published events with ``seq > after``, numbered; resume from any position.
+
+        With ``follow`` it waits for new events until the run ends, else it stops at the last
+        stored one.
+        """
+        await self.launch()
+        row = await self.journal.call(Lookup(run_id), write=False)
+        if row is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        workflow = self._workflows.get(row.workflow)
+        codec = self._codec(workflow) if workflow is not None else JournalCodec()
+        cursor = after
+        while True:
+            items, complete = await self._manager.read_events(run_id, cursor, codec)
+            for seq, event in items:
+                cursor = seq
+                yield StoredEvent(seq, event)
+            if complete or (not items and not follow):
+                return
+            if not items:
+                await self._manager.wait_for_change(run_id, self.poll_interval)
+
+    async def list_runs(
+        self,
+        status: str | Iterable[str] | None = None,
+        workflow: str | Any | Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[RunInfo]:
+        """Runs in the journal, newest first: id, workflow, status, times, what they wait on."""
+        await self.launch()
+        statuses = None if status is None else _names(status, "status")
+        for name in statuses or ():
+            if name not in STATUSES:
+                raise ValueError(f"Unknown run status {name!r}; expected one of {STATUSES}")
+        workflows = None if workflow is None else _workflow_names(workflow)
+        rows = await self.journal.call(ListRuns(statuses, workflows, limit), write=False)
+        return [RunInfo.from_row(row) for row in rows]
+
+    async def prune(self, older_than: float | timedelta) -> int:
+        """Delete runs that finished more than ``older_than`` ago; returns how many."""
+        seconds = older_than.total_seconds() if isinstance(older_than, timedelta) else older_than
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"older_than must be >= 0 seconds, got {older_than!r}")
+        await self.launch()
+        return await prune(self.journal, time.time() - seconds)
+
+    # -- for the adapters ------------------------------------------------------------------------
+
+    @property
+    def _live(self) -> dict[str, LiveRun]:
+        return self._manager.live
+
+    def _outcome_future(self, run_id: str) -> asyncio.Future[StopEvent]:
+        return self._manager.outcome_future(run_id)
+
+    async def _deliver(self, run_id: str, tick: WorkflowTick, codec: JournalCodec) -> None:
+        await self._manager.deliver(run_id, tick, codec)
+
+    def _deliver_nowait(self, run_id: str, tick: WorkflowTick, codec: JournalCodec) -> None:
+        self._manager.deliver_nowait(run_id, tick, codec)
+
+    async def _read_events(
+        self, run_id: str, after: int, codec: JournalCodec
+    ) -> tuple[list[tuple[int, Event]], bool]:
+        return await self._manager.read_events(run_id, after, codec)
+
+    async def _wait_for_change(self, run_id: str) -> None:
+        await self._manager.wait_for_change(run_id, self.poll_interval)
+
+
+async def prune(journal: Journal, before: float) -> int:
+    """Delete the runs that finished before ``before``, a batch per transaction."""
+    total = 0
+    while True:
+        count = await journal.call(Prune(before, PRUNE_BATCH))
+        total += count
+        if count < PRUNE_BATCH:
+            return total
+
+
+def _names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    names = tuple(value)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f"{what} must be a string or strings, got {value!r}")
+    return names
+
+
+def _workflow_names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    name = getattr(value, "workflow_name", None)
+    if isinstance(name, str):
+        return (name,)
+    return tuple(
+        item if isinstance(item, str) else str(getattr(item, "workflow_name", item))
+        for item in value
+    )
