@@ -336,14 +336,17 @@ class LiveRun:
         self.driver.abandon(reason)
 
     @property
-    def idle(self) -> bool:
-        """Nothing runs or is about to: no attempt, no queued work, no tick in flight."""
+    def quiescent(self) -> bool:
+        """The run waits (for an event or a timer): no attempt runs, no work is queued."""
         state = self.driver.state
         return (
             not self.stopping
             and not self.finished
             and state.status == "running"
             and state.is_quiescent()
-            and not self.pending
-            and not self.driver.has_pending_ticks
         )
+
+    @property
+    def idle(self) -> bool:
+        """Quiescent, and no tick is on its way to the journal or into the run."""
+        return self.quiescent and not self.pending and not self.driver.has_pending_ticks

@@ -414,16 +414,16 @@ class RunManager:
         """After each journal batch: wake readers, and time the run's release if it is idle."""
         self.fire(live.run_id)
         after = self.runtime.release_idle_after
-        if after is not None and live.idle_timer is None and live.idle:
+        if after is not None and live.idle_timer is None and live.quiescent:
             loop = asyncio.get_running_loop()
             live.idle_timer = loop.call_later(after, self._idle_due, live, live.next_seq)
 
     def _idle_due(self, live: LiveRun, seq: int) -> None:
         live.idle_timer = None
-        if not live.idle or self.closing:
+        if not live.quiescent or self.closing:
             return
         after = self.runtime.release_idle_after
-        if live.next_seq != seq and after is not None:
+        if (live.next_seq != seq or not live.idle) and after is not None:
             loop = asyncio.get_running_loop()
             live.idle_timer = loop.call_later(after, self._idle_due, live, live.next_seq)
             return

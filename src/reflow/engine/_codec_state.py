@@ -238,7 +238,7 @@ def state_to_json(state: RunState, codec: EventCodec) -> dict[str, Any]:
         # Steps are made on first use, so an empty one is the same as an absent one.
         "steps": {
             name: _step_run_to_json(run, codec)
-            for name, run in state.steps.items()
+            for name, run in state.step_runs()
             if run.queue or run.active or run.collected or run.joins
         },
         "waiters": [_waiter_to_json(key, w, codec) for key, w in state.waiters.items()],

@@ -75,7 +75,7 @@ def stop_everything(state: RunState, cmds: list[Command], *, keep_work: bool = F
     here and armed again by the next ``TickStartRun``.  The run timeout and the deadlines of
     the cancelled attempts are dropped, since a resume arms fresh ones.
     """
-    for name, run in state.steps.items():
+    for name, run in state.step_runs():
         for attempt_id, attempt in run.active.items():
             cmds.append(CommandCancelStep(step_name=name, attempt_id=attempt_id))
             if keep_work and attempt.deadline_timer is not None:

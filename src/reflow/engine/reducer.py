@@ -110,14 +110,14 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
     if timeout is not None and state.run_timer is None:  # a resumed run keeps its deadline
         state.run_timer = schedule(state, cmds, tick.at + timeout, TimerRunTimeout(timeout))
     # Attempts that were in flight when the snapshot was taken run again, first in line.
-    for run in state.steps.values():
+    for _, run in state.step_runs():
         for attempt in sorted(run.active.values(), key=lambda a: a.attempt_id, reverse=True):
             cancel_timer(state, cmds, attempt.deadline_timer)
             run.queue.appendleft(attempt.work)
         run.active.clear()
     if tick.start_event is not None:
         route(state, cmds, Work(tick.start_event), None)
-    for name in list(state.steps):
+    for name, _ in state.step_runs():
         dispatch(state, cmds, name)
 
 

@@ -250,6 +250,15 @@ class RunState:
         """Recompute ``pending_work`` after the queues were filled from outside the reducer."""
         self.pending_work = sum(len(run.queue) + len(run.active) for run in self.steps.values())
 
+    def step_runs(self) -> list[tuple[str, StepRun]]:
+        """The steps that have run state, in the workflow's step order.
+
+        Step state is made on first use, so dict order depends on access order; anything
+        whose output order matters iterates in config order instead.
+        """
+        steps = self.steps
+        return [(name, steps[name]) for name in self.config.steps if name in steps]
+
     def active_step_names(self) -> list[str]:
         steps = self.steps
         return [name for name in self.config.steps if name in steps and steps[name].active]
