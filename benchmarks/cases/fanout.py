@@ -2,7 +2,8 @@
 
 Three ways to fan in, chosen with ``--variant``:
 
-- ``collect``: the collector buffers results with ``ctx.collect_events(ev, [Done] * n)``;
+- ``collect``: the collector buffers results with ``ctx.collect_events(ev, expected)`` (the same
+  ``[Done] * n`` list on every call);
 - ``state``: the collector counts results in typed state and stops at N;
 - ``list``: the producer returns ``list[Work]`` and the collector takes ``list[Done]``.
 
@@ -37,6 +38,9 @@ class Done(Event):
     index: int
 
 
+_EXPECTED: dict[int, list[type[Event]]] = {}
+
+
 class CollectFanout(Workflow):
     @step
     async def scatter(self, ctx: Context, ev: FanStart) -> Work | None:
@@ -52,7 +56,11 @@ class CollectFanout(Workflow):
     @step
     async def gather(self, ctx: Context, ev: Done) -> StopEvent | None:
         n: int = await ctx.store.get("n")
-        done = ctx.collect_events(ev, [Done] * n)
+        # Built once per size: rebuilding an n-long list on every call is itself O(n^2).
+        expected = _EXPECTED.get(n)
+        if expected is None:
+            expected = _EXPECTED[n] = [Done] * n
+        done = ctx.collect_events(ev, expected)
         if done is None:
             return None
         return StopEvent(result=len(done))

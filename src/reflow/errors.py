@@ -41,7 +41,14 @@ class ContextSerdeError(Exception):
 
 
 class ContextStateError(Exception):
-    """A ``Context`` method was called in a phase (pre-run, external, step) that forbids it."""
+    """A ``Context`` method was called in a phase (pre-run, external, step) that forbids it.
+
+    ``method`` names the method and ``phase`` the context's phase (``"pre-run"``,
+    ``"external"`` or ``"internal"``) when reflow raised it for a wrong-phase call.
+    """
+
+    method: str | None = None
+    phase: str | None = None
 
 
 class StepTimeoutError(TimeoutError):

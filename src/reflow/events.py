@@ -26,7 +26,6 @@ from pydantic import (
 from reflow._qualname import import_qualified_name, qualified_name
 from reflow._type_resolution import resolve_serialized_class
 
-
 _ModelT = TypeVar("_ModelT", bound="DictLikeModel")
 
 

@@ -33,6 +33,7 @@ from reflow.runtime.types.step_call import StepWorkerFunction
 
 logger = logging.getLogger(__name__)
 
+
 def _new_run_id() -> str:
     """Ten random alphanumeric characters (40 bits from the OS's CSPRNG, as hex)."""
     return secrets.token_hex(5)

@@ -23,7 +23,14 @@ def test_every_python_block_has_its_output() -> None:
     assert len(examples()) == text.count("```python\n") >= 10
 
 
-@pytest.mark.parametrize(("source", "expected"), examples())
+def _workflow_name(source: str) -> str:
+    found = re.search(r"^class (\w+)\(Workflow\)", source, re.MULTILINE)
+    return found.group(1) if found else "example"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"), examples(), ids=[_workflow_name(src) for src, _ in examples()]
+)
 def test_the_example_prints_what_the_page_shows(source: str, expected: str, tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(source)

@@ -86,7 +86,7 @@ async def test_the_handler_side_can_delay_an_event_too() -> None:
 class DelaysThenAsks(Workflow):
     @step
     async def start(self, ctx: Context, ev: StartEvent) -> Tick | None:
-        ctx.send_event(Tick(label="from the snapshot"), delay=0.3)
+        ctx.send_event(Tick(label="from the snapshot"), delay=0.5)
         ctx.write_event_to_stream(InputRequiredEvent(prefix="sent"))
         return None
 

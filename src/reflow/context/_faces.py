@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 def _refusal(message: str, method: str, phase: str) -> ContextStateError:
     """The peer's wording, plus ``method`` and ``phase`` attributes for programs to read."""
     error = ContextStateError(message)
-    error.method = method  # type: ignore[attr-defined]
-    error.phase = phase  # type: ignore[attr-defined]
+    error.method = method
+    error.phase = phase
     return error
 
 

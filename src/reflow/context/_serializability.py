@@ -35,9 +35,39 @@ _field_adapters: weakref.WeakKeyDictionary[type[BaseModel], dict[str, TypeAdapte
 )
 
 
+_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+def _find_one_shot(value: Any, path: str, depth: int = 0) -> None:
+    """Refuse generators and other one-shot iterators before anything serializes them.
+
+    Serializing one (pydantic turns iterators into lists) would consume it, so the value that
+    was checked would arrive empty.
+    """
+    if isinstance(value, _SCALARS) or depth > _MAX_WALK_DEPTH:
+        return
+    if isinstance(value, Iterator):
+        raise SerializationError(
+            path, f"a {type(value).__name__} can be read only once; pass a list instead"
+        )
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _find_one_shot(child, child_path(path, key, attribute=False), depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for index, child in enumerate(value):
+            _find_one_shot(child, f"{path}[{index}]", depth + 1)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _find_one_shot(getattr(value, name, None), f"{path}.{name}", depth + 1)
+        if isinstance(value, DictLikeModel):
+            for key, child in value._data.items():
+                _find_one_shot(child, child_path(path, key, attribute=True), depth + 1)
+
+
 def check_serializable(value: Any, path: str, serializer: BaseSerializer) -> None:
     """Raise ``SerializationError(path_of_culprit, reason)`` if ``serializer`` cannot encode
     ``value``; return quietly otherwise."""
+    _find_one_shot(value, path)
     try:
         serializer.serialize(value)
     except Exception as error:

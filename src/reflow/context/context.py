@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import warnings
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from reflow.workflow import Workflow
 
 _EventT = TypeVar("_EventT", bound=Event)
+
 
 class StepScope:
     """The step attempt running in the current task; builds its ``Context`` on first use.
@@ -214,6 +216,8 @@ class Context(Generic[MODEL_T]):
             raise ContextStateError(
                 "send_event() called before workflow started. Call workflow.run() first."
             )
+        if delay is not None:
+            _check_delay(delay)
         self._workflow._check_send_target(message, step)
         self._workflow._check_event_serializable(message)
         if isinstance(face, InternalFace):
@@ -317,6 +321,13 @@ class Context(Generic[MODEL_T]):
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+def _check_delay(delay: object) -> None:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise TypeError(f"send_event delay must be a number of seconds, got {delay!r}")
+    if not math.isfinite(delay) or delay < 0:
+        raise ValueError(f"send_event delay must be a finite number >= 0, got {delay!r}")
 
 
 def _now() -> float:

@@ -58,12 +58,16 @@ class DurableInternalAdapter(InternalRunAdapter):
         self._live.push(tick)
 
     def attach(self, deliver: Callable[[WorkflowTick], None]) -> bool:
-        live = self._live
-        live.deliver = deliver
-        pending, live.pending = live.pending, []
-        for tick in pending:
-            live.push(tick)
+        self._live.deliver = deliver
+        self._live.schedule_pending()
         return True
+
+    async def after_tick(self, tick: WorkflowTick) -> None:
+        live = self._live
+        if live.pending:
+            # Runs while the batch's flush still counts as pending: schedule past it.
+            loop = asyncio.get_running_loop()
+            loop.call_soon(live.schedule_pending, True)
 
     async def wait_receive(
         self, timeout_seconds: float | None = None
@@ -86,13 +90,18 @@ class DurableExternalAdapter(ExternalRunAdapter):
         self.codec: JournalCodec = runtime._codec(workflow)
         self._outcome = runtime._outcome_future(run_id)
         self._cursor = 0
+        # The last live run seen: a finished run's final state stays readable (``to_dict``).
+        self._seen: LiveRun | None = runtime._live.get(run_id)
 
     @property
     def run_id(self) -> str:
         return self._run_id
 
     def _live(self) -> LiveRun | None:
-        return self._runtime._live.get(self._run_id)
+        live = self._runtime._live.get(self._run_id)
+        if live is not None:
+            self._seen = live
+        return live
 
     async def send_event(self, tick: WorkflowTick) -> None:
         await self._runtime._deliver(self._run_id, tick, self.codec)
@@ -132,7 +141,10 @@ class DurableExternalAdapter(ExternalRunAdapter):
         return None if live is None else live.store
 
     def snapshot(self) -> RunState | None:
+        """The run's state while this process drives it, or its final state if it ended here."""
         live = self._live()
+        if live is None and self._seen is not None and self._seen.finished:
+            live = self._seen
         return None if live is None else live.driver.state
 
     def is_done(self) -> bool:

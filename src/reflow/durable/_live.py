@@ -174,7 +174,10 @@ class LiveRun:
         self.seen_rows: set[int] = set()
         self.generation = 0  # the runtime's scan generation when this run was loaded
         self.deliver: Callable[[WorkflowTick], None] | None = None
+        # Ticks sent from outside, not yet handed to the driver (see ``push``).
         self.pending: list[WorkflowTick] = []
+        self._pending_scheduled = False
+        self._pending_waits = 0
         self.stopping = False
         self.finished = False
         self.idle_timer: asyncio.TimerHandle | None = None
@@ -195,14 +198,40 @@ class LiveRun:
         if inbox_row is not None:
             self.inbox_rows[id(tick)] = (tick, inbox_row)
             self.seen_rows.add(inbox_row)
-        deliver = self.deliver
-        if deliver is None:
-            self.pending.append(tick)
+        self.pending.append(tick)
+        self.schedule_pending()
+
+    def schedule_pending(self, after_batch: bool = False) -> None:
+        """Hand the pending outside ticks to the driver two loop iterations after every tick
+        reduced so far had its commands run.
+
+        The in-memory runtime waits two iterations so that steps that just started reach their
+        first suspension (often a ``wait_for_event``) before an outside event is routed.  Here
+        a step starts only once its tick is journaled, so the wait starts after that; the
+        driver's ``after_tick`` calls this again once a batch's commands ran.  A run that is
+        never quiet gets its outside ticks after a few batches regardless.
+        """
+        if self._pending_scheduled or not self.pending or self.deliver is None:
             return
-        # Two loop iterations, as the in-memory runtime does: steps that just started reach
-        # their first suspension before an outside event is routed.
+        if after_batch:
+            self._pending_waits += 1
+        if self.driver.has_pending_ticks and self._pending_waits < 4:
+            return
+        self._pending_scheduled = True
         loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, deliver, tick)
+        loop.call_soon(loop.call_soon, self._deliver_pending)
+
+    def _deliver_pending(self) -> None:
+        self._pending_scheduled = False
+        deliver = self.deliver
+        if deliver is None or self.stopping:
+            return
+        if self.driver.has_pending_ticks and self._pending_waits < 4:
+            return  # the driver's next ``after_tick`` schedules this again
+        self._pending_waits = 0
+        pending, self.pending = self.pending, []
+        for tick in pending:
+            deliver(tick)
 
     # -- the write-ahead batch ---------------------------------------------------------------
 

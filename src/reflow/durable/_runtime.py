@@ -257,14 +257,12 @@ class DurableRuntime(Runtime):
         if existing is not None and not existing.stopping:
             manager.remember_store(run_id, state_store)
             return DurableExternalAdapter(self, run_id, existing.workflow)
-        adapter = DurableExternalAdapter(self, run_id, workflow)
-        if existing is not None:
+        if existing is not None:  # leaving this process: follow it wherever it goes
+            adapter = DurableExternalAdapter(self, run_id, workflow)
             manager.spawn(manager.attach_existing(run_id, workflow))
-        else:
-            manager.start_new(
-                run_id, workflow, registered.steps, init_state, start_event, state_store
-            )
-        return adapter
+            return adapter
+        manager.start_new(run_id, workflow, registered.steps, init_state, start_event, state_store)
+        return DurableExternalAdapter(self, run_id, workflow)
 
     def get_internal_adapter(self, workflow: Any) -> InternalRunAdapter:
         raise WorkflowRuntimeError("DurableRuntime hands internal adapters to its runs directly")

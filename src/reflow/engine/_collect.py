@@ -16,10 +16,15 @@ def _count(expected: Sequence[type[Event]]) -> dict[type[Event], int]:
 
 
 def _refresh_need(buffer: CollectBuffer, expected: Sequence[type[Event]]) -> None:
-    if buffer.expected_ref is expected and buffer.expected_len == len(expected):
-        return
+    if buffer.expected_len == len(expected):
+        if buffer.expected_ref is expected:
+            return
+        # A new but equal list (``[E] * n`` rebuilt on every call): compared at C speed.
+        if buffer.expected_ref == expected:
+            buffer.expected_ref = expected
+            return
     buffer.need = _count(expected)
-    buffer.expected_ref = expected
+    buffer.expected_ref = list(expected)
     buffer.expected_len = len(expected)
     buffer.missing = sum(
         max(0, count - len(buffer.by_type.get(event_type, ())))

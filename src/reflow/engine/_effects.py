@@ -12,7 +12,6 @@ from reflow.engine.commands import (
 from reflow.engine.state import RunState, Timer, TimerAction
 from reflow.events import Event, StepState, StepStateChanged, construct_trusted
 
-
 _TYPE_REPRS: dict[type, str] = {}
 
 

@@ -7,7 +7,6 @@ from reflow.engine.commands import Command, CommandRunStep, RetryState
 from reflow.engine.state import Attempt, RunState, TimerStepDeadline, Work
 from reflow.events import Event, StepState
 
-
 # Shared and never mutated: the shell copies outcomes before it adds to them.
 _NO_OUTCOMES: dict[str, Event | None] = {}
 

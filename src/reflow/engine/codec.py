@@ -319,9 +319,7 @@ def _run_step(d: dict[str, Any], c: EventCodec) -> Command:
         recovery_counts=dict(d["recovery_counts"]),
         resolved={k: c.optional_event_from_json(v) for k, v in d["resolved"].items()},
         resume_waiter=d["resume_waiter"],
-        join=(
-            None if d.get("join") is None else tuple(c.event_from_json(e) for e in d["join"])
-        ),
+        join=(None if d.get("join") is None else tuple(c.event_from_json(e) for e in d["join"])),
     )
 
 

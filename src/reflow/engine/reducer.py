@@ -14,11 +14,11 @@ from typing import Any
 from reflow.engine._collect import collect
 from reflow.engine._effects import (
     cancel_timer,
-    type_repr,
     publish,
     publish_step_state,
     schedule,
     stop_everything,
+    type_repr,
 )
 from reflow.engine._routing import dispatch, enqueue, resolve_waiter, route
 from reflow.engine._steps import finish_attempt

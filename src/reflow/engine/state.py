@@ -118,9 +118,10 @@ class StepRun:
 class CollectBuffer:
     """Events buffered by ``ctx.collect_events`` for one (step, buffer_id), grouped by type.
 
-    ``need`` is the multiset of the last ``expected`` list; ``expected_ref`` keeps that list
-    alive so an identical list passed again (the usual fan-in loop) is recognised by identity
-    and not re-counted: a call stays O(1) whatever the fan-in width.
+    ``need`` is the multiset of the last ``expected`` list.  ``expected_ref`` keeps that list
+    (or a copy) so the same list passed again is recognised by identity, O(1), and an equal
+    new one by a C-speed comparison, instead of being re-counted in Python.  A list mutated in
+    place between calls is not noticed.
     """
 
     by_type: dict[type[Event], list[Event]] = field(default_factory=dict)
