@@ -19,6 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from reflow.engine import Command, RunState, TickCancelRun, WorkflowTick
 from reflow.events import Event, StopEvent
+from reflow.runtime.types._plugin_extras import (
+    ControlLoopFunction,
+    NamedTask,
+    PendingStart,
+    PullTask,
+    SnapshottableAdapter,
+    V2RuntimeCompatibilityShim,
+    WaitForNextTaskResult,
+    WorkerTask,
+    WorkflowRunFunction,
+    WorkflowSet,
+    as_v2_runtime_compatibility_shim,
+)
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
@@ -289,3 +302,29 @@ def current_runtime() -> Runtime | None:
 
 def as_snapshottable_adapter(adapter: ExternalRunAdapter) -> ExternalRunAdapter | None:
     return adapter if adapter.snapshot() is not None else None
+
+
+WaitResult = WaitResultTick | WaitResultTimeout
+
+__all__ = [
+    "ControlLoopFunction",
+    "ExternalRunAdapter",
+    "InternalRunAdapter",
+    "NamedTask",
+    "PendingStart",
+    "PullTask",
+    "RegisteredWorkflow",
+    "Runtime",
+    "SnapshottableAdapter",
+    "V2RuntimeCompatibilityShim",
+    "WaitForNextTaskResult",
+    "WaitResult",
+    "WaitResultTick",
+    "WaitResultTimeout",
+    "WorkerTask",
+    "WorkflowRunFunction",
+    "WorkflowSet",
+    "as_snapshottable_adapter",
+    "as_v2_runtime_compatibility_shim",
+    "current_runtime",
+]
