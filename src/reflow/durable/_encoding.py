@@ -12,11 +12,20 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from reflow.context.serializers import BaseSerializer, PickleSerializer
 from reflow.context.state_store import DictState, InMemoryStateStore
-from reflow.engine.codec import EventCodec, registry_for
+from reflow.engine import TickCollect, WorkflowTick
+from reflow.engine.codec import (
+    EventCodec,
+    registry_for,
+    tick_from_json,
+    tick_to_json,
+    types_from_json,
+    types_to_json,
+)
 from reflow.engine.state import RunConfig
 from reflow.events import Event, StepState, StepStateChanged, StopEvent
 
@@ -25,6 +34,7 @@ if TYPE_CHECKING:
 
 _STEP_STATE = "__step_state"
 _PICKLED = "__pickled_event"
+_EXPECTED_CACHE = 16
 
 
 def dumps(value: Any) -> str:
@@ -36,7 +46,45 @@ def loads(text: str) -> Any:
 
 
 class JournalCodec(EventCodec):
-    """The engine's event codec, plus a compact ``StepStateChanged`` and a pickle fallback."""
+    """The engine's event codec, plus a compact ``StepStateChanged`` and a pickle fallback.
+
+    It also encodes ticks, keeping ``collect_events`` fan-ins linear: the ``expected`` list of
+    a ``TickCollect`` (100,000 types for a 100,000-event fan-in) is encoded once per list
+    object, and decoded once per distinct encoding into one shared list, which the reducer
+    then recognises by identity on every later tick of the fan-in.
+    """
+
+    def __init__(self, registry: Any = None) -> None:
+        super().__init__(registry)
+        self._expected_out: dict[int, tuple[object, Any]] = {}
+        self._expected_in: dict[str, list[type[Event]]] = {}
+
+    def tick_to_json(self, tick: WorkflowTick) -> dict[str, Any]:
+        if type(tick) is not TickCollect:
+            return tick_to_json(tick, self)
+        assert isinstance(tick, TickCollect)
+        expected = tick.expected
+        cached = self._expected_out.get(id(expected))
+        if cached is None or cached[0] is not expected:
+            if len(self._expected_out) >= _EXPECTED_CACHE:
+                self._expected_out.clear()
+            cached = self._expected_out[id(expected)] = (expected, types_to_json(expected, self))
+        data = tick_to_json(replace(tick, expected=()), self)
+        data["expected"] = cached[1]
+        return data
+
+    def tick_from_json(self, data: Any) -> WorkflowTick:
+        if not isinstance(data, dict) or data.get("type") != "collect" or "expected" not in data:
+            return tick_from_json(data, self)
+        key = dumps(data["expected"])
+        expected = self._expected_in.get(key)
+        if expected is None:
+            if len(self._expected_in) >= _EXPECTED_CACHE:
+                self._expected_in.clear()
+            expected = self._expected_in[key] = types_from_json(data["expected"], self)
+        tick = tick_from_json({**data, "expected": []}, self)
+        assert isinstance(tick, TickCollect)
+        return replace(tick, expected=expected)
 
     def event_to_json(self, event: Event) -> dict[str, Any]:
         if type(event) is StepStateChanged:

@@ -39,7 +39,7 @@ from reflow.engine import (
     WorkflowTick,
     reduce,
 )
-from reflow.engine.codec import state_to_json, tick_to_json
+from reflow.engine.codec import state_to_json
 from reflow.events import Event, StopEvent
 from reflow.runtime.control_loop import RunDriver
 from reflow.runtime.types.step_call import StepWorkerFunction
@@ -280,7 +280,7 @@ class LiveRun:
                 continue
             seq = self.next_seq
             self.next_seq += 1
-            body = dumps(tick_to_json(tick, codec))
+            body = dumps(codec.tick_to_json(tick))
             size += len(body)
             ticks.append((run_id, seq, tick.at, body))
             kind = type(tick)

@@ -28,11 +28,12 @@ from reflow.durable._encoding import (
 )
 from reflow.durable._errors import JournalError, LeaseLost, RunExists, RunReleased, UnknownRun
 from reflow.durable._journal import Journal
+from reflow.durable._leases import Reap
 from reflow.durable._live import LiveRun, fold
 from reflow.durable._ops import Claim, Loaded, NewRun, PostToInbox, Refused, Release
 from reflow.durable._queries import EventsPage, Lookup, RunRow
 from reflow.engine import RunState, WorkflowTick
-from reflow.engine.codec import state_from_json, state_to_json, tick_from_json, tick_to_json
+from reflow.engine.codec import state_from_json, state_to_json
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
 
@@ -283,15 +284,13 @@ class RunManager:
         future.add_done_callback(_retrieve)
         self.loading[run_id] = future
         try:
-            loaded = await self.journal.call(
-                Claim(
-                    run_id,
-                    self.owner,
-                    time.time(),
-                    self.runtime.lease_seconds,
-                    frozenset(self.runtime._workflows),
+            loaded = await self._claim(run_id)
+            if isinstance(loaded, Refused) and loaded.owner is not None:
+                # Its holder may have died a moment ago: reap, then try once more.
+                await self.journal.call(
+                    Reap(self.owner, self.runtime.host, time.time(), self.runtime.lease_seconds)
                 )
-            )
+                loaded = await self._claim(run_id)
             result = None if isinstance(loaded, Refused) else await self._rebuild(loaded)
             future.set_result(result)
             return result
@@ -300,6 +299,18 @@ class RunManager:
             raise
         finally:
             del self.loading[run_id]
+
+    async def _claim(self, run_id: str) -> Loaded | Refused:
+        runtime = self.runtime
+        return await self.journal.call(
+            Claim(
+                run_id,
+                self.owner,
+                time.time(),
+                runtime.lease_seconds,
+                frozenset(runtime._workflows),
+            )
+        )
 
     async def _rebuild(self, loaded: Loaded) -> LiveRun:
         run_id = loaded.run_id
@@ -317,7 +328,7 @@ class RunManager:
                 seq += 1
                 if tick_seq != seq:
                     raise JournalError(f"tick {seq} is missing (found {tick_seq})")
-                fold(state, seq, tick_from_json(loads(body), codec))
+                fold(state, seq, codec.tick_from_json(loads(body)))
             if seq != loaded.last_seq:
                 raise JournalError(f"the journal ends at tick {seq}, not {loaded.last_seq}")
             store = decode_store(loaded.store, workflow)
@@ -353,7 +364,7 @@ class RunManager:
 
     def _inbox_tick(self, body: str, codec: JournalCodec, row_id: int) -> WorkflowTick | None:
         try:
-            return tick_from_json(loads(body), codec)
+            return codec.tick_from_json(loads(body))
         except Exception as exc:
             from reflow.durable._ops import DropInbox
 
@@ -401,7 +412,7 @@ class RunManager:
             live.push(tick)
             return
         await self.runtime.launch()
-        body = dumps(tick_to_json(tick, codec))
+        body = dumps(codec.tick_to_json(tick))
         row = await self.journal.call(PostToInbox(run_id, tick.at, body))
         if row is None:
             return  # the run has ended; like the in-memory runtime, the event is dropped

@@ -8,10 +8,10 @@ comes back as -1 so the next ``collect_events`` call recounts.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from reflow.engine._codec_events import JSON, EventCodec, check_requirements
+from reflow.engine._work_queue import WorkQueue
 from reflow.engine.state import (
     Attempt,
     CollectBuffer,
@@ -161,7 +161,7 @@ def _step_run_to_json(run: StepRun, codec: EventCodec) -> dict[str, Any]:
 def _step_run_from_json(data: JSON, codec: EventCodec) -> StepRun:
     active = [_attempt_from_json(item, codec) for item in data["active"]]
     return StepRun(
-        queue=deque(work_from_json(item, codec) for item in data["queue"]),
+        queue=WorkQueue(work_from_json(item, codec) for item in data["queue"]),
         active={attempt.attempt_id: attempt for attempt in active},
         collected={bid: _buffer_from_json(buf, codec) for bid, buf in data["collected"]},
         joins={

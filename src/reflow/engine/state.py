@@ -9,11 +9,11 @@ to keep an earlier state takes a ``copy()`` (or a JSON snapshot) first.
 from __future__ import annotations
 
 import copy
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reflow.engine._work_queue import WorkQueue
 from reflow.events import Event
 from reflow.retry_policy import RetryPolicy
 
@@ -98,7 +98,7 @@ class Attempt:
 class StepRun:
     """Per-step queues, active attempts and collect_events buffers."""
 
-    queue: deque[Work] = field(default_factory=deque)
+    queue: WorkQueue[Work] = field(default_factory=WorkQueue)
     active: dict[int, Attempt] = field(default_factory=dict)  # attempt_id -> Attempt
     collected: dict[str, CollectBuffer] = field(default_factory=dict)
     # Multi-slot join arrivals waiting for partners, per stream (None: top level), per slot.

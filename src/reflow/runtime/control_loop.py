@@ -304,7 +304,9 @@ class RunDriver:
         if self._observes:
             self._journal.append((tick, cmds))
             if self._flushing is None:
-                self._flushing = self._loop.create_task(self._flush())
+                # The run's own context, not the step's that submitted the tick: the timers
+                # the flush arms must not keep a finished step's context alive.
+                self._flushing = self._context.run(self._loop.create_task, self._flush())
         else:
             self._execute(cmds)
         return cmds
