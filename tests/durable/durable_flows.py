@@ -19,7 +19,7 @@ import time
 
 from reflow import Context, Workflow, step
 from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
-from reflow.retry_policy import ConstantDelayRetryPolicy
+from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 
 CHAIN_LENGTH = 8
 FAN_OUT = 3
@@ -187,7 +187,7 @@ class Flaky(Event):
 class RetriesLater(Workflow):
     """Fails once; the retry policy runs it again after a delay."""
 
-    @step(retry_policy=ConstantDelayRetryPolicy(maximum_attempts=3, delay=1.5))
+    @step(retry_policy=retry_policy(wait=wait_fixed(1.5), stop=stop_after_attempt(3)))
     async def flaky(self, ev: StartEvent, ctx: Context) -> StopEvent:
         side = await ctx.store.get("side", default=None) or ev.side
         await ctx.store.set("side", side)

@@ -39,7 +39,7 @@ async def crash(db: str, side: str, runs: int) -> None:
     ]
     say("started")
     results = await asyncio.gather(*handlers)
-    say(json.dumps({h.run_id: r for h, r in zip(handlers, results)}))
+    say(json.dumps({h.run_id: r for h, r in zip(handlers, results, strict=True)}))
     await runtime.destroy()
 
 

@@ -55,6 +55,29 @@ def _cancelled() -> BaseException:
 class RunDriver:
     """Drives one run: owns its state, its step tasks and its timers."""
 
+    # Slots: a run parked on wait_for_event should cost as little memory as possible.
+    __slots__ = (
+        "__weakref__",
+        "_adapter",
+        "_cancelled",
+        "_context",
+        "_done",
+        "_flushing",
+        "_journal",
+        "_loop",
+        "_observes",
+        "_outgoing",
+        "_outgoing_scheduled",
+        "_parked",
+        "_state",
+        "_steps",
+        "_tasks",
+        "_thread",
+        "_tick_log",
+        "_timers",
+        "trace",
+    )
+
     def __init__(
         self,
         state: RunState,
