@@ -189,11 +189,16 @@ class StopEvent(Event):
     _result: Any = PrivateAttr(default=None)
 
     def __init__(self, result: Any = None, **params: Any) -> None:
+        if "result" in type(self).__pydantic_fields__:
+            # A subclass that declares ``result`` as a field gets it as a field.
+            params["result"] = result
         super().__init__(**params)
-        self._result = result
+        # Straight into pydantic's private storage: its attribute hooks cost more than the
+        # rest of building a StopEvent.
+        self.__pydantic_private__["_result"] = result  # type: ignore[index]
 
     def _get_result(self) -> Any:
-        return self._result
+        return self.__pydantic_private__["_result"]  # type: ignore[index]
 
     @property
     def result(self) -> Any:
@@ -202,7 +207,11 @@ class StopEvent(Event):
     @model_serializer(mode="wrap")
     def _dump_with_result(self, handler: Any) -> Any:
         dumped = handler(self)
-        if isinstance(dumped, dict) and self._result is not None:
+        if (
+            isinstance(dumped, dict)
+            and self._result is not None
+            and "result" not in type(self).__pydantic_fields__
+        ):
             dumped["result"] = self._result
         return dumped
 
@@ -221,7 +230,7 @@ class StopEvent(Event):
 
     def __repr_args__(self) -> Any:
         yield from super().__repr_args__()
-        if self._result is not None:
+        if self._result is not None and "result" not in type(self).__pydantic_fields__:
             yield "result", self._result
 
 

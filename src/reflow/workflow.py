@@ -73,6 +73,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._serializer: BaseSerializer = serializer or JsonSerializer()
         self._serializer_explicit = serializer is not None
         self._event_checker: BaseSerializer | None = None
+        self._inferred_state: tuple[type[BaseModel] | None] | None = None
         self._functions = self._bind_steps()
         self._configs: dict[str, StepConfig] = {
             name: fn._step_config  # type: ignore[attr-defined]
@@ -222,7 +223,9 @@ class Workflow(metaclass=WorkflowMeta):
         return self._workers
 
     def _state_type(self) -> type[BaseModel] | None:
-        return infer_state_type(self._configs)
+        if self._inferred_state is None:
+            self._inferred_state = (infer_state_type(self._configs),)
+        return self._inferred_state[0]
 
     def _check_send_target(self, event: Event, step: str | None) -> None:
         if step is None:

@@ -148,3 +148,15 @@ def test_step_state_values() -> None:
         ("RUNNING", "running"),
         ("NOT_RUNNING", "not_running"),
     ]
+
+
+class FieldResultStop(StopEvent):
+    result: str = "default"
+    other: int = 0
+
+
+def test_a_stop_event_subclass_may_declare_result_as_a_field() -> None:
+    stop = FieldResultStop(result="x", other=2)
+    assert stop.result == "x"
+    assert repr(stop) == "FieldResultStop(result='x', other=2)"
+    assert stop.model_dump() == {"result": "x", "other": 2}

@@ -90,6 +90,12 @@ class Hop(Event):
     exec_id: int
 
 
+class Finished(StopEvent):
+    total: int
+    parts: int
+    exec_id: int
+
+
 class Progress(Event):
     step: str
     exec_id: int
@@ -111,12 +117,12 @@ def expected_total(seed: int) -> int:
 
 class Crashy(Workflow):
     @step
-    async def split(self, ev: Begin, ctx: Context) -> Part | None:
+    async def split(self, ev: Begin, ctx: Context) -> Part:
         await ctx.store.set("side", ev.side)
         exec_id = await _work(ctx, ev.side, "split")
-        for index in range(FAN_OUT):
+        for index in range(1, FAN_OUT):
             ctx.send_event(Part(index=index, value=ev.seed * 10 + index, exec_id=exec_id))
-        return None
+        return Part(index=0, value=ev.seed * 10, exec_id=exec_id)
 
     @step(num_workers=FAN_OUT)
     async def part(self, ev: Part, ctx: Context) -> PartDone:
@@ -133,10 +139,10 @@ class Crashy(Workflow):
         return Hop(hop=1, total=sum(d.value for d in done) + 1, exec_id=exec_id)
 
     @step
-    async def hop(self, ev: Hop, ctx: Context) -> Hop | StopEvent:
+    async def hop(self, ev: Hop, ctx: Context) -> Hop | Finished:
         exec_id = await _work(ctx, await ctx.store.get("side"), "hop")
         if ev.hop >= CHAIN_LENGTH:
-            return StopEvent(result={"total": ev.total, "parts": await ctx.store.get("parts")})
+            return Finished(total=ev.total, parts=await ctx.store.get("parts"), exec_id=exec_id)
         return Hop(hop=ev.hop + 1, total=ev.total + ev.hop + 1, exec_id=exec_id)
 
 

@@ -2,9 +2,9 @@
 
 Modes:
 
-- ``crash DB SIDE N``: launch (resuming what the journal holds), start runs ``run-0`` ..
-  ``run-{N-1}`` of ``Crashy`` (attaching to those that exist), print ``started``, wait for all
-  and print their results as one JSON line.  Tests kill it with SIGKILL at random moments.
+- ``crash DB SIDE N WAVES``: launch (resuming what the journal holds), start runs ``w{W}-{i}``
+  of ``Crashy`` for every wave W up to WAVES and i < N (attaching to those that exist), wait
+  for all and print their results as one JSON line.  Tests kill it at random moments.
 - ``hitl DB SIDE RUN_ID graceful|hard``: start an ``Approval`` run, wait until it asks for
   input, print ``waiting`` and leave: through ``runtime.destroy()`` or ``os._exit``.
 - ``timers DB SIDE``: start one run of each timer workflow, print ``started`` once each waits
@@ -29,17 +29,20 @@ def say(text: str) -> None:
     sys.stdout.flush()
 
 
-async def crash(db: str, side: str, runs: int) -> None:
+async def crash(db: str, side: str, runs: int, waves: int) -> None:
     runtime = DurableRuntime(db, lease_seconds=1.5, poll_interval=0.05)
     workflow = flows.Crashy(runtime=runtime, timeout=None)
     await runtime.launch()
     handlers = [
-        workflow.run(run_id=f"run-{i}", start_event=flows.Begin(seed=i, side=side))
+        workflow.run(run_id=f"w{wave}-{i}", start_event=flows.Begin(seed=i, side=side))
+        for wave in range(waves)
         for i in range(runs)
     ]
-    say("started")
     results = await asyncio.gather(*handlers)
-    say(json.dumps({h.run_id: r for h, r in zip(handlers, results, strict=True)}))
+    finished = {h.run_id: r for h, r in zip(handlers, results, strict=True)}
+    say(
+        json.dumps({run_id: {"total": r.total, "parts": r.parts} for run_id, r in finished.items()})
+    )
     await runtime.destroy()
 
 
@@ -79,7 +82,7 @@ async def _until_started(handler: object) -> None:
 def main() -> None:
     mode, db, side, *rest = sys.argv[1:]
     if mode == "crash":
-        asyncio.run(crash(db, side, int(rest[0])))
+        asyncio.run(crash(db, side, int(rest[0]), int(rest[1])))
     elif mode == "hitl":
         asyncio.run(hitl(db, rest[0], rest[1]))
     elif mode == "timers":

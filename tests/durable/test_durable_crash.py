@@ -1,9 +1,9 @@
 """Runs survive ``kill -9`` at random moments, again and again.
 
-A worker process drives four runs of ``Crashy`` (a fan-out to three parallel steps, a fan-in,
-a chain of eight steps; every step sleeps a little and streams progress) and is killed with
-SIGKILL at a random moment; a new worker resumes the journal, and is killed again, many times.
-A last worker runs everything to the end.  Then, from the journal and the side table in which
+A worker process starts a wave of two ``Crashy`` runs (a fan-out to three parallel steps, a
+fan-in, a chain of eight steps; every step sleeps a little and streams progress), resumes the
+runs of earlier waves, and is killed with SIGKILL at a random moment; this repeats for 14
+waves.  A last worker runs everything to the end.  Then, from the journal and the side table in which
 every step execution recorded itself:
 
 - no run is lost and every result equals the uninterrupted result;
@@ -27,7 +27,8 @@ from durable_support import kill, start_worker
 
 from reflow.events import StopEvent
 
-RUNS = 4
+RUNS = 2
+WAVES = 14
 
 
 def journaled_executions(db: str) -> dict[str, int]:
@@ -39,9 +40,7 @@ def journaled_executions(db: str) -> dict[str, int]:
             tick = json.loads(body)
             if tick["type"] != "step_returned" or not isinstance(tick["result"], dict):
                 continue
-            exec_id = tick["result"].get("value", {}).get("exec_id")
-            if exec_id is None:
-                continue  # a StopEvent
+            exec_id = tick["result"]["value"]["exec_id"]
             key = f"{run_id}:{tick['step_name']}:{tick['attempt_id']}"
             assert key not in found, f"two results journaled for {key}"
             found[key] = exec_id
@@ -53,30 +52,31 @@ def journaled_executions(db: str) -> dict[str, int]:
 async def test_runs_survive_repeated_sigkill(make_runtime: MakeRuntime, db: str, side: str) -> None:
     rng = random.Random(20240611)
     kills = 0
-    for _ in range(14):
-        worker = start_worker("crash", db, side, str(RUNS))
-        time.sleep(rng.uniform(0.25, 1.0))
+    for wave in range(1, WAVES + 1):
+        worker = start_worker("crash", db, side, str(RUNS), str(wave))
+        time.sleep(rng.uniform(0.3, 0.9))
         if worker.poll() is None:
             kill(worker)
             kills += 1
         else:
             worker.communicate()
-    final = start_worker("crash", db, side, str(RUNS))
+    final = start_worker("crash", db, side, str(RUNS), str(WAVES))
     out, err = final.communicate(timeout=60)
     assert final.returncode == 0, err
     results = json.loads(out.splitlines()[-1])
     expected = {
-        f"run-{i}": {"total": flows.expected_total(i), "parts": sum(i * 10 + k for k in range(3))}
+        f"w{wave}-{i}": {"total": flows.expected_total(i), "parts": 30 * i + 3}
+        for wave in range(WAVES)
         for i in range(RUNS)
     }
     assert results == expected
-    assert kills >= 10
+    assert kills >= WAVES - 2
 
     executions = flows.executions(side)
     last_execution = {key: exec_id for exec_id, _, _, key, _, _ in executions}
     journaled = journaled_executions(db)
     steps_per_run = 1 + flows.FAN_OUT + 1 + flows.CHAIN_LENGTH
-    assert len(journaled) == RUNS * steps_per_run
+    assert len(journaled) == WAVES * RUNS * steps_per_run
     for key, exec_id in journaled.items():
         assert last_execution[key] == exec_id, f"{key} ran again after its result was journaled"
     reruns = sum(count - 1 for count in Counter(key for *_, key, _, _ in executions).values())
@@ -85,8 +85,8 @@ async def test_runs_survive_repeated_sigkill(make_runtime: MakeRuntime, db: str,
     runtime = make_runtime(auto_resume=False)
     flows.Crashy(runtime=runtime)
     await runtime.launch()
-    for i in range(RUNS):
-        stream = [item async for item in runtime.stream_events(f"run-{i}", follow=False)]
+    for run_id in expected:
+        stream = [item async for item in runtime.stream_events(run_id, follow=False)]
         assert [item.seq for item in stream] == list(range(1, len(stream) + 1))
         stops = [item for item in stream if isinstance(item.event, StopEvent)]
         assert stops == [stream[-1]]
@@ -97,6 +97,6 @@ async def test_runs_survive_repeated_sigkill(make_runtime: MakeRuntime, db: str,
         ]
         assert len(progress) == len(set(progress)), "an event appears twice in the stream"
         for key, exec_id in journaled.items():
-            if key.startswith(f"run-{i}:"):
+            if key.startswith(f"{run_id}:"):
                 numbers = [n for ran, n in progress if ran == exec_id]
                 assert numbers == list(range(flows.PROGRESS_PER_STEP)), key

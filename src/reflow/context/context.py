@@ -127,7 +127,7 @@ class Context(Generic[MODEL_T]):
         """
         if self._serializer_explicit or getattr(self._workflow, "_serializer_explicit", False):
             return self._serializer
-        return PickleSerializer()
+        return _DEFAULT_CHECKER
 
     @property
     def _snapshot(self) -> dict[str, Any] | None:
@@ -321,6 +321,7 @@ class Context(Generic[MODEL_T]):
 
 
 _background: set[asyncio.Task[None]] = set()
+_DEFAULT_CHECKER = PickleSerializer()
 
 
 def _check_delay(delay: object) -> None:
