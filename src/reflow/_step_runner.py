@@ -39,7 +39,7 @@ def make_step_worker(
             event = list(getattr(event, "events", []))
         kwargs: dict[str, Any] = {event_param: event}
         if call.join is not None:
-            kwargs.update(zip(join_params, call.join))
+            kwargs.update(zip(join_params, call.join, strict=True))
         if ctx_param is not None:
             kwargs[ctx_param] = scope.context()
         if resources:
