@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import warnings
 
 import pytest
 from hypothesis import given
@@ -150,9 +151,12 @@ def test_step_state_values() -> None:
     ]
 
 
-class FieldResultStop(StopEvent):
-    result: str = "default"
-    other: int = 0
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # pydantic: the field shadows the property
+
+    class FieldResultStop(StopEvent):
+        result: str = "default"
+        other: int = 0
 
 
 def test_a_stop_event_subclass_may_declare_result_as_a_field() -> None:

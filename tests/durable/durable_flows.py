@@ -232,10 +232,11 @@ class SendsLater(Workflow):
     """A step sends an event with a delay; another step finishes the run when it arrives."""
 
     @step
-    async def send(self, ev: StartEvent, ctx: Context) -> None:
+    async def send(self, ev: StartEvent, ctx: Context) -> Later | None:
         await ctx.store.set("side", ev.side)
         ctx.send_event(Later(), delay=1.5)
         ctx.write_event_to_stream(Started(name="delay"))
+        return None
 
     @step
     async def later(self, ev: Later, ctx: Context) -> StopEvent:

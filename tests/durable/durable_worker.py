@@ -3,8 +3,9 @@
 Modes:
 
 - ``crash DB SIDE N WAVES``: launch (resuming what the journal holds), start runs ``w{W}-{i}``
-  of ``Crashy`` for every wave W up to WAVES and i < N (attaching to those that exist), wait
-  for all and print their results as one JSON line.  Tests kill it at random moments.
+  of ``Crashy`` for every wave W up to WAVES and i < N (attaching to those that exist), print
+  ``started``, wait for all and print their results as one JSON line.  Tests kill it at
+  random moments.
 - ``hitl DB SIDE RUN_ID graceful|hard``: start an ``Approval`` run, wait until it asks for
   input, print ``waiting`` and leave: through ``runtime.destroy()`` or ``os._exit``.
 - ``timers DB SIDE``: start one run of each timer workflow, print ``started`` once each waits
@@ -38,6 +39,7 @@ async def crash(db: str, side: str, runs: int, waves: int) -> None:
         for wave in range(waves)
         for i in range(runs)
     ]
+    say("started")
     results = await asyncio.gather(*handlers)
     finished = {h.run_id: r for h, r in zip(handlers, results, strict=True)}
     say(

@@ -64,7 +64,12 @@ def scoped_steps(steps: Mapping[str, StepWorkerFunction]) -> dict[str, StepWorke
 
 
 class EffectLog:
-    """Entries per attempt; an attempt's entries go once it has ended."""
+    """The journaled calls of the attempts that may still run again.
+
+    An entry is recorded when its tick is written to the journal (so a snapshot never claims
+    a call the journal does not hold); until then the call's key travels with its tick,
+    attached to the identity of the tick's event (``tag`` / ``take_tag``).
+    """
 
     __slots__ = ("_by_attempt", "_tags")
 

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from reflow.durable._driver import DurableDriver, note_journaled, run_deadline
+from reflow.durable._effects import EffectLog, live_attempts
 from reflow.durable._encoding import (
     JournalCodec,
     dumps,
@@ -30,18 +32,18 @@ from reflow.engine import (
     CommandFailRun,
     CommandHaltRun,
     CommandPublish,
-    CommandSchedule,
     RunState,
+    TickAddEvent,
+    TickCollect,
+    TickPublishEvent,
     TickStartRun,
     TickStepFailed,
     TickStepReturned,
     TickStepWaiting,
     WorkflowTick,
-    reduce,
 )
 from reflow.engine.codec import state_to_json
 from reflow.events import Event, StopEvent
-from reflow.runtime.control_loop import RunDriver
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
 
 # Ticks after which the user's state store may have changed: a step ended or suspended.
 _STEP_ENDS = (TickStepReturned, TickStepFailed, TickStepWaiting, TickStartRun)
+# Ticks a step's own calls produce, which carry their effect key (see ``_effects``).
+_EFFECTS = (TickAddEvent, TickPublishEvent, TickCollect)
 _TERMINAL = (CommandCompleteRun, CommandFailRun, CommandHaltRun)
 # Events kept in memory for this process's readers; older ones are read from the journal.
 _MEMORY_EVENTS = 4096
@@ -63,42 +67,6 @@ class Host(Protocol):
     def committed(self, live: LiveRun) -> None: ...
 
 
-def run_deadline(state: RunState) -> float | None:
-    """When the run times out, if a run timeout is armed."""
-    if state.run_timer is None:
-        return None
-    timer = state.timers.get(state.run_timer)
-    return None if timer is None else timer.due
-
-
-def keep_deadline(state: RunState, cmds: list[Command], due: float) -> None:
-    """Move the run timeout a resume just armed back to the run's original deadline.
-
-    The reducer gives a resumed snapshot a fresh timeout (``Context.from_dict`` does that, as
-    the peer does).  A journal resume is the same run continuing, so its deadline stands.
-    """
-    timer_id = state.run_timer
-    timer = None if timer_id is None else state.timers.get(timer_id)
-    if timer_id is None or timer is None:
-        return
-    timer.due = due
-    for index, cmd in enumerate(cmds):
-        if type(cmd) is CommandSchedule and cmd.timer_id == timer_id:
-            cmds[index] = CommandSchedule(timer_id=timer_id, due=due)
-
-
-def fold(state: RunState, seq: int, tick: WorkflowTick) -> None:
-    """Apply the journaled tick ``seq`` to ``state``, exactly as the live run did.
-
-    A ``TickStartRun`` after the first tick is a resume from the journal and keeps the run's
-    deadline (see ``keep_deadline``).
-    """
-    due = run_deadline(state) if seq > 1 and type(tick) is TickStartRun else None
-    _, cmds = reduce(state, tick)
-    if due is not None:
-        keep_deadline(state, cmds, due)
-
-
 def waiting_on(state: RunState) -> str | None:
     if not state.waiters:
         return None
@@ -106,28 +74,6 @@ def waiting_on(state: RunState) -> str | None:
         f"{w.event_type.__module__}.{w.event_type.__qualname__}" for w in state.waiters.values()
     }
     return dumps(sorted(names))
-
-
-class DurableDriver(RunDriver):
-    """The control loop, keeping the run's original deadline when it resumes from the journal."""
-
-    def __init__(
-        self,
-        state: RunState,
-        adapter: Any,
-        steps: Mapping[str, StepWorkerFunction],
-        *,
-        deadline: float | None,
-    ) -> None:
-        super().__init__(state, adapter, steps)
-        self._deadline = deadline
-
-    def submit(self, tick: WorkflowTick) -> list[Command]:
-        cmds = super().submit(tick)
-        if self._deadline is not None and type(tick) is TickStartRun:
-            due, self._deadline = self._deadline, None
-            keep_deadline(self.state, cmds, due)
-        return cmds
 
 
 class LiveRun:
@@ -148,6 +94,7 @@ class LiveRun:
         new_run: NewRun | None,
         snapshot_every: int,
         stored_store: str | None = None,
+        effects: EffectLog | None = None,
     ) -> None:
         from reflow.durable._adapters import DurableInternalAdapter
 
@@ -187,6 +134,7 @@ class LiveRun:
             self.adapter,
             steps,
             deadline=run_deadline(state) if new_run is None else None,
+            effects=effects or EffectLog(),
         )
         self.done: asyncio.Future[StopEvent] | None = None
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -265,7 +213,7 @@ class LiveRun:
         self, batch: Sequence[tuple[WorkflowTick, list[Command]]]
     ) -> tuple[Append, list[Event]]:
         """Encode ``batch`` into one journal operation; runs before any await (see module)."""
-        codec, run_id = self.codec, self.run_id
+        codec, run_id, effects = self.codec, self.run_id, self.driver.effects
         ticks: list[tuple[str, int, float, str]] = []
         events: list[tuple[str, int, int, str]] = []
         published: list[Event] = []
@@ -280,10 +228,17 @@ class LiveRun:
                 continue
             seq = self.next_seq
             self.next_seq += 1
-            body = dumps(codec.tick_to_json(tick))
+            kind = type(tick)
+            data = codec.tick_to_json(tick)
+            key = None
+            if kind in _EFFECTS:
+                key = effects.take_tag(tick.event)  # type: ignore[union-attr]
+                if key is not None:
+                    data["effect"] = key
+            note_journaled(effects, tick, cmds, key)
+            body = dumps(data)
             size += len(body)
             ticks.append((run_id, seq, tick.at, body))
-            kind = type(tick)
             if kind in _STEP_ENDS:
                 store_may_change = True
                 failed = failed or kind is TickStepFailed
@@ -340,9 +295,14 @@ class LiveRun:
         """The run state as of the last tick handed to the journal (a cache of the journal).
 
         Failures are snapshotted at once, so a replay never re-judges a retry policy on an
-        exception rebuilt from JSON, whose type may differ from the original.
+        exception rebuilt from JSON, whose type may differ from the original.  The effect log
+        of the attempts that may run again goes with it.
         """
-        body = dumps(state_to_json(self.driver.state, self.codec))
+        state, effects = self.driver.state, self.driver.effects
+        effects.keep_only(live_attempts(state))
+        body = dumps(
+            {"state": state_to_json(state, self.codec), "effects": effects.to_json(self.codec)}
+        )
         self.ticks_since_snapshot = 0
         self.bytes_since_snapshot = 0
         self.snapshot_bytes = len(body)

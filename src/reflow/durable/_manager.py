@@ -14,10 +14,12 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from reflow.durable._driver import rebuild, start_snapshot
+from reflow.durable._effects import EffectLog, scoped_steps
 from reflow.durable._encoding import (
     JournalCodec,
     decode_store,
@@ -29,13 +31,13 @@ from reflow.durable._encoding import (
 from reflow.durable._errors import JournalError, LeaseLost, RunExists, RunReleased, UnknownRun
 from reflow.durable._journal import Journal
 from reflow.durable._leases import Reap
-from reflow.durable._live import LiveRun, fold
+from reflow.durable._live import LiveRun
 from reflow.durable._ops import Claim, Loaded, NewRun, PostToInbox, Refused, Release
 from reflow.durable._queries import EventsPage, Lookup, RunRow
 from reflow.engine import RunState, WorkflowTick
-from reflow.engine.codec import state_from_json, state_to_json
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
+from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
     from reflow.durable._runtime import DurableRuntime
@@ -159,7 +161,7 @@ class RunManager:
     ) -> None:
         """Start a run that is (probably) new; its first journal batch creates it."""
         codec = self.runtime._codec(workflow)
-        snapshot = None if start_event is not None else dumps(state_to_json(state, codec))
+        snapshot = None if start_event is not None else start_snapshot(state, codec)
         new_run = NewRun(workflow.workflow_name, time.time(), start_snapshot=snapshot)
         if store is None:
             store = decode_store(None, workflow)
@@ -192,12 +194,13 @@ class RunManager:
         next_event_seq: int,
         new_run: NewRun | None,
         stored_store: str | None,
+        effects: EffectLog | None = None,
     ) -> LiveRun:
         live = LiveRun(
             self,
             run_id,
             workflow,
-            steps,
+            self._scoped(workflow, steps),
             state,
             store,
             codec,
@@ -206,9 +209,24 @@ class RunManager:
             new_run=new_run,
             snapshot_every=self.runtime.snapshot_every,
             stored_store=stored_store,
+            effects=effects,
         )
         live.generation = self.generation
         return live
+
+    @staticmethod
+    def _scoped(
+        workflow: Any, steps: Mapping[str, StepWorkerFunction]
+    ) -> Mapping[str, StepWorkerFunction]:
+        """``steps`` running in attempt scopes (see ``_effects``), built once per mapping.
+
+        Kept on the workflow, like its registrations, so they never outlive it.
+        """
+        cached = getattr(workflow, "_reflow_durable_steps", None)
+        if cached is None or cached[0] is not steps:
+            cached = (steps, scoped_steps(steps))
+            workflow._reflow_durable_steps = cached
+        return cached[1]
 
     def _drive(self, live: LiveRun, start_event: StartEvent | None) -> None:
         limit = getattr(live.workflow, "num_concurrent_runs", None)
@@ -319,18 +337,7 @@ class RunManager:
             registered = self.runtime.get_or_register(workflow)
             codec = self.runtime._codec(workflow)
             config = workflow._run_config(run_id)
-            if loaded.snapshot is not None:
-                seq = loaded.snapshot[0]
-                state = state_from_json(loads(loaded.snapshot[1]), config, codec)
-            else:
-                seq, state = 0, RunState.initial(config)
-            for tick_seq, body in loaded.ticks:
-                seq += 1
-                if tick_seq != seq:
-                    raise JournalError(f"tick {seq} is missing (found {tick_seq})")
-                fold(state, seq, codec.tick_from_json(loads(body)))
-            if seq != loaded.last_seq:
-                raise JournalError(f"the journal ends at tick {seq}, not {loaded.last_seq}")
+            state, effects = rebuild(config, codec, loaded.snapshot, loaded.ticks, loaded.last_seq)
             store = decode_store(loaded.store, workflow)
             existing = self._stores.get(run_id)
             if existing is not None and getattr(existing, "state_type", None) is store.state_type:
@@ -353,6 +360,7 @@ class RunManager:
             loaded.last_event_seq + 1,
             None,
             loaded.store,
+            effects,
         )
         for row_id, body in loaded.inbox:
             tick = self._inbox_tick(body, codec, row_id)

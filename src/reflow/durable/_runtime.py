@@ -131,8 +131,8 @@ class DurableRuntime(Runtime):
         self.auto_resume = auto_resume
         self.owner = new_owner_token()
         self.host = host_identity()
-        # Weak: a workflow nobody keeps can run nothing here (the in-memory runtime agrees).
-        self._workflows: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        # One workflow per name (the first registered), kept so its runs can always resume.
+        self._workflows: dict[str, Any] = {}
         self._codecs: weakref.WeakKeyDictionary[Any, JournalCodec] = weakref.WeakKeyDictionary()
         self._manager = RunManager(self, self.journal, self.owner)
         self._poller: asyncio.Task[None] | None = None
@@ -147,10 +147,14 @@ class DurableRuntime(Runtime):
     # -- registration --------------------------------------------------------------------------
 
     def register(self, workflow: RunnableWorkflow) -> RegisteredWorkflow:
-        """Make ``workflow``'s runs resumable here; the first live workflow of a name keeps it."""
-        if self._workflows.get(workflow.workflow_name) is None:
-            self._workflows[workflow.workflow_name] = workflow
+        """Make ``workflow``'s runs resumable here; the first workflow of a name keeps it."""
+        self._workflows.setdefault(workflow.workflow_name, workflow)
         return RegisteredWorkflow(workflow=workflow, steps=workflow._step_workers())
+
+    def track_workflow(self, workflow: Any) -> None:
+        """A workflow built with this runtime is known by name at once, for resumes."""
+        super().track_workflow(workflow)
+        self._workflows.setdefault(workflow.workflow_name, workflow)
 
     def _codec(self, workflow: Any) -> JournalCodec:
         codec = self._codecs.get(workflow)
