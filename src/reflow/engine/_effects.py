@@ -13,6 +13,8 @@ from reflow.engine.state import RunState, Timer, TimerAction
 from reflow.events import Event, StepState, StepStateChanged, construct_trusted
 
 _TYPE_REPRS: dict[type, str] = {}
+# Every notice sets all five fields, so they can share one fields-set.
+_NOTICE_FIELDS = {"name", "step_state", "worker_id", "input_event_name", "output_event_name"}
 
 
 def type_repr(kind: type) -> str:
@@ -48,6 +50,7 @@ def publish_step_state(
                     "input_event_name": input_event_name,
                     "output_event_name": output_event_name,
                 },
+                _NOTICE_FIELDS,
             )
         )
     )
