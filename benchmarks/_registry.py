@@ -93,12 +93,28 @@ FLOOR_CASES: tuple[CaseSpec, ...] = (
     ),
 )
 
-# Hook for the durable runtime. Once reflow can run workflows durably on SQLite, add a module
-# ``benchmarks/cases/durable.py`` that builds the ``sequential``, ``chain``, ``fanout`` and ``hitl``
-# shapes on that runtime (``--shape``, with the database in a temporary directory), and list it
-# here with ``engines=(REFLOW,)``: the peer has no durable mode without DBOS, so its cells read
-# "n/a". Everything else (selection with ``--cases durable``, the table, the smoke test) follows.
-DURABLE_CASES: tuple[CaseSpec, ...] = ()
+# The shapes above on ``reflow.durable.DurableRuntime`` (SQLite in a temporary directory, NORMAL
+# durability), plus ``three``: three-step runs one after another and all at once. reflow only:
+# the peer has no durable mode without DBOS, so its cells read "n/a".
+DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
+    CaseSpec(
+        "durable",
+        "benchmarks.cases.durable",
+        sizes,
+        quick_sizes,
+        tiny_size=tiny,
+        variant=shape,
+        variant_flag="--shape",
+        engines=(REFLOW,),
+    )
+    for shape, sizes, quick_sizes, tiny in (
+        ("three", (1_000,), (200,), 3),
+        ("sequential", (2_000,), (200,), 3),
+        ("chain", (200,), (20,), 2),
+        ("fanout", (1_000, 10_000), (200, 1_000), 5),
+        ("hitl", (2_000,), (200,), 3),
+    )
+)
 
 ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES
 

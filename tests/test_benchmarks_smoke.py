@@ -30,11 +30,16 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "import": {"import_ms", "modules_loaded"},
     "floor[chain]": {"steps_per_s", "run_p50_ms"},
     "floor[fanout]": {"seconds"},
+    "durable[three]": {"runs_per_s", "p50_ms", "concurrent_runs_per_s"},
+    "durable[sequential]": {"runs_per_s", "p50_ms", "p99_ms"},
+    "durable[chain]": {"steps_per_s", "run_p50_ms"},
+    "durable[fanout]": {"seconds"},
+    "durable[hitl]": {"heap_kb_per_waiting_run", "rss_kb_per_waiting_run", "answers_per_s"},
 }
 
 
 def _metrics_key(spec: CaseSpec) -> str:
-    return spec.label if spec.name == "floor" else spec.name
+    return spec.label if spec.name in ("floor", "durable") else spec.name
 
 
 def test_every_registered_case_has_expected_metrics() -> None:

@@ -77,10 +77,14 @@ def test_example_says_what_it_shows_and_has_workflow_and_main(name: str) -> None
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_runs_from_the_cli(name: str) -> None:
+def test_example_runs_from_the_cli(name: str, tmp_path: Path) -> None:
     target = f"{EXAMPLES / name}.py:workflow"
+    journal = str(tmp_path / "runs.db")  # `reflow run` journals the run; not in the checkout
     result = CliRunner().invoke(
-        main, ["run", target, "--output", "json"], input=ANSWERS, catch_exceptions=False
+        main,
+        ["run", target, "--output", "json", "--db", journal],
+        input=ANSWERS,
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)

@@ -217,6 +217,50 @@ async def test_an_idle_run_is_released_from_memory_and_reloaded_by_its_event(
     assert await handler == "who? me"
 
 
+class ShortWait(Workflow):
+    @step
+    async def wait(self, ev: StartEvent, ctx: Context) -> StopEvent:
+        try:
+            await ctx.wait_for_event(HumanResponseEvent, timeout=0.3)
+        except asyncio.TimeoutError:
+            return StopEvent(result="gave up")
+        return StopEvent(result="answered")
+
+
+async def test_a_released_run_is_loaded_again_when_its_timer_is_due(
+    make_runtime: MakeRuntime,
+) -> None:
+    runtime = make_runtime(release_idle_after=0.02)
+    workflow = ShortWait(runtime=runtime, timeout=None)
+    handler = workflow.run(run_id="timer")
+    released = False
+    for _ in range(100):
+        infos = await runtime.list_runs()
+        released = bool(infos) and infos[0].owner is None and infos[0].status == "running"
+        if released:
+            break
+        await asyncio.sleep(0.01)
+    assert released and "timer" not in runtime._live  # released, with its timer pending
+    assert await asyncio.wait_for(handler, 10) == "gave up"
+
+
+async def test_send_and_cancel_by_run_id(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime()
+    workflow = Approval(runtime=runtime)
+    for run_id in ("answered", "cancelled"):
+        handler = workflow.run(run_id=run_id, start_event=Ask(question="ok?"))
+        async for ev in handler.stream_events():
+            if isinstance(ev, InputRequiredEvent):
+                break
+    await runtime.send_event("answered", HumanResponseEvent(response="yes"))
+    await runtime.cancel_run("cancelled")
+    assert await runtime.get_handler("answered") == "ok? yes"
+    with pytest.raises(WorkflowCancelledByUser):
+        await runtime.get_handler("cancelled")
+    with pytest.raises(UnknownRun):
+        await runtime.send_event("missing", HumanResponseEvent(response="?"))
+
+
 async def test_send_event_to_a_finished_run_is_dropped(make_runtime: MakeRuntime) -> None:
     runtime = make_runtime()
     await Three(runtime=runtime).run(run_id="f", n=1)

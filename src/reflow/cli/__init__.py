@@ -13,6 +13,7 @@ from reflow._version import __version__
 from reflow.cli._draw import draw_command
 from reflow.cli._errors import CliError, debug_enabled, debug_option, one_line, print_cause
 from reflow.cli._run import run_command
+from reflow.cli._runs import runs_group
 from reflow.cli._validate import validate_command
 
 
@@ -50,5 +51,6 @@ def main() -> None:
 main.add_command(run_command)
 main.add_command(draw_command)
 main.add_command(validate_command)
+main.add_command(runs_group)
 
 __all__ = ["main"]

@@ -127,6 +127,24 @@ def _json_document(outcome: RunOutcome) -> dict[str, Any]:
     return document
 
 
+async def _drive_durably(
+    workflow: Workflow,
+    db_path: str,
+    kwargs: dict[str, Any],
+    view: RunView,
+    deadline: float | None,
+) -> RunOutcome:
+    from reflow.durable import JournalError
+    from reflow.durable._cli import drive_durably
+
+    try:
+        return await drive_durably(
+            workflow, db_path, lambda: drive(workflow, kwargs, view, deadline)
+        )
+    except JournalError as exc:
+        raise UsageProblem(f"--db: {exc}") from exc
+
+
 @click.command("run")
 @click.argument("target")
 @click.option(
@@ -157,6 +175,17 @@ def _json_document(outcome: RunOutcome) -> dict[str, Any]:
     show_default=True,
     help="text: live progress and a readable result; json: one JSON document on stdout.",
 )
+@click.option(
+    "--db",
+    "db_path",
+    default="runs.db",
+    envvar="REFLOW_RUNS_DB",
+    show_default=True,
+    metavar="PATH",
+    help="The journal the run is kept in (see `reflow runs`); --run-id of an unfinished run "
+    "resumes it, of a finished one shows its result.",
+)
+@click.option("--memory", is_flag=True, help="Run in memory only: nothing is journaled.")
 @debug_option
 def run_command(
     target: str,
@@ -165,13 +194,15 @@ def run_command(
     run_id: str | None,
     timeout: float | None,
     output: str,
+    db_path: str,
+    memory: bool,
 ) -> None:
     """Run the workflow TARGET and print its result.
 
     TARGET is module:attr or path/to/file.py:attr, naming a Workflow class or instance. Steps
     and streamed events are shown as they happen; when the workflow asks for input
     (InputRequiredEvent), the question is asked here and the answer is sent back as a
-    HumanResponseEvent(response=...).
+    HumanResponseEvent(response=...). The run is journaled in --db unless --memory is given.
 
     Exit codes: 0 success, 1 the run failed, 2 bad usage or an invalid workflow.
     """
@@ -184,7 +215,10 @@ def run_command(
         kwargs["run_id"] = run_id
     view = _make_view(output)
     try:
-        outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
+        if memory:
+            outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
+        else:
+            outcome = asyncio.run(_drive_durably(workflow, db_path, kwargs, view, deadline))
     except KeyboardInterrupt:
         view.finish()
         raise Interrupted() from None

@@ -11,6 +11,7 @@ See ``docs/durable.md``.
 """
 
 from reflow.durable._errors import JournalBusy, JournalError, UnknownRun
-from reflow.durable._runtime import DurableRuntime, RunInfo, StoredEvent
+from reflow.durable._info import RunInfo, StoredEvent
+from reflow.durable._runtime import DurableRuntime
 
 __all__ = ["DurableRuntime", "JournalBusy", "JournalError", "RunInfo", "StoredEvent", "UnknownRun"]

@@ -77,7 +77,7 @@ class DurableInternalAdapter(InternalRunAdapter):
         return WaitResultTimeout()
 
     def get_state_store(self) -> Any:
-        return self._live.store
+        return self._live.step_store
 
 
 class DurableExternalAdapter(ExternalRunAdapter):
@@ -90,18 +90,15 @@ class DurableExternalAdapter(ExternalRunAdapter):
         self.codec: JournalCodec = runtime._codec(workflow)
         self._outcome = runtime._outcome_future(run_id)
         self._cursor = 0
-        # The last live run seen: a finished run's final state stays readable (``to_dict``).
-        self._seen: LiveRun | None = runtime._live.get(run_id)
+        # Where a run that ends in this process leaves its final state (for ``to_dict``).
+        self._ending = runtime._manager.ending(run_id)
 
     @property
     def run_id(self) -> str:
         return self._run_id
 
     def _live(self) -> LiveRun | None:
-        live = self._runtime._live.get(self._run_id)
-        if live is not None:
-            self._seen = live
-        return live
+        return self._runtime._live.get(self._run_id)
 
     async def send_event(self, tick: WorkflowTick) -> None:
         await self._runtime._deliver(self._run_id, tick, self.codec)
@@ -143,9 +140,7 @@ class DurableExternalAdapter(ExternalRunAdapter):
     def snapshot(self) -> RunState | None:
         """The run's state while this process drives it, or its final state if it ended here."""
         live = self._live()
-        if live is None and self._seen is not None and self._seen.finished:
-            live = self._seen
-        return None if live is None else live.driver.state
+        return self._ending.state if live is None else live.driver.state
 
     def is_done(self) -> bool:
         return self._outcome.done()

@@ -37,8 +37,12 @@ _PICKLED = "__pickled_event"
 _EXPECTED_CACHE = 16
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON (one encoder for all calls: ``json.dumps`` with options builds one each)."""
+    return _ENCODER.encode(value)
 
 
 def loads(text: str) -> Any:

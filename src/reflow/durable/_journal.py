@@ -109,6 +109,7 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._open_error: JournalError | None = None
         self.version = 0
 
     # -- life cycle --------------------------------------------------------------------------
@@ -116,6 +117,9 @@ class Journal:
     def start(self) -> concurrent.futures.Future[int]:
         """Start the thread, open the file and migrate it; the future holds the schema version."""
         opened: concurrent.futures.Future[int] = concurrent.futures.Future()
+        if self._open_error is not None:
+            opened.set_exception(self._open_error)
+            return opened
         if self._thread is not None:
             opened.set_result(self.version)
             return opened
@@ -184,8 +188,9 @@ class Journal:
             self.version = prepare(self._conn, self.path, target=self._target, begin=self._begin)
         except BaseException as exc:
             self._closed = True
-            opened.set_exception(describe(exc, self.path))
-            self._fail_queued(describe(exc, self.path))
+            self._open_error = describe(exc, self.path)
+            opened.set_exception(self._open_error)
+            self._fail_queued(self._open_error)
             if self._conn is not None:
                 self._conn.close()
             return
@@ -232,6 +237,7 @@ class Journal:
             conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[self.durability]}")
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA wal_autocheckpoint = 16000")
         except BaseException:
             conn.close()
             raise
@@ -260,12 +266,17 @@ class Journal:
         conn = self._conn
         assert conn is not None
         writes = any(op.write for op in ops)
+        # A lone operation needs no savepoint: if it fails, the whole transaction goes.
+        alone = len(ops) == 1
         results: list[tuple[_Op, bool, Any]] = []
         try:
             self._begin(conn, "BEGIN IMMEDIATE" if writes else "BEGIN")
             for op in ops:
-                results.append(self._run_one(conn, op))
-            self._commit(conn)
+                results.append(self._run_one(conn, op, savepoint=op.write and not alone))
+            if alone and not results[0][1]:
+                conn.execute("ROLLBACK")
+            else:
+                self._commit(conn)
         except BaseException as exc:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -274,22 +285,24 @@ class Journal:
             results = [(op, False, error) for op in ops]
         self._deliver(results)
 
-    def _run_one(self, conn: sqlite3.Connection, op: _Op) -> tuple[_Op, bool, Any]:
+    def _run_one(
+        self, conn: sqlite3.Connection, op: _Op, *, savepoint: bool
+    ) -> tuple[_Op, bool, Any]:
         """Run one operation; its own failure is its own (systemic SQLite errors fail all)."""
-        if op.write:
+        if savepoint:
             conn.execute("SAVEPOINT op")
         try:
             value = op.fn(conn)
         except Exception as exc:
             if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
                 raise  # I/O errors, a damaged file: the whole transaction is in doubt
-            if op.write:
+            if savepoint:
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
             if isinstance(exc, sqlite3.Error):
                 return op, False, describe(exc, self.path)
             return op, False, exc
-        if op.write:
+        if savepoint:
             conn.execute("RELEASE op")
         return op, True, value
 

@@ -36,10 +36,7 @@ from reflow.engine import (
     TickAddEvent,
     TickCollect,
     TickPublishEvent,
-    TickStartRun,
     TickStepFailed,
-    TickStepReturned,
-    TickStepWaiting,
     WorkflowTick,
 )
 from reflow.engine.codec import state_to_json
@@ -49,8 +46,6 @@ from reflow.runtime.types.step_call import StepWorkerFunction
 if TYPE_CHECKING:
     from reflow.workflow import Workflow
 
-# Ticks after which the user's state store may have changed: a step ended or suspended.
-_STEP_ENDS = (TickStepReturned, TickStepFailed, TickStepWaiting, TickStartRun)
 # Ticks a step's own calls produce, which carry their effect key (see ``_effects``).
 _EFFECTS = (TickAddEvent, TickPublishEvent, TickCollect)
 _TERMINAL = (CommandCompleteRun, CommandFailRun, CommandHaltRun)
@@ -74,6 +69,27 @@ def waiting_on(state: RunState) -> str | None:
         f"{w.event_type.__module__}.{w.event_type.__qualname__}" for w in state.waiters.values()
     }
     return dumps(sorted(names))
+
+
+class TouchedStore:
+    """The run's state store as its steps see it; any use of it marks the store as touched.
+
+    The store is written to the journal only in the batches after a step touched it, which
+    spares serializing it for the (many) steps that never use it.
+    """
+
+    __slots__ = ("_live", "_store")
+
+    def __init__(self, store: Any, live: LiveRun) -> None:
+        self._store = store
+        self._live = live
+
+    def __getattr__(self, name: str) -> Any:
+        self._live.store_touched = True
+        return getattr(self._store, name)
+
+    def __repr__(self) -> str:
+        return repr(self._store)
 
 
 class LiveRun:
@@ -103,6 +119,9 @@ class LiveRun:
         self.workflow = workflow
         self.codec = codec
         self.store = store
+        # What steps get as ``ctx.store``: using it marks the store for the next batch.
+        self.step_store = TouchedStore(store, self)
+        self.store_touched = False
         self.serializer = store_serializer(workflow)
         self.next_seq = next_seq
         self.next_event_seq = next_event_seq
@@ -218,7 +237,7 @@ class LiveRun:
         events: list[tuple[str, int, int, str]] = []
         published: list[Event] = []
         consumed: list[int] = []
-        store_may_change = self.new_run is not None
+        store_may_change = self.new_run is not None or self.store_touched
         failed = False
         outcome: str | None = None
         size = 0
@@ -239,9 +258,8 @@ class LiveRun:
             body = dumps(data)
             size += len(body)
             ticks.append((run_id, seq, tick.at, body))
-            if kind in _STEP_ENDS:
-                store_may_change = True
-                failed = failed or kind is TickStepFailed
+            if kind is TickStepFailed:
+                failed = True
             if self.inbox_rows:
                 row = self.inbox_rows.pop(id(tick), None)
                 if row is not None:
@@ -260,6 +278,9 @@ class LiveRun:
             text = encode_store(self.store, self.serializer)
             if text != self.last_store:
                 store = self.last_store = text
+            # Attempts still running may write again (an ``edit_state`` block commits at its
+            # exit, without touching the store anew): keep encoding until none is left.
+            self.store_touched = not state.is_quiescent()
         self.ticks_since_snapshot += len(ticks)
         self.bytes_since_snapshot += size
         snapshot = None

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -26,17 +26,17 @@ from reflow.durable._encoding import (
     dumps,
     encode_store,
     loads,
-    outcome_from_json,
 )
 from reflow.durable._errors import JournalError, LeaseLost, RunExists, RunReleased, UnknownRun
 from reflow.durable._journal import Journal
 from reflow.durable._leases import Reap
 from reflow.durable._live import LiveRun
 from reflow.durable._ops import Claim, Loaded, NewRun, PostToInbox, Refused, Release
-from reflow.durable._queries import EventsPage, Lookup, RunRow
+from reflow.durable._outcomes import RunBook, retrieve
+from reflow.durable._queries import Lookup
 from reflow.engine import RunState, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
-from reflow.events import Event, StartEvent, StopEvent
+from reflow.events import StartEvent, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
@@ -45,108 +45,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger("reflow.durable")
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-class RunManager:
+class RunManager(RunBook):
     """Everything the runtime knows about the runs of this process (see the module docstring)."""
 
     def __init__(self, runtime: DurableRuntime, journal: Journal, owner: str) -> None:
+        super().__init__()
         self.runtime = runtime
         self.journal = journal
         self.owner = owner
         self.live: dict[str, LiveRun] = {}
         self.loading: dict[str, asyncio.Future[LiveRun | None]] = {}
-        self.outcomes: dict[str, asyncio.Future[StopEvent]] = {}
-        self.watched: dict[str, Any] = {}  # run id -> workflow, for outcomes settled elsewhere
-        self.wanted: set[str] = set()  # runs this process asked for (claimed without auto-resume)
         self.generation = 0
         self.closing = False
-        self._signals: dict[str, list[asyncio.Future[None]]] = {}
-        self._stores: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
         self._semaphores: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._failed_loads: dict[str, float] = {}
-
-    # -- small services ----------------------------------------------------------------------
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("reflow.durable background task failed", exc_info=task.exception())
-
-    def outcome_future(self, run_id: str) -> asyncio.Future[StopEvent]:
-        future = self.outcomes.get(run_id)
-        if future is None:
-            future = self.outcomes[run_id] = asyncio.get_running_loop().create_future()
-            future.add_done_callback(_retrieve)
-        return future
-
-    def settle(
-        self, run_id: str, result: StopEvent | None = None, error: BaseException | None = None
-    ) -> None:
-        future = self.outcomes.pop(run_id, None)
-        self.watched.pop(run_id, None)
-        self.wanted.discard(run_id)
-        if future is not None and not future.done():
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)  # type: ignore[arg-type]
-        self.fire(run_id)
-
-    def settle_from_row(self, row: RunRow, codec: JournalCodec) -> None:
-        if row.outcome is None:
-            self.settle(row.run_id, error=WorkflowRuntimeError(f"Run {row.run_id} has no result"))
-            return
-        try:
-            outcome = outcome_from_json(codec, row.outcome)
-        except Exception as exc:
-            outcome = JournalError(f"Cannot read the result of run {row.run_id}: {exc}")
-        if isinstance(outcome, StopEvent):
-            self.settle(row.run_id, result=outcome)
-        else:
-            self.settle(row.run_id, error=outcome)
-
-    def watch(self, run_id: str, workflow: Any) -> None:
-        if run_id in self.outcomes:
-            self.watched[run_id] = workflow
-
-    def fire(self, run_id: str) -> None:
-        for waiter in self._signals.pop(run_id, ()):
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def wait_for_change(self, run_id: str, timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._signals.setdefault(run_id, []).append(waiter)
-        handle = loop.call_later(timeout, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            handle.cancel()
-
-    def remember_store(self, run_id: str, store: Any) -> None:
-        if store is not None:
-            # A store that cannot be weakly referenced is simply not reused.
-            with contextlib.suppress(TypeError):
-                self._stores[run_id] = store
 
     # -- starting and loading ----------------------------------------------------------------
 
@@ -250,6 +164,10 @@ class RunManager:
 
     def _on_done(self, live: LiveRun, future: asyncio.Future[StopEvent]) -> None:
         self._forget(live)
+        if live.finished:
+            ending = self._endings.get(live.run_id)
+            if ending is not None:
+                ending.state = live.driver.state
         if future.cancelled():
             self.settle(live.run_id, error=asyncio.CancelledError())
             return
@@ -299,7 +217,7 @@ class RunManager:
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[LiveRun | None] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_retrieve)
+        future.add_done_callback(retrieve)
         self.loading[run_id] = future
         try:
             loaded = await self._claim(run_id)
@@ -346,7 +264,8 @@ class RunManager:
         except Exception as exc:
             error = JournalError(f"Run {run_id} cannot be resumed from {self.journal.path}: {exc}")
             self._failed_loads[run_id] = time.time()
-            await self.journal.call(Release(run_id, self.owner, time.time(), None, None, None))
+            with contextlib.suppress(LeaseLost, JournalError):
+                await self.journal.call(Release(run_id, self.owner, time.time(), None, None, None))
             self.settle(run_id, error=error)
             raise error from exc
         live = self._live_run(
@@ -468,21 +387,3 @@ class RunManager:
             await self.journal.call(
                 Release(live.run_id, self.owner, time.time(), wake_at, snapshot, store)
             )
-
-    # -- reading -----------------------------------------------------------------------------
-
-    async def read_events(
-        self, run_id: str, after: int, codec: JournalCodec
-    ) -> tuple[list[tuple[int, Event]], bool]:
-        """Events with ``seq > after`` available now, and whether the stream is complete."""
-        live = self.live.get(run_id)
-        if live is not None and after + 1 >= live.events_base:
-            start = after + 1 - live.events_base
-            return [(after + 1 + i, e) for i, e in enumerate(live.events[start:])], False
-        rows, status = await self.journal.call(EventsPage(run_id, after), write=False)
-        if status is None:
-            raise UnknownRun(f"No run with id {run_id!r} in the journal")
-        items = [(seq, codec.event_from_json(loads(body))) for seq, body in rows]
-        from reflow.durable._ops import FINISHED
-
-        return items, not rows and status in FINISHED

@@ -38,25 +38,26 @@ async def heartbeat(runtime: DurableRuntime) -> None:
 async def scan(runtime: DurableRuntime, manager: RunManager) -> list[asyncio.Task[object]]:
     """One scan; returns the load tasks it started (launch waits for them)."""
     generation = manager.generation = manager.generation + 1
+    watched = tuple(manager.watched)
     found: ScanResult = await runtime.journal.call(
-        Scan(runtime.owner, time.time(), runtime.lease_seconds, tuple(manager.watched)),
-        write=False,
+        Scan(runtime.owner, time.time(), runtime.lease_seconds, watched), write=False
     )
     manager.deliver_inbox(found.inbox, generation)
     if found.stale_inbox:
         manager.spawn(runtime.journal.call(DropInbox(found.stale_inbox)))
     loads: list[asyncio.Task[object]] = []
-    for run_id, workflow in found.claimable:
-        if manager.may_claim(run_id, workflow):
+    for run_id, name in found.claimable:
+        if manager.may_claim(run_id, name):
             loads.append(manager.spawn(manager.load(run_id)))
-    for run_id, workflow in list(manager.watched.items()):
+    for run_id in watched:
+        workflow = manager.watched.get(run_id)
+        if workflow is None:
+            continue  # settled meanwhile
         seen = found.watched.get(run_id)
-        if seen is None:
+        if seen is not None:
+            manager.fire(run_id)  # remote readers look for new events
+        if seen is None or seen[0] in FINISHED:
             manager.spawn(_settle(runtime, manager, run_id, workflow))
-        else:
-            manager.fire(run_id)
-            if seen[0] in FINISHED:
-                manager.spawn(_settle(runtime, manager, run_id, workflow))
     return loads
 
 

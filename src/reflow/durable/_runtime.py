@@ -8,20 +8,26 @@ import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from reflow.durable._adapters import DurableExternalAdapter
 from reflow.durable._encoding import JournalCodec, codec_for, decode_store
 from reflow.durable._errors import JournalError, UnknownRun
+from reflow.durable._info import (
+    STATUSES,
+    RunInfo,
+    StoredEvent,
+    names,
+    prune,
+    workflow_names,
+)
 from reflow.durable._journal import Durability, Journal
 from reflow.durable._leases import Register, Unregister, host_identity, new_owner_token
 from reflow.durable._live import LiveRun
 from reflow.durable._manager import RunManager
-from reflow.durable._ops import FINISHED, Prune
 from reflow.durable._poller import heartbeat, poll_forever, scan
-from reflow.durable._queries import ListRuns, Lookup, RunRow
+from reflow.durable._queries import ListRuns, Lookup
 from reflow.engine import RunConfig, RunState, TickAddEvent, TickCancelRun, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
@@ -36,52 +42,6 @@ if TYPE_CHECKING:
     from reflow.context.serializers import BaseSerializer
     from reflow.handler import WorkflowHandler
     from reflow.runtime.types.step_call import RunnableWorkflow
-
-STATUSES = ("running", *FINISHED)
-PRUNE_BATCH = 500
-
-
-def _when(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One run as ``list_runs`` reports it; times are UTC datetimes."""
-
-    run_id: str
-    workflow: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    waiting_on: tuple[str, ...]
-    owner: str | None
-    ticks: int
-    events: int
-
-    @classmethod
-    def from_row(cls, row: RunRow) -> RunInfo:
-        return cls(
-            run_id=row.run_id,
-            workflow=row.workflow,
-            status=row.status,
-            created_at=datetime.fromtimestamp(row.created_at, tz=timezone.utc),
-            updated_at=datetime.fromtimestamp(row.updated_at, tz=timezone.utc),
-            finished_at=_when(row.finished_at),
-            waiting_on=tuple(row.waiting_on),
-            owner=row.owner,
-            ticks=row.last_seq,
-            events=row.last_event_seq,
-        )
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """A published event with its position in the run's stream (1, 2, 3, ...)."""
-
-    seq: int
-    event: Event
 
 
 class DurableRuntime(Runtime):
@@ -215,6 +175,7 @@ class DurableRuntime(Runtime):
             gone = [live.gone for live in list(manager.live.values())]
             if gone:
                 await asyncio.wait(gone, timeout=2.0)
+            await manager.cancel_tasks()
             with contextlib.suppress(JournalError):
                 await self.journal.call(Unregister(self.owner))
         await asyncio.to_thread(self.journal.close)
@@ -380,11 +341,11 @@ class DurableRuntime(Runtime):
     ) -> list[RunInfo]:
         """Runs in the journal, newest first: id, workflow, status, times, what they wait on."""
         await self.launch()
-        statuses = None if status is None else _names(status, "status")
+        statuses = None if status is None else names(status, "status")
         for name in statuses or ():
             if name not in STATUSES:
                 raise ValueError(f"Unknown run status {name!r}; expected one of {STATUSES}")
-        workflows = None if workflow is None else _workflow_names(workflow)
+        workflows = None if workflow is None else workflow_names(workflow)
         rows = await self.journal.call(ListRuns(statuses, workflows, limit), write=False)
         return [RunInfo.from_row(row) for row in rows]
 
@@ -418,34 +379,3 @@ class DurableRuntime(Runtime):
 
     async def _wait_for_change(self, run_id: str) -> None:
         await self._manager.wait_for_change(run_id, self.poll_interval)
-
-
-async def prune(journal: Journal, before: float) -> int:
-    """Delete the runs that finished before ``before``, a batch per transaction."""
-    total = 0
-    while True:
-        count = await journal.call(Prune(before, PRUNE_BATCH))
-        total += count
-        if count < PRUNE_BATCH:
-            return total
-
-
-def _names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    names = tuple(value)
-    if not all(isinstance(name, str) for name in names):
-        raise TypeError(f"{what} must be a string or strings, got {value!r}")
-    return names
-
-
-def _workflow_names(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    name = getattr(value, "workflow_name", None)
-    if isinstance(name, str):
-        return (name,)
-    return tuple(
-        item if isinstance(item, str) else str(getattr(item, "workflow_name", item))
-        for item in value
-    )

@@ -1,0 +1,249 @@
+"""``reflow runs``: the runs kept in a durable journal, from the command line.
+
+    reflow runs list [--status S] [--workflow W]     one line per run, newest first
+    reflow runs show ID                              a run's times, state, result or error
+    reflow runs events ID [--after N] [--follow]     its published events, numbered
+    reflow runs send ID --event JSON [--step NAME]   send it an event
+    reflow runs cancel ID                            cancel it
+    reflow runs prune --older-than 7d                delete runs that finished long ago
+
+None of them imports workflow code: events are shown as stored.  An event sent to (or a
+cancellation of) a run that a process is driving reaches it through the journal's inbox; a run
+no process holds is cancelled at once, and gets its events when a process that registered its
+workflow picks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from reflow.cli._errors import CliError, UsageProblem, debug_option
+from reflow.durable._cli import JournalFile
+from reflow.durable._errors import JournalError, UnknownRun
+from reflow.durable._info import STATUSES
+from reflow.durable._ops import FINISHED
+from reflow.durable._queries import RunRow
+
+DB_OPTION_HELP = "The journal file (default runs.db, or $REFLOW_RUNS_DB)."
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``12h``, ``7d``, ``2w`` -> seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise UsageProblem(f"--older-than {text!r}: expected a number with s, m, h, d or w")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _open(ctx: click.Context) -> JournalFile:
+    path = ctx.obj["db"]
+    try:
+        return JournalFile(path)
+    except JournalError as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
+def _when(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _row_document(row: RunRow) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "run_id": row.run_id,
+        "workflow": row.workflow,
+        "status": row.status,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "finished_at": row.finished_at,
+        "waiting_on": row.waiting_on,
+        "held_by": row.owner,
+        "ticks": row.last_seq,
+        "events": row.last_event_seq,
+    }
+    if row.outcome is not None:
+        document.update(json.loads(row.outcome))
+    return document
+
+
+def _event_text(body: Any) -> tuple[str, Any]:
+    """(type name, fields) of an event as stored."""
+    if isinstance(body, dict) and "__step_state" in body:
+        name, state, worker, input_name, output_name = body["__step_state"]
+        fields = {"name": name, "step_state": state, "worker_id": worker}
+        fields.update({"input_event_name": input_name, "output_event_name": output_name})
+        return "StepStateChanged", fields
+    if isinstance(body, dict) and "qualified_name" in body:
+        return str(body["qualified_name"]).rsplit(".", 1)[-1], body.get("value")
+    return "event", body
+
+
+@click.group("runs")
+@click.option(
+    "--db", default="runs.db", envvar="REFLOW_RUNS_DB", metavar="PATH", help=DB_OPTION_HELP
+)
+@debug_option
+@click.pass_context
+def runs_group(ctx: click.Context, db: str) -> None:
+    """Inspect and steer the runs kept in a durable journal (a SQLite file)."""
+    ctx.obj = {"db": db}
+
+
+@runs_group.command("list")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES))
+@click.option("--workflow", "workflows", multiple=True, metavar="NAME")
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def list_command(
+    ctx: click.Context,
+    statuses: tuple[str, ...],
+    workflows: tuple[str, ...],
+    limit: int | None,
+    output: str,
+) -> None:
+    """One line per run, newest first."""
+    with _open(ctx) as journal:
+        rows = journal.runs(statuses or None, workflows or None, limit)
+    if output == "json":
+        click.echo(json.dumps([_row_document(row) for row in rows], indent=2))
+        return
+    for row in rows:
+        waiting = f"  waiting on {', '.join(row.waiting_on)}" if row.waiting_on else ""
+        click.echo(
+            f"{row.run_id}  {row.status:<9}  {row.workflow}  {_when(row.created_at)}{waiting}"
+        )
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def show_command(ctx: click.Context, run_id: str, output: str) -> None:
+    """A run's workflow, status, times, what it waits on, and its result or error."""
+    with _open(ctx) as journal:
+        row = journal.run(run_id)
+    if row is None:
+        raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
+    document = _row_document(row)
+    if output == "json":
+        click.echo(json.dumps(document, indent=2))
+        return
+    for key in ("run_id", "workflow", "status"):
+        click.echo(f"{key}: {document[key]}")
+    for key in ("created_at", "updated_at", "finished_at"):
+        click.echo(f"{key}: {_when(document[key])}")
+    click.echo(f"ticks: {row.last_seq}  events: {row.last_event_seq}")
+    if row.waiting_on:
+        click.echo(f"waiting on: {', '.join(row.waiting_on)}")
+    if row.owner is not None:
+        click.echo(f"held by process: {row.owner}")
+    if "result" in document:
+        click.echo(f"result: {json.dumps(_event_text(document['result'])[1])}")
+    if "error" in document:
+        error = document["error"]
+        click.echo(f"error: {error.get('exception_type')}: {error.get('exception_message')}")
+
+
+@runs_group.command("events")
+@click.argument("run_id")
+@click.option("--after", type=click.IntRange(min=0), default=0, help="Start after this seq.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events until the run ends.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, output: str) -> None:
+    """The run's published events, numbered from 1; --after resumes from a position."""
+    with _open(ctx) as journal:
+        while True:
+            items, status = journal.events(run_id, after)
+            if status is None:
+                raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
+            for seq, body in items:
+                after = seq
+                name, fields = _event_text(body)
+                if output == "json":
+                    click.echo(json.dumps({"seq": seq, "type": name, "event": fields}))
+                else:
+                    click.echo(f"{seq:>6}  {name}  {json.dumps(fields)}")
+            if not follow or (not items and status in FINISHED):
+                return
+            if not items:
+                time.sleep(0.2)
+
+
+@runs_group.command("send")
+@click.argument("run_id")
+@click.option(
+    "--event",
+    "event_json",
+    required=True,
+    metavar="JSON",
+    help='The event: {"type": "pkg.module.EventClass", field: value, ...}; without "type", '
+    'a HumanResponseEvent (e.g. {"response": "yes"}).',
+)
+@click.option("--step", default=None, help="Deliver it to this step only.")
+@click.pass_context
+def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | None) -> None:
+    """Send an event to a run, wherever it is driven."""
+    try:
+        fields = json.loads(event_json)
+    except ValueError as exc:
+        raise UsageProblem(f"--event is not valid JSON: {exc}") from exc
+    if not isinstance(fields, dict):
+        raise UsageProblem(f"--event must be a JSON object, got {type(fields).__name__}")
+    kind = fields.pop("type", "reflow.events.HumanResponseEvent")
+    event = {"__is_pydantic": True, "qualified_name": kind, "value": fields}
+    with _open(ctx) as journal:
+        try:
+            sent = journal.send(run_id, event, step)
+        except UnknownRun as exc:
+            raise CliError(str(exc)) from exc
+    _report(run_id, sent.delivered, sent.workflow, "event")
+
+
+@runs_group.command("cancel")
+@click.argument("run_id")
+@click.pass_context
+def cancel_command(ctx: click.Context, run_id: str) -> None:
+    """Cancel a run (it ends with WorkflowCancelledByUser)."""
+    with _open(ctx) as journal:
+        try:
+            sent = journal.cancel(run_id)
+        except UnknownRun as exc:
+            raise CliError(str(exc)) from exc
+    _report(run_id, sent.delivered, sent.workflow, "cancellation")
+
+
+def _report(run_id: str, delivered: str, workflow: str, what: str) -> None:
+    if delivered == "finished":
+        raise CliError(f"run {run_id} has already ended; the {what} was not sent")
+    if delivered == "cancelled":
+        click.echo(f"run {run_id} cancelled")
+        return
+    click.echo(
+        f"{what} queued for run {run_id}: the process driving it picks it up, or else the "
+        f"next process that registers {workflow} and launches"
+    )
+
+
+@runs_group.command("prune")
+@click.option("--older-than", "older_than", required=True, metavar="DURATION")
+@click.pass_context
+def prune_command(ctx: click.Context, older_than: str) -> None:
+    """Delete runs that finished more than DURATION ago (90s, 15m, 12h, 7d, 2w)."""
+    seconds = parse_duration(older_than)
+    with _open(ctx) as journal:
+        count = journal.prune(seconds)
+    click.echo(f"pruned {count} run{'s' if count != 1 else ''}")
+
+
+__all__ = ["parse_duration", "runs_group"]
