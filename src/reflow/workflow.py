@@ -183,7 +183,7 @@ class Workflow(metaclass=WorkflowMeta):
         event = None if resuming else self._build_start_event(start_event, kwargs)
         store = ctx.store
         init_state = self._initial_state(run_id, ctx)
-        adapter = self._runtime.run_workflow(run_id, self, init_state, event, state_store=store)  # type: ignore[call-arg]
+        adapter = self._runtime.run_workflow(run_id, self, init_state, event, state_store=store)
         ctx._bind_run(adapter, store)
         return WorkflowHandler(self, adapter, ctx)
 

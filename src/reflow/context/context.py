@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import time
 import warnings
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
@@ -332,8 +333,6 @@ def _check_delay(delay: object) -> None:
 
 
 def _now() -> float:
-    import time
-
     return time.time()
 
 

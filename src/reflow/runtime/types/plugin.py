@@ -133,23 +133,37 @@ class InternalRunAdapter(ABC):
         return time.time()
 
     def publish_nowait(self, event: Event) -> None:
-        """Publish without awaiting; the default keeps order through one background writer."""
-        queue = _pending_writes.get(self)
-        if queue is None:
-            queue = _pending_writes[self] = asyncio.Queue()
-            asyncio.get_running_loop().create_task(_drain_writes(self, queue))
-        queue.put_nowait(event)
+        """Publish without awaiting, in order.
+
+        The default hands events to ``write_to_event_stream`` from one writer task that
+        exists only while events are pending; adapters that can publish synchronously
+        override this.
+        """
+        pending = _pending_writes.get(self)
+        if pending is not None:
+            pending.append(event)
+            return
+        _pending_writes[self] = [event]
+        writer = asyncio.get_running_loop().create_task(_drain_writes(self))
+        _writers.add(writer)
+        writer.add_done_callback(_writers.discard)
 
 
-_pending_writes: weakref.WeakKeyDictionary[InternalRunAdapter, asyncio.Queue[Event]] = (
+_pending_writes: weakref.WeakKeyDictionary[InternalRunAdapter, list[Event]] = (
     weakref.WeakKeyDictionary()
 )
+_writers: set[asyncio.Task[None]] = set()
 
 
-async def _drain_writes(adapter: InternalRunAdapter, queue: asyncio.Queue[Event]) -> None:
-    while True:
-        event = await queue.get()
-        await adapter.write_to_event_stream(event)
+async def _drain_writes(adapter: InternalRunAdapter) -> None:
+    try:
+        while True:
+            pending = _pending_writes[adapter]
+            if not pending:
+                return
+            await adapter.write_to_event_stream(pending.pop(0))
+    finally:
+        _pending_writes.pop(adapter, None)
 
 
 class ExternalRunAdapter(ABC):
@@ -228,8 +242,15 @@ class Runtime(ABC):
         start_event: Event | None = None,
         serialized_state: dict[str, Any] | None = None,
         serializer: BaseSerializer | None = None,
+        *,
+        state_store: Any = None,
+        registered: RegisteredWorkflow | None = None,
     ) -> ExternalRunAdapter:
-        """Start a run and return its external adapter at once."""
+        """Start a run and return its external adapter at once.
+
+        reflow passes the run's ``state_store`` (built by the workflow) and, from a runtime
+        decorator, the decorator's own ``registered`` step functions.
+        """
 
     @abstractmethod
     def get_internal_adapter(self, workflow: Any) -> InternalRunAdapter: ...

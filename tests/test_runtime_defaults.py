@@ -1,0 +1,46 @@
+"""Defaults of the runtime ABCs that custom adapters rely on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from reflow.engine import WorkflowTick
+from reflow.events import Event
+from reflow.runtime.types import plugin
+from reflow.runtime.types.plugin import InternalRunAdapter, WaitResultTick, WaitResultTimeout
+
+
+class SlowWriter(InternalRunAdapter):
+    def __init__(self) -> None:
+        self.written: list[int] = []
+
+    @property
+    def run_id(self) -> str:
+        return "r"
+
+    async def write_to_event_stream(self, event: Event) -> None:
+        await asyncio.sleep(0)
+        self.written.append(event["n"])
+
+    async def get_now(self) -> float:
+        return 0.0
+
+    async def send_event(self, tick: WorkflowTick) -> None:
+        return None
+
+    async def wait_receive(
+        self, timeout_seconds: float | None = None
+    ) -> WaitResultTick | WaitResultTimeout:
+        return WaitResultTimeout()
+
+
+async def test_default_publish_keeps_order_and_leaves_no_writer_behind() -> None:
+    adapter = SlowWriter()
+    for n in range(5):
+        adapter.publish_nowait(Event(n=n))
+    await asyncio.sleep(0.05)
+    adapter.publish_nowait(Event(n=5))
+    await asyncio.sleep(0.05)
+    assert adapter.written == [0, 1, 2, 3, 4, 5]
+    assert not plugin._writers
+    assert adapter not in plugin._pending_writes
