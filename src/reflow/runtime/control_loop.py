@@ -73,7 +73,6 @@ class RunDriver:
         "_steps",
         "_tasks",
         "_thread",
-        "_tick_log",
         "_timers",
         "trace",
     )
@@ -101,7 +100,6 @@ class RunDriver:
         self._journal: list[tuple[WorkflowTick, list[Command]]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._observes = adapter.observes_ticks
-        self._tick_log: list[WorkflowTick] | None = None
         # (event type, step, produced type, attempt) records for drawing the last execution.
         self.trace: list[tuple[type[Event], str | None, type[Event] | None, int | None]] = []
 
@@ -123,12 +121,6 @@ class RunDriver:
 
     def is_replaying(self) -> bool:
         return self._adapter.is_replaying()
-
-    def record_ticks(self) -> list[WorkflowTick]:
-        """Keep every tick from now on (drawing the most recent execution reads them)."""
-        if self._tick_log is None:
-            self._tick_log = []
-        return self._tick_log
 
     def send_event(
         self,
@@ -173,7 +165,6 @@ class RunDriver:
     def publish(self, event: Event) -> None:
         if (
             not self._observes
-            and self._tick_log is None
             and threading.get_ident() == self._thread
             and not self._done.done()
         ):
@@ -321,8 +312,6 @@ class RunDriver:
         """Reduce ``tick`` now; run its commands now, or after ``on_tick`` when journaling."""
         if self._done.done():
             return []
-        if self._tick_log is not None:
-            self._tick_log.append(tick)
         _, cmds = reduce(self._state, tick)
         if self._observes:
             self._journal.append((tick, cmds))
