@@ -44,3 +44,17 @@ async def test_default_publish_keeps_order_and_leaves_no_writer_behind() -> None
     assert adapter.written == [0, 1, 2, 3, 4, 5]
     assert not plugin._writers
     assert adapter not in plugin._pending_writes
+
+
+async def test_basic_adapter_can_still_be_polled() -> None:
+    from reflow.engine import TickCancelRun
+    from reflow.runtime.basic import BasicInternalAdapter, _Run
+
+    adapter = BasicInternalAdapter(_Run("polled", None))
+    assert isinstance(await adapter.wait_receive(0.01), WaitResultTimeout)
+    waiting = asyncio.ensure_future(adapter.wait_receive(1.0))
+    await asyncio.sleep(0)
+    tick = TickCancelRun(at=1.0)
+    await adapter.send_event(tick)
+    received = await waiting
+    assert isinstance(received, WaitResultTick) and received.tick is tick

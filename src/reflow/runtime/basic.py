@@ -34,6 +34,7 @@ class _Run:
         "deliver",
         "driver",
         "inbox",
+        "inbox_waiter",
         "run_id",
         "state_store",
         "stream",
@@ -45,6 +46,7 @@ class _Run:
         self.state_store = state_store
         # Ticks sent before the loop attached, or for a loop that polls instead.
         self.inbox: list[WorkflowTick] = []
+        self.inbox_waiter: asyncio.Future[None] | None = None
         self.deliver: Callable[[WorkflowTick], None] | None = None
         self.stream = EventBuffer()
         # The run's result: the driver's own future, or a task when a semaphore gates it.
@@ -55,6 +57,9 @@ class _Run:
         deliver = self.deliver
         if deliver is None:
             self.inbox.append(tick)
+            waiter = self.inbox_waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
             return
         # Two loop iterations, as when polled: steps that just started reach their first
         # suspension (often a wait_for_event) before an outside event is routed.
@@ -93,13 +98,17 @@ class BasicInternalAdapter(InternalRunAdapter):
     async def wait_receive(
         self, timeout_seconds: float | None = None
     ) -> WaitResultTick | WaitResultTimeout:
-        """Polling is not needed with ``attach``; kept for callers of the ABC."""
-        deadline = None if timeout_seconds is None else self.clock() + timeout_seconds
-        while not self._run.inbox:
-            if deadline is not None and self.clock() >= deadline:
+        """The loop uses ``attach`` instead; this serves callers of the ABC that poll."""
+        run = self._run
+        if not run.inbox:
+            run.inbox_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(run.inbox_waiter, timeout_seconds)
+            except asyncio.TimeoutError:
                 return WaitResultTimeout()
-            await asyncio.sleep(0.001)
-        return WaitResultTick(self._run.inbox.pop(0))
+            finally:
+                run.inbox_waiter = None
+        return WaitResultTick(run.inbox.pop(0))
 
     def get_state_store(self) -> Any:
         return self._run.state_store

@@ -163,11 +163,7 @@ class RunDriver:
                 self.submit(tick)
 
     def publish(self, event: Event) -> None:
-        if (
-            not self._observes
-            and threading.get_ident() == self._thread
-            and not self._done.done()
-        ):
+        if not self._observes and threading.get_ident() == self._thread and not self._done.done():
             # Nobody journals ticks and publishing changes no state: skip the reducer.
             self._adapter.publish_nowait(event)
             return
