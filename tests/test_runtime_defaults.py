@@ -58,3 +58,48 @@ async def test_basic_adapter_can_still_be_polled() -> None:
     await adapter.send_event(tick)
     received = await waiting
     assert isinstance(received, WaitResultTick) and received.tick is tick
+
+
+class _Payload:
+    pass
+
+
+async def test_a_pending_timer_does_not_keep_the_arming_steps_context_alive() -> None:
+    import contextvars
+    import gc
+    import weakref
+
+    from reflow import Context, Workflow, step
+    from reflow.events import StartEvent, StopEvent
+
+    held: contextvars.ContextVar[object] = contextvars.ContextVar("held")
+    refs: list[weakref.ref[_Payload]] = []
+    seen: list[bool] = []
+
+    class Later(Event):
+        pass
+
+    class Check(Event):
+        pass
+
+    class Delayed(Workflow):
+        @step
+        async def arm(self, ctx: Context, ev: StartEvent) -> Check | Later:
+            payload = _Payload()
+            refs.append(weakref.ref(payload))
+            held.set(payload)
+            ctx.send_event(Later(), delay=0.3)
+            return Check()
+
+        @step
+        async def check(self, ev: Check) -> None:
+            await asyncio.sleep(0.05)  # the arming step has finished by now
+            gc.collect()
+            seen.append(refs[0]() is None)
+
+        @step
+        async def later(self, ev: Later) -> StopEvent:
+            return StopEvent(result="fired")
+
+    assert await Delayed(timeout=5).run() == "fired"
+    assert seen == [True]

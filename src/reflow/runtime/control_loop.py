@@ -143,17 +143,19 @@ class RunDriver:
             self._loop.call_soon_threadsafe(self._defer, tick)
 
     def _defer(self, tick: WorkflowTick) -> None:
-        """Events a step sends reach the run at its next scheduling point, after its result.
+        """Events a step sends reach the run after its result, or soon if it keeps running.
 
-        Two hops of ``call_soon`` put the delivery behind the done callback of a step that
-        returns without awaiting, which is the order the peer produces (the step's
-        NOT_RUNNING notice before the sent event's effects); a step that keeps running gets
-        its events delivered within two loop iterations.
+        A step that returns delivers its sends right after its result tick (``_report``),
+        the order the peer produces (the step's NOT_RUNNING notice before the sent event's
+        effects); for a step that keeps running, two ``call_soon`` hops deliver them within
+        two loop iterations.
         """
         self._outgoing.append(tick)
         if not self._outgoing_scheduled:
             self._outgoing_scheduled = True
-            self._loop.call_soon(self._loop.call_soon, self._flush_outgoing)
+            self._loop.call_soon(
+                self._loop.call_soon, self._flush_outgoing, context=self._context.copy()
+            )
 
     def _flush_outgoing(self) -> None:
         self._outgoing_scheduled = False
@@ -364,7 +366,7 @@ class RunDriver:
                 assert isinstance(cmd, CommandCancelStep)
                 self._cancel_attempt(cmd.attempt_id)
             elif kind is CommandIdleCheck:
-                self._loop.call_soon(self._idle_check)
+                self._loop.call_soon(self._idle_check, context=self._context.copy())
             elif kind is CommandCompleteRun:
                 assert isinstance(cmd, CommandCompleteRun)
                 self._finish(cmd.result, None)
@@ -447,7 +449,12 @@ class RunDriver:
 
     def _arm(self, timer_id: int, due: float) -> None:
         delay = max(0.0, due - self.now())
-        self._timers[timer_id] = self._loop.call_later(delay, self._fire, timer_id)
+        # In a copy of the run's own context, like the attempts and the journal flush: a timer
+        # must not keep the context of the step whose tick armed it alive (a copy, because
+        # the callback may itself enter the run's context to start an attempt).
+        self._timers[timer_id] = self._loop.call_later(
+            delay, self._fire, timer_id, context=self._context.copy()
+        )
 
     def _fire(self, timer_id: int) -> None:
         self._timers.pop(timer_id, None)
