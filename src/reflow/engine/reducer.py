@@ -13,7 +13,6 @@ from typing import Any
 
 from reflow.engine._collect import collect
 from reflow.engine._effects import (
-    cancel_timer,
     publish,
     publish_step_state,
     schedule,
@@ -100,6 +99,14 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
         # A restored run timeout belongs to the earlier start; this start arms its own.
         state.timers.pop(state.run_timer, None)
         state.run_timer = None
+    # Attempts that were in flight when the snapshot was taken run again, first in line;
+    # their old deadlines go, so they are not armed below only to be cancelled.
+    for _, run in state.step_runs():
+        for attempt in sorted(run.active.values(), key=lambda a: a.attempt_id, reverse=True):
+            if attempt.deadline_timer is not None:
+                state.timers.pop(attempt.deadline_timer, None)
+            run.queue.appendleft(attempt.work)
+        run.active.clear()
     # Timers restored from a snapshot or journal are armed again.
     for timer_id, timer in state.timers.items():
         cmds.append(CommandSchedule(timer_id=timer_id, due=timer.due))
@@ -107,14 +114,8 @@ def _start(state: RunState, tick: Any, cmds: list[Command]) -> None:
     if timeout is not None and timeout <= 0:
         _run_timed_out(state, cmds, timeout)  # before any step starts, like the peer
         return
-    if timeout is not None and state.run_timer is None:  # a resumed run keeps its deadline
+    if timeout is not None:
         state.run_timer = schedule(state, cmds, tick.at + timeout, TimerRunTimeout(timeout))
-    # Attempts that were in flight when the snapshot was taken run again, first in line.
-    for _, run in state.step_runs():
-        for attempt in sorted(run.active.values(), key=lambda a: a.attempt_id, reverse=True):
-            cancel_timer(state, cmds, attempt.deadline_timer)
-            run.queue.appendleft(attempt.work)
-        run.active.clear()
     if tick.start_event is not None:
         route(state, cmds, Work(tick.start_event), None)
     for name, _ in state.step_runs():
