@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reflow._fan_in import bind_collectors
 from reflow._step_runner import make_step_worker
+from reflow._stream_levels import collect_bindings, compute_levels
 from reflow._validation import (
     infer_start_stop,
     infer_state_type,
@@ -201,7 +201,9 @@ class Workflow(metaclass=WorkflowMeta):
 
     def _step_specs(self) -> dict[str, StepSpec]:
         if self._specs is None:
-            self._specs, self._handler_for_step = _compile_specs(self._configs)
+            self._specs, self._handler_for_step = _compile_specs(
+                self._configs, self._start_event_class
+            )
         return self._specs
 
     def _run_config(self, run_id: str) -> RunConfig:
@@ -286,11 +288,29 @@ def _free_step_names(cls: type) -> set[str]:
     return names
 
 
-def _compile_specs(configs: Mapping[str, StepConfig]) -> tuple[dict[str, StepSpec], dict[str, str]]:
+def _bound_collectors(
+    configs: Mapping[str, StepConfig], start_event: type[StartEvent]
+) -> dict[str, tuple[str, ...]]:
+    """List-returning step -> the ``list[E]`` steps its streams feed.
+
+    The same stream-level model that validation checks ``list[E]`` parameters with
+    (``_stream_levels``), read the other way round.
+    """
+    feeds: dict[str, list[str]] = {}
+    levels = compute_levels(configs, start_event)
+    for collector, producers in collect_bindings(configs, levels).items():
+        for producer in producers:
+            feeds.setdefault(producer, []).append(collector)
+    return {producer: tuple(collectors) for producer, collectors in feeds.items()}
+
+
+def _compile_specs(
+    configs: Mapping[str, StepConfig], start_event: type[StartEvent]
+) -> tuple[dict[str, StepSpec], dict[str, str]]:
     specs: dict[str, StepSpec] = {}
     handlers: dict[str, str] = {}
     wildcard: str | None = None
-    bindings = bind_collectors(configs)
+    bindings = _bound_collectors(configs, start_event)
     for name, config in configs.items():
         is_handler = config.role == "catch_error"
         collects = tuple(config.collection_param[1]) if config.collection_param else ()
