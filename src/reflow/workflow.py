@@ -19,6 +19,7 @@ from reflow._validation import (
     validate_workflow,
 )
 from reflow._workflow_meta import WorkflowMeta, add_step_to, collect_step_functions
+from reflow.context._serializability import DEFAULT_VALUE_CHECKER, check_serializable
 from reflow.context.context import Context
 from reflow.context.serializers import BaseSerializer, JsonSerializer
 from reflow.decorators import StepConfig, WorkflowGraphCheck
@@ -72,7 +73,6 @@ class Workflow(metaclass=WorkflowMeta):
         validate_skip_graph_checks(self._skip_graph_checks)
         self._serializer: BaseSerializer = serializer or JsonSerializer()
         self._serializer_explicit = serializer is not None
-        self._event_checker: BaseSerializer | None = None
         self._inferred_state: tuple[type[BaseModel] | None] | None = None
         self._functions = self._bind_steps()
         self._configs: dict[str, StepConfig] = {
@@ -242,16 +242,12 @@ class Workflow(metaclass=WorkflowMeta):
             return
         raise WorkflowRuntimeError(f"Step {step} does not accept event of type {type(event)}")
 
+    def _value_checker(self) -> BaseSerializer:
+        """The serializer sent events and stored values are checked with."""
+        return self._serializer if self._serializer_explicit else DEFAULT_VALUE_CHECKER
+
     def _check_event_serializable(self, event: Event) -> None:
-        from reflow.context._serializability import check_serializable
-
-        if self._event_checker is None:
-            from reflow.context.serializers import PickleSerializer
-
-            self._event_checker = (
-                self._serializer if self._serializer_explicit else PickleSerializer()
-            )
-        check_serializable(event, "event", self._event_checker)
+        check_serializable(event, "event", self._value_checker())
 
     def _build_start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> Event:
         if start_event is not None:

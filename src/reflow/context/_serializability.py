@@ -23,9 +23,14 @@ from typing import Annotated, Any, NoReturn, cast
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic_core import to_jsonable_python
 
-from reflow.context.serializers import BaseSerializer, _is_component
+from reflow.context.serializers import BaseSerializer, PickleSerializer, _is_component
 from reflow.errors import SerializationError
 from reflow.events import DictLikeModel, StopEvent
+
+# With no serializer chosen, values are checked with this one: a value is refused when it is
+# stored or sent only if neither JSON nor pickle can encode it, so pickle-only values keep
+# working as with the peer (a JSON snapshot of them then names their path).
+DEFAULT_VALUE_CHECKER = PickleSerializer()
 
 # Deeper than this the walk stops and blames the value it reached.
 _MAX_WALK_DEPTH = 200

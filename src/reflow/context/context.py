@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from reflow.context._faces import ExternalFace, Face, InternalFace, PreRunFace
-from reflow.context.serializers import BaseSerializer, JsonSerializer, PickleSerializer
+from reflow.context.serializers import BaseSerializer, JsonSerializer
 from reflow.context.state_store import MODEL_T, DictState, InMemoryStateStore
 from reflow.errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
 from reflow.events import Event, StopEvent
@@ -120,15 +120,11 @@ class Context(Generic[MODEL_T]):
         return cast("InMemoryStateStore[Any]", face.store)
 
     def _store_checker(self) -> BaseSerializer:
-        """The serializer values are checked with when stored.
-
-        With no serializer chosen, a value is refused at once only if neither JSON nor pickle
-        can encode it, so pickle-only values keep working as with the peer; snapshots taken
-        with JSON then name the path of such a value.
-        """
-        if self._serializer_explicit or getattr(self._workflow, "_serializer_explicit", False):
+        """The serializer stored values are checked with: this context's if one was given,
+        else the workflow's rule (``DEFAULT_VALUE_CHECKER`` unless it chose a serializer)."""
+        if self._serializer_explicit:
             return self._serializer
-        return _DEFAULT_CHECKER
+        return self._workflow._value_checker()
 
     @property
     def _snapshot(self) -> dict[str, Any] | None:
@@ -322,7 +318,6 @@ class Context(Generic[MODEL_T]):
 
 
 _background: set[asyncio.Task[None]] = set()
-_DEFAULT_CHECKER = PickleSerializer()
 
 
 def _check_delay(delay: object) -> None:
