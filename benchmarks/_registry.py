@@ -116,7 +116,26 @@ DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
-ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES
+# The chain and sequential shapes with observability off, on without an SDK, and on with the
+# OpenTelemetry SDK and in-memory exporters (``benchmarks/cases/traced.py``). reflow only.
+TRACED_CASES: tuple[CaseSpec, ...] = tuple(
+    CaseSpec(
+        "traced",
+        "benchmarks.cases.traced",
+        sizes,
+        quick_sizes,
+        tiny_size=2,
+        variant=variant,
+        engines=(REFLOW,),
+    )
+    for variant, sizes, quick_sizes in (
+        ("off", (200,), (20,)),
+        ("noop", (200,), (20,)),
+        ("sdk", (200,), (20,)),
+    )
+)
+
+ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES
 
 
 def select_cases(names: str | None) -> list[CaseSpec]:
