@@ -41,9 +41,9 @@ from reflow.engine.state import TimerAddEvent, TimerStepDeadline
 from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
 from reflow.observability import _attributes as attr
+from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._metrics import Instruments
-from reflow.runtime.listeners import RunListener
 from reflow.runtime.types.step_call import StepCall
 
 ARRIVALS_LIMIT = 10_000
@@ -71,7 +71,7 @@ class _Attempt:
     number: int
 
 
-class OtelRunListener(RunListener):
+class OtelRunListener(GuardedListener):
     def __init__(
         self,
         driver: Any,
@@ -105,9 +105,7 @@ class OtelRunListener(RunListener):
 
     # -- RunListener ---------------------------------------------------------------------
 
-    def on_tick(self, state: RunState, tick: WorkflowTick, commands: Sequence[Command]) -> None:
-        if self._ended:
-            return
+    def _on_tick(self, state: RunState, tick: WorkflowTick, commands: Sequence[Command]) -> None:
         at = tick.at
         kind = type(tick)
         if kind is TickStartRun:
@@ -150,9 +148,7 @@ class OtelRunListener(RunListener):
                 self._end_run(cmd, at)
                 return
 
-    def on_attempt(self, call: StepCall) -> None:
-        if self._ended:
-            return
+    def _on_attempt(self, call: StepCall) -> None:
         number = call.retry.retry_number + 1
         open_attempt = self._attempts.get(call.attempt_id)
         if open_attempt is None:

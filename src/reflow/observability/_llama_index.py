@@ -39,6 +39,7 @@ from reflow.engine import (
     WorkflowTick,
 )
 from reflow.errors import WorkflowCancelledByUser
+from reflow.observability._guarded import GuardedListener
 from reflow.observability._summary import summarize_event
 from reflow.runtime.listeners import RunListener
 from reflow.runtime.types.step_call import StepCall
@@ -92,7 +93,7 @@ class _StepSpan:
         self.tags = tags
 
 
-class LlamaIndexRunListener(RunListener):
+class LlamaIndexRunListener(GuardedListener):
     def __init__(self, driver: Any, workflow: Any) -> None:
         self._workflow = workflow
         run_id: str = driver.run_id
@@ -106,9 +107,7 @@ class LlamaIndexRunListener(RunListener):
         active_instrument_tags.set(self._tags)
         active_span_id.set(self._span_id)
 
-    def on_tick(self, state: RunState, tick: WorkflowTick, commands: Sequence[Command]) -> None:
-        if self._ended:
-            return
+    def _on_tick(self, state: RunState, tick: WorkflowTick, commands: Sequence[Command]) -> None:
         kind = type(tick)
         if kind is TickStartRun:
             assert isinstance(tick, TickStartRun)
@@ -141,9 +140,7 @@ class LlamaIndexRunListener(RunListener):
                 self._end_run(cmd)
                 return
 
-    def on_attempt(self, call: StepCall) -> None:
-        if self._ended:
-            return
+    def _on_attempt(self, call: StepCall) -> None:
         span = self._steps.get(call.attempt_id)
         if span is None:
             span = self._enter_step(call.attempt_id, call.step_name, call.event)
