@@ -14,7 +14,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "reflow.observability needs OpenTelemetry: pip install 'reflow[otel]'"
     ) from exc
 
+from reflow.observability._capture import SpanCapture, capture_spans
 from reflow.observability._instrument import instrument, is_instrumented, uninstrument
+from reflow.observability._listener import run_traceparent
 from reflow.observability._logs import (
     JsonFormatter,
     RunContextFilter,
@@ -34,7 +36,9 @@ from reflow.observability._render import render_span_tree
 __all__ = [
     "JsonFormatter",
     "RunContextFilter",
+    "SpanCapture",
     "attached",
+    "capture_spans",
     "context_from_traceparent",
     "current_traceparent",
     "disable_log_context",
@@ -44,6 +48,7 @@ __all__ = [
     "instrument",
     "is_instrumented",
     "render_span_tree",
+    "run_traceparent",
     "traceparent_of",
     "uninstrument",
 ]

@@ -36,7 +36,7 @@ def _sdk_configured() -> bool:
     return not (no_tracing and no_metrics)
 
 
-def _otel_factory(
+def otel_factory(
     tracer_provider: trace.TracerProvider | None,
     meter_provider: metrics.MeterProvider | None,
 ) -> Callable[[Any, Any], RunListener | None]:
@@ -72,7 +72,7 @@ def instrument(
     Calling it again replaces the previous configuration.
     """
     uninstrument()
-    _removers.append(add_run_listener(_otel_factory(tracer_provider, meter_provider)))
+    _removers.append(add_run_listener(otel_factory(tracer_provider, meter_provider)))
     if llama_index is None:
         try:
             import llama_index_instrumentation  # noqa: F401
