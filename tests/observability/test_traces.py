@@ -157,3 +157,26 @@ async def test_instrument_without_an_sdk_observes_nothing() -> None:
             await handler
     finally:
         uninstrument()
+
+
+async def test_instrument_follows_a_global_provider_installed_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from reflow.observability import instrument, uninstrument
+
+    instrument(llama_index=False)
+    try:
+        await Quick(timeout=5).run()  # no SDK yet: not observed
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        # What trace.set_tracer_provider() does, undone after the test.
+        monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+        await Quick(timeout=5).run()
+    finally:
+        uninstrument()
+    assert sorted(span.name for span in exporter.get_finished_spans()) == ["run Quick", "step only"]

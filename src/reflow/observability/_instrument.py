@@ -8,6 +8,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import _internal as _metrics_api
 
 from reflow._version import __version__
 from reflow.observability._attributes import INSTRUMENTATION_SCOPE
@@ -19,21 +20,22 @@ from reflow.runtime.listeners import RunListener, add_run_listener
 _removers: list[Callable[[], None]] = []
 
 
+_NO_OP = frozenset({"ProxyTracerProvider", "NoOpTracerProvider", "NoOpMeterProvider"})
+
+
 def _sdk_configured() -> bool:
     """Whether an application installed a tracer or meter provider (an SDK) globally.
 
-    Until one does, the API's providers are proxies that record nothing, so reflow skips
-    the run entirely instead of feeding them.
+    Until one does, the API's providers are proxies that record nothing, so reflow skips the
+    run entirely instead of feeding them.  This runs once per run: it reads the globals the
+    API sets when a provider is installed, because the public getters look the environment
+    up on every call (``instrument()`` calls them once, which loads providers named there).
     """
-    no_tracing = type(trace.get_tracer_provider()).__name__ in (
-        "ProxyTracerProvider",
-        "NoOpTracerProvider",
+    tracer_provider = getattr(trace, "_TRACER_PROVIDER", None)
+    meter_provider = getattr(_metrics_api, "_METER_PROVIDER", None)
+    return (tracer_provider is not None and type(tracer_provider).__name__ not in _NO_OP) or (
+        meter_provider is not None and type(meter_provider).__name__ not in _NO_OP
     )
-    no_metrics = type(metrics.get_meter_provider()).__name__ in (
-        "_ProxyMeterProvider",
-        "NoOpMeterProvider",
-    )
-    return not (no_tracing and no_metrics)
 
 
 def otel_factory(
@@ -72,6 +74,8 @@ def instrument(
     Calling it again replaces the previous configuration.
     """
     uninstrument()
+    trace.get_tracer_provider()  # loads providers configured through the environment
+    metrics.get_meter_provider()
     _removers.append(add_run_listener(otel_factory(tracer_provider, meter_provider)))
     if llama_index is None:
         try:

@@ -65,6 +65,8 @@ def has_run_listeners() -> bool:
 
 def listener_for(driver: RunDriver, workflow: Any) -> RunListener | None:
     """The listener of a new run: the one a single factory made, or all of them in turn."""
+    if len(_factories) == 1:
+        return _factories[0](driver, workflow)
     made = [
         listener
         for listener in (factory(driver, workflow) for factory in list(_factories))
