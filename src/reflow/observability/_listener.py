@@ -274,7 +274,7 @@ class OtelRunListener(GuardedListener):
         arrivals[id(event)] = (event, at)
 
     def _take_slot(self, cmd: CommandRunStep, at: float) -> None:
-        self._m.steps_active.add(1, self._labels)
+        self._m.levels.change(self._m.levels.steps_active, self._workflow, 1)
         if cmd.resume_waiter is not None:
             received = cmd.resolved.get(cmd.resume_waiter) is not None
             self._end_wait(cmd.attempt_id, at, "received" if received else "timed_out")
@@ -350,7 +350,7 @@ class OtelRunListener(GuardedListener):
         if attempt_id in self._waits:
             self._end_wait(attempt_id, at, "cancelled")  # its slot was already given back
         else:
-            self._m.steps_active.add(-1, self._labels)
+            self._m.levels.change(self._m.levels.steps_active, self._workflow, -1)
         span = open_attempt.span
         span.set_attribute(attr.STEP_OUTCOME, outcome)
         if error is not None:
@@ -369,8 +369,8 @@ class OtelRunListener(GuardedListener):
         if open_attempt is not None:
             parent = trace.set_span_in_context(open_attempt.span, self._run_context)
         if not self._waits:
-            self._m.runs_waiting.add(1, self._labels)
-        self._m.steps_active.add(-1, self._labels)
+            self._m.levels.change(self._m.levels.runs_waiting, self._workflow, 1)
+        self._m.levels.change(self._m.levels.steps_active, self._workflow, -1)
         self._waits[tick.attempt_id] = self._tracer.start_span(
             f"wait {tick.event_type.__qualname__}",
             context=parent,
@@ -388,7 +388,7 @@ class OtelRunListener(GuardedListener):
         if span is None:
             return
         if not self._waits:
-            self._m.runs_waiting.add(-1, self._labels)
+            self._m.levels.change(self._m.levels.runs_waiting, self._workflow, -1)
         # Waiting is not failing: a wait span carries its outcome, never an error status.
         span.set_attribute(attr.WAIT_OUTCOME, outcome)
         span.end(end_time=_ns(at))

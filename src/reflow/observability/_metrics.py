@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from reflow._version import __version__
-from reflow.observability._attributes import INSTRUMENTATION_SCOPE
+from reflow.observability._attributes import INSTRUMENTATION_SCOPE, WORKFLOW
 
 # Step durations range from microseconds (pure steps) to minutes (LLM calls, shell commands).
 DURATION_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0)
 
 
+@dataclass(slots=True)
+class Levels:
+    """Per-workflow levels, read by observable instruments only when metrics are collected.
+
+    A step changes a plain integer here instead of recording two measurements per attempt.
+    """
+
+    steps_active: dict[str, int] = field(default_factory=dict)
+    runs_waiting: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def change(level: dict[str, int], workflow: str, by: int) -> None:
+        level[workflow] = level.get(workflow, 0) + by
+
+
+def _observe(level: dict[str, int]) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def observe(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(value, {WORKFLOW: name}) for name, value in list(level.items())]
+
+    return observe
+
+
 @dataclass(frozen=True, slots=True)
 class Instruments:
+    levels: Levels
     runs_started: metrics.Counter
     runs_finished: metrics.Counter
-    runs_waiting: metrics.UpDownCounter
-    steps_active: metrics.UpDownCounter
+    runs_waiting: metrics.ObservableUpDownCounter
+    steps_active: metrics.ObservableUpDownCounter
     step_duration: metrics.Histogram
     queue_wait: metrics.Histogram
     journal_write: metrics.Histogram
@@ -26,7 +51,9 @@ class Instruments:
 
 def make_instruments(provider: metrics.MeterProvider | None) -> Instruments:
     meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__, meter_provider=provider)
+    levels = Levels()
     return Instruments(
+        levels=levels,
         runs_started=meter.create_counter(
             "reflow.runs.started", unit="{run}", description="Runs started (or resumed)."
         ),
@@ -35,13 +62,15 @@ def make_instruments(provider: metrics.MeterProvider | None) -> Instruments:
             unit="{run}",
             description="Runs that ended, by reflow.run.outcome.",
         ),
-        runs_waiting=meter.create_up_down_counter(
+        runs_waiting=meter.create_observable_up_down_counter(
             "reflow.runs.waiting",
+            callbacks=[_observe(levels.runs_waiting)],
             unit="{run}",
             description="Runs with at least one step waiting in wait_for_event.",
         ),
-        steps_active=meter.create_up_down_counter(
+        steps_active=meter.create_observable_up_down_counter(
             "reflow.steps.active",
+            callbacks=[_observe(levels.steps_active)],
             unit="{attempt}",
             description="Step attempts holding a worker slot.",
         ),
