@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from llama_index_instrumentation.span import SimpleSpan, active_span_id
 from llama_index_instrumentation.span_handlers import BaseSpanHandler
 
 from reflow import Workflow, step
-from reflow.errors import WorkflowTimeoutError
+from reflow.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import StartEvent, StopEvent
 from reflow.observability import instrument, uninstrument
 
@@ -73,20 +74,50 @@ class Events(BaseEventHandler):
         self.seen.append(event)
 
 
-@pytest.fixture
-def peer() -> Iterator[tuple[Spans, Events]]:
+@contextmanager
+def handlers() -> Iterator[tuple[Spans, Events]]:
     root = get_dispatcher()
     spans, events = Spans(), Events()
     spans.records, events.seen = [], []
     root.add_span_handler(spans)
     root.add_event_handler(events)
-    instrument(llama_index=True)
     try:
         yield spans, events
     finally:
-        uninstrument()
         root.span_handlers.remove(spans)
         root.event_handlers.remove(events)
+
+
+@pytest.fixture(params=["instrument", "automatic"])
+def peer(request: pytest.FixtureRequest) -> Iterator[tuple[Spans, Events]]:
+    """Handlers on the root dispatcher, with ``instrument()`` or with nothing at all."""
+    with handlers() as seen:
+        if request.param == "instrument":
+            instrument(llama_index=True)
+        try:
+            yield seen
+        finally:
+            uninstrument()
+
+
+async def test_nothing_is_dispatched_while_nobody_listens() -> None:
+    handler = Sleeps(timeout=5).run()
+    assert handler._adapter.driver._listener is None  # type: ignore[attr-defined]
+    await handler.cancel_run()
+    with pytest.raises(WorkflowCancelledByUser):
+        await handler
+
+
+async def test_instrument_without_the_peer_leaves_handlers_alone() -> None:
+    with handlers() as (spans, events):
+        instrument(llama_index=False)
+        try:
+            await Fails(timeout=5).run()
+        except ValueError:
+            pass
+        finally:
+            uninstrument()
+    assert spans.records == [] and events.seen == []
 
 
 def _kinds(events: Events) -> list[str]:

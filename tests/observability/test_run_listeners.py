@@ -22,7 +22,8 @@ from reflow.engine import (
     WorkflowTick,
 )
 from reflow.events import StartEvent, StopEvent
-from reflow.runtime.listeners import RunListener, add_run_listener, has_run_listeners
+from reflow.runtime import listeners
+from reflow.runtime.listeners import RunListener, add_run_listener
 from reflow.runtime.types.step_call import StepCall
 
 from .flows import Quick
@@ -68,7 +69,7 @@ def recorders() -> Iterator[list[Recorder]]:
         yield made
     finally:
         remove()
-    assert not has_run_listeners()
+    assert factory not in listeners._factories
 
 
 class Marks(Workflow):
@@ -139,3 +140,18 @@ async def test_a_durable_run_reports_its_journal_writes(
     (recorder,) = recorders
     assert recorder.workflow is workflow
     assert sum(recorder.writes) == len(recorder.ticks)
+
+
+def test_import_reflow_loads_neither_opentelemetry_nor_the_peers_dispatcher() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, reflow, reflow.observability; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('opentelemetry', 'llama_index_instrumentation')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

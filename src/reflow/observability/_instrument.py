@@ -11,6 +11,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import _internal as _metrics_api
 
 from reflow._version import __version__
+from reflow.observability import _auto
 from reflow.observability._attributes import INSTRUMENTATION_SCOPE
 from reflow.observability._listener import OtelRunListener
 from reflow.observability._metrics import Instruments, make_instruments
@@ -69,21 +70,16 @@ def instrument(
     """Emit spans and metrics for every run started from now on.
 
     Without providers, the globally configured ones are used, and runs cost nothing extra
-    while no SDK is installed.  ``llama_index``: also dispatch the peer's spans and events on
-    llama-index-instrumentation's dispatcher (default: when that package is installed).
+    while no SDK is installed.  ``llama_index``: True dispatches the peer's spans and events on
+    llama-index-instrumentation's dispatcher for every run, False for none; None (the default)
+    leaves it automatic, as without ``instrument()``: dispatched while a handler listens.
     Calling it again replaces the previous configuration.
     """
     uninstrument()
     trace.get_tracer_provider()  # loads providers configured through the environment
     metrics.get_meter_provider()
     _removers.append(add_run_listener(otel_factory(tracer_provider, meter_provider)))
-    if llama_index is None:
-        try:
-            import llama_index_instrumentation  # noqa: F401
-        except ImportError:
-            llama_index = False
-        else:
-            llama_index = True
+    _auto.decided = llama_index
     if llama_index:
         from reflow.observability._llama_index import llama_index_factory
 
@@ -94,6 +90,7 @@ def uninstrument() -> None:
     """Stop observing runs started from now on (runs in flight keep their listeners)."""
     while _removers:
         _removers.pop()()
+    _auto.decided = None
 
 
 def is_instrumented() -> bool:
