@@ -3,25 +3,26 @@
 ``--variant`` picks what is switched on: ``off`` (nothing: the seam's cost only), ``noop``
 (``reflow.observability.instrument()`` with no OpenTelemetry SDK installed) or ``sdk`` (an SDK
 tracer provider with an in-memory span exporter and an SDK meter provider with an in-memory
-reader, so every span and metric point is really recorded).  ``--shape`` picks the workflow.
+reader, so every span and metric point is really recorded).  ``--shape`` picks the workflow and its
+metrics (the registry runs ``chain``).
 reflow only: the peer has no OpenTelemetry switch of its own to compare with.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from benchmarks._common import emit, percentile, size_parser
-from benchmarks._impl import IMPL, VERSION, Workflow
-from benchmarks.cases.chain import CHAIN_LENGTH, Chain
-from benchmarks.cases.sequential import OneStep
+from benchmarks._common import emit, size_parser
+from benchmarks._impl import IMPL, VERSION
+from benchmarks.cases import chain, sequential
 
 CASE = "traced"
 VARIANTS = ("off", "noop", "sdk")
-SHAPES = {"chain": (Chain, CHAIN_LENGTH), "sequential": (OneStep, 1)}
-WARMUP_RUNS = 3
+SHAPES: dict[str, Callable[[int], Awaitable[dict[str, float]]]] = {
+    "chain": chain.measure,
+    "sequential": sequential.measure,
+}
 
 
 def switch_on(variant: str) -> None:
@@ -45,19 +46,9 @@ def switch_on(variant: str) -> None:
 
 
 async def measure(n: int, variant: str, shape: str) -> dict[str, float]:
+    """The ``chain`` or ``sequential`` case's own measurement, with ``variant`` switched on."""
     switch_on(variant)
-    workflow_class, steps = SHAPES[shape]
-    workflow: Workflow = workflow_class(timeout=None)
-    for _ in range(WARMUP_RUNS):
-        await workflow.run()
-    latencies: list[float] = []
-    started = time.perf_counter()
-    for _ in range(n):
-        run_started = time.perf_counter()
-        await workflow.run()
-        latencies.append(time.perf_counter() - run_started)
-    total = time.perf_counter() - started
-    return {"steps_per_s": n * steps / total, "run_p50_ms": percentile(latencies, 0.50) * 1000}
+    return await SHAPES[shape](n)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
