@@ -108,6 +108,23 @@ async def test_nothing_is_dispatched_while_nobody_listens() -> None:
         await handler
 
 
+async def test_tags_around_run_reach_the_steps_even_with_no_handler() -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Tagged(Workflow):
+        @step
+        async def only(self, ev: StartEvent) -> StopEvent:
+            seen.append(dict(active_instrument_tags.get()))
+            return StopEvent(result="done")
+
+    with instrument_tags({"tenant": "t1"}):
+        handler = Tagged(timeout=5).run()
+    await handler
+    (tags,) = seen
+    assert tags["tenant"] == "t1"
+    assert tags["llamaindex.run_id"] == handler.run_id
+
+
 async def test_instrument_without_the_peer_leaves_handlers_alone() -> None:
     with handlers() as (spans, events):
         instrument(llama_index=False)

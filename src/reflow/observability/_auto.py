@@ -4,7 +4,8 @@ llama-index-workflows always dispatches its spans and events, so LlamaIndex obse
 integrations (which register handlers on llama-index-instrumentation's dispatchers) see every
 run.  reflow keeps that after the import swap without importing the package itself (it takes
 a fifth of a second): for each new run, if ``llama_index_instrumentation`` was imported and a
-handler other than its null ones is registered, the run gets the peer-compatible listener.
+handler other than its null ones is registered (or instrument tags are set around ``run()``,
+which the peer's steps see), the run gets the peer-compatible listener.
 Otherwise the check costs a dictionary lookup per run.  ``instrument()`` configures the same
 listener explicitly (or, with ``llama_index=False``, switches it off); then this one
 stands aside.
@@ -32,9 +33,16 @@ def _someone_listens(module: Any) -> bool:
     return False
 
 
+def _tags_set(module: Any) -> bool:
+    """Whether instrument tags are active around ``run()``: steps must see them."""
+    return bool(module.dispatcher.active_instrument_tags.get())
+
+
 def _auto_factory(driver: Any, workflow: Any) -> RunListener | None:
     module = sys.modules.get("llama_index_instrumentation")
-    if module is None or decided is not None or workflow is None or not _someone_listens(module):
+    if module is None or decided is not None or workflow is None:
+        return None
+    if not (_someone_listens(module) or _tags_set(module)):
         return None
     from reflow.observability._llama_index import llama_index_factory
 
