@@ -69,7 +69,7 @@ def recorders() -> Iterator[list[Recorder]]:
         yield made
     finally:
         remove()
-    assert factory not in listeners._factories
+    assert factory not in listeners.factories
 
 
 class Marks(Workflow):

@@ -110,7 +110,7 @@ class RunDriver:
         self.trace: list[tuple[type[Event], str | None, type[Event] | None, int | None]] = []
         # Observability (``runtime/listeners.py``): None, and free, unless a factory is registered.
         self._listener: _listeners.RunListener | None = None
-        if _listeners.has_run_listeners():
+        if _listeners.factories:
             self._listener = self._context.run(_listeners.listener_for, self, workflow)
             if self._listener is not None:
                 self._done.add_done_callback(self._listener.on_done)

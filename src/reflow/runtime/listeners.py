@@ -45,31 +45,33 @@ class RunListener:
 RunListenerFactory = Callable[["RunDriver", Any], "RunListener | None"]
 """Called with the run's driver and its workflow (None when the runtime did not say)."""
 
-_factories: list[RunListenerFactory] = []
+# Read by every new driver (an empty list: no run is observed); change it only through
+# ``add_run_listener`` and its remover.
+factories: list[RunListenerFactory] = []
 
 
 def add_run_listener(factory: RunListenerFactory) -> Callable[[], None]:
     """Register ``factory`` for every run started from now on; returns its remover."""
-    _factories.append(factory)
+    factories.append(factory)
 
     def remove() -> None:
-        if factory in _factories:
-            _factories.remove(factory)
+        if factory in factories:
+            factories.remove(factory)
 
     return remove
 
 
 def has_run_listeners() -> bool:
-    return bool(_factories)
+    return bool(factories)
 
 
 def listener_for(driver: RunDriver, workflow: Any) -> RunListener | None:
     """The listener of a new run: the one a single factory made, or all of them in turn."""
-    if len(_factories) == 1:
-        return _factories[0](driver, workflow)
+    if len(factories) == 1:
+        return factories[0](driver, workflow)
     made = [
         listener
-        for listener in (factory(driver, workflow) for factory in list(_factories))
+        for listener in (factory(driver, workflow) for factory in list(factories))
         if listener is not None
     ]
     if not made:
