@@ -7,9 +7,9 @@ for the run, or None to leave the run alone.  The listener then sees every tick 
 takes and the commands it returned, the start of every step attempt (inside the attempt's own
 context, before the step runs), each journal write of a durable run and the end of the run.
 
-With no factory registered, the driver keeps no listener and pays one ``is None`` test per
-tick: observability costs nothing unless someone asks for it.  Listeners must not raise and
-must not change the ticks, commands or state they are shown.
+A run that no factory wants keeps no listener and pays one ``is None`` test per tick, after
+one call of each factory when it starts.  Listeners must not raise and must not change the
+ticks, commands or state they are shown.
 """
 
 from __future__ import annotations
