@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -63,3 +64,51 @@ def test_a_run_resumed_after_sigkill_continues_its_trace(tmp_path: Path) -> None
     assert attributes["reflow.run.outcome"] == "completed"
     (ask,) = [span for span in spans if span["name"] == "step ask"]
     assert ask["parent_id"] == run["span_id"]
+
+
+async def test_a_released_run_ends_its_span_and_its_resume_continues_the_trace(
+    tmp_path: Path,
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from reflow.durable import DurableRuntime
+    from reflow.events import HumanResponseEvent, InputRequiredEvent
+    from reflow.observability import instrument, uninstrument
+
+    from .trace_worker import Ask
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrument(tracer_provider=provider, llama_index=False)
+    runtime = DurableRuntime(tmp_path / "runs.db", release_idle_after=0.0)
+    try:
+        workflow = Ask(runtime=runtime, timeout=None)
+        await runtime.launch()
+        handler = workflow.run(run_id="released-1")
+        async for event in handler.stream_events():
+            if isinstance(event, InputRequiredEvent):
+                break
+        for _ in range(200):  # the idle run leaves memory after its journal write
+            if any(span.name == "run Ask" for span in exporter.get_finished_spans()):
+                break
+            await asyncio.sleep(0.01)
+        await handler.send_event(HumanResponseEvent(response="later"))
+        assert await handler == "answered later"
+    finally:
+        await runtime.destroy()
+        uninstrument()
+        provider.shutdown()
+    first, second = sorted(
+        (span for span in exporter.get_finished_spans() if span.name == "run Ask"),
+        key=lambda span: span.start_time or 0,
+    )
+    assert dict(first.attributes or {})["reflow.run.outcome"] == "released"
+    assert dict(second.attributes or {})["reflow.run.outcome"] == "completed"
+    assert dict(second.attributes or {})["reflow.run.resumed"] is True
+    assert second.parent is not None and second.parent.span_id == first.context.span_id
+    assert {span.context.trace_id for span in exporter.get_finished_spans()} == {
+        first.context.trace_id
+    }
