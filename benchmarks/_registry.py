@@ -116,22 +116,24 @@ DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
-# The chain and sequential shapes with observability off, on without an SDK, and on with the
-# OpenTelemetry SDK and in-memory exporters (``benchmarks/cases/traced.py``). reflow only.
+# The chain with observability off, on without an SDK, and on with the OpenTelemetry SDK and
+# in-memory exporters (reflow only), and with a llama-index-instrumentation span handler
+# listening (both engines) (``benchmarks/cases/traced.py``).
 TRACED_CASES: tuple[CaseSpec, ...] = tuple(
     CaseSpec(
         "traced",
         "benchmarks.cases.traced",
-        sizes,
-        quick_sizes,
+        (200,),
+        (20,),
         tiny_size=2,
         variant=variant,
-        engines=(REFLOW,),
+        engines=engines,
     )
-    for variant, sizes, quick_sizes in (
-        ("off", (200,), (20,)),
-        ("noop", (200,), (20,)),
-        ("sdk", (200,), (20,)),
+    for variant, engines in (
+        ("off", (REFLOW,)),
+        ("noop", (REFLOW,)),
+        ("sdk", (REFLOW,)),
+        ("llama", BOTH_ENGINES),
     )
 )
 

@@ -1,11 +1,13 @@
 """``traced``: the 20-step ``chain`` and the one-step ``sequential`` runs under observability.
 
 ``--variant`` picks what is switched on: ``off`` (nothing: the seam's cost only), ``noop``
-(``reflow.observability.instrument()`` with no OpenTelemetry SDK installed) or ``sdk`` (an SDK
+(``reflow.observability.instrument()`` with no OpenTelemetry SDK installed), ``sdk`` (an SDK
 tracer provider with an in-memory span exporter and an SDK meter provider with an in-memory
-reader, so every span and metric point is really recorded).  ``--shape`` picks the workflow and its
-metrics (the registry runs ``chain``).
-reflow only: the peer has no OpenTelemetry switch of its own to compare with.
+reader, so every span and metric point is really recorded), or ``llama``: a span handler on
+llama-index-instrumentation's root dispatcher, which both engines report to (the peer always,
+reflow while a handler listens), so that variant runs side by side with the peer; the other
+variants are reflow only.  ``--shape`` picks the workflow and its metrics (the registry runs
+``chain``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from benchmarks._impl import IMPL, VERSION
 from benchmarks.cases import chain, sequential
 
 CASE = "traced"
-VARIANTS = ("off", "noop", "sdk")
+VARIANTS = ("off", "noop", "sdk", "llama")
 SHAPES: dict[str, Callable[[int], Awaitable[dict[str, float]]]] = {
     "chain": chain.measure,
     "sequential": sequential.measure,
@@ -27,6 +29,12 @@ SHAPES: dict[str, Callable[[int], Awaitable[dict[str, float]]]] = {
 
 def switch_on(variant: str) -> None:
     if variant == "off":
+        return
+    if variant == "llama":
+        from llama_index_instrumentation import get_dispatcher
+        from llama_index_instrumentation.span_handlers import SimpleSpanHandler
+
+        get_dispatcher().add_span_handler(SimpleSpanHandler())
         return
     from reflow.observability import instrument
 
