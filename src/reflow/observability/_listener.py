@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ class OtelRunListener(GuardedListener):
         tracer: trace.Tracer,
         instruments: Instruments,
         parent: otel_context.Context,
-        on_run_span: Any = None,
+        on_run_span: Callable[[Span, bool], None] | None = None,
     ) -> None:
         self._driver = driver
         self._run_id: str = driver.run_id
@@ -104,7 +104,7 @@ class OtelRunListener(GuardedListener):
         self._tracer = tracer
         self._m = instruments
         self._parent = parent
-        self._on_run_span = on_run_span  # called with the new run span (durable trace store)
+        self._on_run_span = on_run_span  # told of the new run span (the durable trace store)
         self._labels = {attr.WORKFLOW: self._workflow}
         self._run_span: Span | None = None
         self._run_context: otel_context.Context = parent
