@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -164,9 +165,11 @@ class LlamaIndexRunListener(GuardedListener):
             )
 
     def _enter_step(self, attempt_id: int, step: str, event: Any) -> _StepSpan:
-        function = getattr(self._workflow, "_functions", {}).get(step)
-        qualname = getattr(function, "__qualname__", f"{type(self._workflow).__qualname__}.{step}")
-        bound = _bind_step(function, step, self._workflow, event)
+        qualname, signature, event_name = _step_info(self._workflow, step)
+        if event_name is None:
+            bound = signature.bind_partial()
+        else:
+            bound = signature.bind_partial(**{event_name: event})
         tags = {
             **self._tags,
             "llamaindex.step.input_event": type(event).__name__,
@@ -224,16 +227,31 @@ def _summary(result: Any) -> str:
     return "None" if result is None else summarize_event(result)
 
 
-def _bind_step(function: Any, step: str, workflow: Any, event: Any) -> inspect.BoundArguments:
-    """The step function's arguments as far as the run knows them: its event."""
-    if function is None:
-        return _RUN_SIGNATURE.bind_partial()
-    signature = inspect.signature(function)
-    config = getattr(workflow, "_configs", {}).get(step)
-    name = getattr(config, "event_name", None)
-    if isinstance(name, str) and name in signature.parameters:
-        return signature.bind_partial(**{name: event})
-    return signature.bind_partial()
+_StepInfo = tuple[str, inspect.Signature, str | None]
+_step_infos: weakref.WeakKeyDictionary[Any, dict[str, _StepInfo]] = weakref.WeakKeyDictionary()
+
+
+def _step_info(workflow: Any, step: str) -> _StepInfo:
+    """The step function's qualified name and signature, and the name of its event parameter.
+
+    Computed once per workflow and step: reading a signature costs more than the rest of a
+    span.
+    """
+    known = _step_infos.get(workflow)
+    if known is None:
+        known = _step_infos[workflow] = {}
+    info = known.get(step)
+    if info is None:
+        function = getattr(workflow, "_functions", {}).get(step)
+        if function is None:
+            info = (f"{type(workflow).__qualname__}.{step}", _RUN_SIGNATURE, None)
+        else:
+            signature = inspect.signature(function)
+            name = getattr(getattr(workflow, "_configs", {}).get(step), "event_name", None)
+            usable = isinstance(name, str) and name in signature.parameters
+            info = (function.__qualname__, signature, name if usable else None)
+        known[step] = info
+    return info
 
 
 def llama_index_factory(driver: Any, workflow: Any) -> RunListener | None:
