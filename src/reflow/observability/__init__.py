@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from reflow.observability._capture import SpanCapture, capture_spans
     from reflow.observability._instrument import instrument, is_instrumented, uninstrument
-    from reflow.observability._listener import run_traceparent
     from reflow.observability._logs import (
         JsonFormatter,
         RunContextFilter,
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
         current_traceparent,
         extract,
         inject,
+        run_traceparent,
         traceparent_of,
     )
     from reflow.observability._render import render_span_tree
@@ -39,7 +39,7 @@ _HOMES = {
     "instrument": "_instrument",
     "is_instrumented": "_instrument",
     "uninstrument": "_instrument",
-    "run_traceparent": "_listener",
+    "run_traceparent": "_propagation",
     "JsonFormatter": "_logs",
     "RunContextFilter": "_logs",
     "disable_log_context": "_logs",

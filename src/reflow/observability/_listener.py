@@ -11,7 +11,6 @@ Times are the ticks' own ``at`` stamps, so spans line up with the run's journal.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,23 +44,10 @@ from reflow.observability import _attributes as attr
 from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._metrics import Instruments
-from reflow.observability._propagation import traceparent_of
+from reflow.observability._propagation import remember_run_span
 from reflow.runtime.types.step_call import StepCall
 
 ARRIVALS_LIMIT = 10_000
-RUN_TRACEPARENTS_LIMIT = 10_000
-
-# run id -> traceparent of its latest run span in this process, newest last (bounded).
-_run_traceparents: OrderedDict[str, str] = OrderedDict()
-
-
-def run_traceparent(run_id: str) -> str | None:
-    """The W3C ``traceparent`` of the run span of ``run_id`` in this process, if traced.
-
-    A server answering a request that started or resumed a run sends this back, so the client
-    can link to the run's trace.  Only the last 10,000 runs traced here are remembered.
-    """
-    return _run_traceparents.get(run_id)
 
 
 def _ns(at: float) -> int:
@@ -222,12 +208,7 @@ class OtelRunListener(GuardedListener):
         )
         self._run_span = span
         self._run_context = trace.set_span_in_context(span, self._parent)
-        traceparent = traceparent_of(span)
-        if traceparent is not None:
-            _run_traceparents[self._run_id] = traceparent
-            _run_traceparents.move_to_end(self._run_id)
-            if len(_run_traceparents) > RUN_TRACEPARENTS_LIMIT:
-                _run_traceparents.popitem(last=False)
+        remember_run_span(self._run_id, span)
         self._m.runs_started.add(1, {**self._labels, attr.RUN_RESUMED: resumed})
         if self._on_run_span is not None:
             self._on_run_span(span, resumed)

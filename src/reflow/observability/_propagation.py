@@ -8,6 +8,7 @@ response carries; ``inject`` and ``extract`` move the whole context (``tracepare
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 
@@ -61,3 +62,27 @@ def attached(context: otel_context.Context | None) -> Iterator[None]:
         yield
     finally:
         otel_context.detach(token)
+
+
+RUN_TRACEPARENTS_LIMIT = 10_000
+
+# run id -> traceparent of its latest run span in this process, newest last (bounded).
+_run_traceparents: OrderedDict[str, str] = OrderedDict()
+
+
+def remember_run_span(run_id: str, span: trace.Span) -> None:
+    traceparent = traceparent_of(span)
+    if traceparent is not None:
+        _run_traceparents[run_id] = traceparent
+        _run_traceparents.move_to_end(run_id)
+        if len(_run_traceparents) > RUN_TRACEPARENTS_LIMIT:
+            _run_traceparents.popitem(last=False)
+
+
+def run_traceparent(run_id: str) -> str | None:
+    """The W3C ``traceparent`` of the run span of ``run_id`` in this process, if traced.
+
+    A server answering a request that started or resumed a run sends this back, so the client
+    can link to the run's trace.  Only the last 10,000 runs traced here are remembered.
+    """
+    return _run_traceparents.get(run_id)
