@@ -134,3 +134,28 @@ async def test_enable_log_context_annotates_every_record(telemetry: Telemetry) -
         logger.removeHandler(handler)
     assert stream.getvalue().strip() == f"{run.run_id} talk hello from talk"
     assert not hasattr(logging.LogRecord("x", 0, "", 0, "", (), None), "reflow_run_id")
+
+
+class SyncLogs(Workflow):
+    @step
+    def talk(self, ev: StartEvent) -> StopEvent:  # runs in a worker thread
+        logging.getLogger("reflow.test.sync").warning("from a thread")
+        return StopEvent(result=1)
+
+
+async def test_a_sync_step_in_a_thread_logs_with_its_run_and_span(telemetry: Telemetry) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RunContextFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("reflow.test")
+    logger.addHandler(handler)
+    try:
+        run = SyncLogs(timeout=5).run()
+        await run
+    finally:
+        logger.removeHandler(handler)
+    (record,) = (json.loads(line) for line in stream.getvalue().splitlines())
+    (talk,) = telemetry.named("step talk")
+    assert (record["run_id"], record["step"]) == (run.run_id, "talk")
+    assert record["span_id"] == f"{talk.context.span_id:016x}"
