@@ -116,7 +116,28 @@ DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
-ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES
+# The chain with observability off, on without an SDK, and on with the OpenTelemetry SDK and
+# in-memory exporters (reflow only), and with a llama-index-instrumentation span handler
+# listening (both engines) (``benchmarks/cases/traced.py``).
+TRACED_CASES: tuple[CaseSpec, ...] = tuple(
+    CaseSpec(
+        "traced",
+        "benchmarks.cases.traced",
+        (200,),
+        (20,),
+        tiny_size=2,
+        variant=variant,
+        engines=engines,
+    )
+    for variant, engines in (
+        ("off", (REFLOW,)),
+        ("noop", (REFLOW,)),
+        ("sdk", (REFLOW,)),
+        ("llama", BOTH_ENGINES),
+    )
+)
+
+ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES
 
 
 def select_cases(names: str | None) -> list[CaseSpec]:

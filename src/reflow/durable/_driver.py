@@ -103,8 +103,9 @@ class DurableDriver(RunDriver):
         *,
         deadline: float | None,
         effects: EffectLog,
+        workflow: Any = None,
     ) -> None:
-        super().__init__(state, adapter, steps)
+        super().__init__(state, adapter, steps, workflow=workflow)
         self._deadline = deadline
         self.effects = effects
 

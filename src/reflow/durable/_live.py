@@ -154,6 +154,7 @@ class LiveRun:
             steps,
             deadline=run_deadline(state) if new_run is None else None,
             effects=effects or EffectLog(),
+            workflow=workflow,
         )
         self.done: asyncio.Future[StopEvent] | None = None
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()

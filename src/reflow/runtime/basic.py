@@ -227,11 +227,11 @@ class BasicRuntime(Runtime):
         adapter = BasicInternalAdapter(run)
         start = start_event if isinstance(start_event, StartEvent) else None
         if semaphore is None:
-            run.driver = RunDriver(init_state, adapter, registered.steps)
+            run.driver = RunDriver(init_state, adapter, registered.steps, workflow=workflow)
             run.task = run.driver.start(start)
         else:
             run.task = asyncio.get_running_loop().create_task(
-                _drive(run, adapter, registered, init_state, start, semaphore)
+                _drive(run, adapter, registered, init_state, start, semaphore, workflow)
             )
         self._runs[run_id] = run
         return BasicExternalAdapter(run)
@@ -255,9 +255,10 @@ async def _drive(
     state: RunState,
     start: StartEvent | None,
     semaphore: asyncio.Semaphore,
+    workflow: Any,
 ) -> StopEvent:
     async with semaphore:
-        run.driver = RunDriver(state, adapter, registered.steps)
+        run.driver = RunDriver(state, adapter, registered.steps, workflow=workflow)
         return await run.driver.run(start)
 
 

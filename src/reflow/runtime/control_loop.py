@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ from reflow.engine import (
     reduce,
 )
 from reflow.events import Event, StartEvent, StopEvent
+from reflow.runtime import listeners as _listeners
 from reflow.runtime.types.plugin import InternalRunAdapter, WaitResultTick
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
 
@@ -64,6 +66,7 @@ class RunDriver:
         "_done",
         "_flushing",
         "_journal",
+        "_listener",
         "_loop",
         "_observes",
         "_outgoing",
@@ -82,7 +85,10 @@ class RunDriver:
         state: RunState,
         adapter: InternalRunAdapter,
         steps: Mapping[str, StepWorkerFunction],
+        *,
+        workflow: Any = None,
     ) -> None:
+        """``workflow`` (optional) is shown to run listeners, to name the run."""
         self._state = state
         self._adapter = adapter
         self._steps = steps
@@ -102,6 +108,12 @@ class RunDriver:
         self._observes = adapter.observes_ticks
         # (event type, step, produced type, attempt) records for drawing the last execution.
         self.trace: list[tuple[type[Event], str | None, type[Event] | None, int | None]] = []
+        # Observability (``runtime/listeners.py``): None, and free, unless a factory is registered.
+        self._listener: _listeners.RunListener | None = None
+        if _listeners.factories:
+            self._listener = self._context.run(_listeners.listener_for, self, workflow)
+            if self._listener is not None:
+                self._done.add_done_callback(self._listener.on_done)
 
     # -- RunServices ---------------------------------------------------------------------
 
@@ -311,6 +323,8 @@ class RunDriver:
         if self._done.done():
             return []
         _, cmds = reduce(self._state, tick)
+        if self._listener is not None:
+            self._listener.on_tick(self._state, tick, cmds)
         if self._observes:
             self._journal.append((tick, cmds))
             if self._flushing is None:
@@ -325,7 +339,12 @@ class RunDriver:
         try:
             while self._journal:
                 batch, self._journal = self._journal, []
-                await self._adapter.on_tick_batch(batch)
+                if self._listener is None:
+                    await self._adapter.on_tick_batch(batch)
+                else:
+                    started = time.perf_counter()
+                    await self._adapter.on_tick_batch(batch)
+                    self._listener.on_journal_write(len(batch), time.perf_counter() - started)
                 for tick, cmds in batch:
                     self._execute(cmds)
                     await self._adapter.after_tick(tick)
@@ -392,7 +411,12 @@ class RunDriver:
         )
         # Every attempt starts from the run's own context, so context variables a step sets
         # never leak into the steps it triggers.
-        task = self._context.run(self._loop.create_task, self._attempt(call))
+        if self._listener is None:
+            task = self._context.run(self._loop.create_task, self._attempt(call))
+        else:
+            context = self._context.copy()
+            context.run(self._listener.on_attempt, call)
+            task = context.run(self._loop.create_task, self._attempt(call))
         self._tasks[cmd.attempt_id] = task
 
     async def _attempt(self, call: StepCall) -> None:
