@@ -67,7 +67,8 @@ class Workflow(metaclass=WorkflowMeta):
         self._disable_validation = disable_validation
         self._verbose = verbose
         self._resource_manager = resource_manager or ResourceManager()
-        self.num_concurrent_runs = num_concurrent_runs
+        # Underscored: a Workflow that is also a pydantic model refuses undeclared public fields.
+        self._num_concurrent_runs = num_concurrent_runs
         self._workflow_name = workflow_name
         self._skip_graph_checks: set[WorkflowGraphCheck] = set(skip_graph_checks or ())
         validate_skip_graph_checks(self._skip_graph_checks)
