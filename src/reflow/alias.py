@@ -23,8 +23,16 @@ from __future__ import annotations
 import sys
 
 from reflow._alias_finder import PackageAlias
+from reflow._alias_memory import AgentSerializer
 
-__all__ = ["ENV_VAR", "AliasError", "install", "install_from_environment", "installed"]
+__all__ = [
+    "ENV_VAR",
+    "AgentSerializer",
+    "AliasError",
+    "install",
+    "install_from_environment",
+    "installed",
+]
 
 ENV_VAR = "REFLOW_ALIAS_WORKFLOWS"
 PEER_PACKAGE = "workflows"
