@@ -140,3 +140,13 @@ def test_waiting_for_event_is_an_exception_agents_reraise() -> None:
     from llama_index.core.agent.workflow.base_agent import _get_waiting_for_event_exception
 
     assert _get_waiting_for_event_exception() is WaitingForEvent
+
+
+def test_the_pth_file_is_shipped_at_the_top_of_site_packages() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert '"src/reflow-alias.pth" = "reflow-alias.pth"' in (root / "pyproject.toml").read_text()
+    line = (root / "src" / "reflow-alias.pth").read_text().strip()
+    assert line.startswith("import ")  # Python runs only .pth lines that start with "import"
+    assert "install_from_environment()" in line and reflow.alias.ENV_VAR in line
+    installed = [Path(p) / "reflow-alias.pth" for p in sys.path if p.endswith("site-packages")]
+    assert any(p.is_file() for p in installed), "the editable install put it in site-packages"
