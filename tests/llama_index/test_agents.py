@@ -288,4 +288,5 @@ async def test_model_copy_and_dump_show_no_engine_internals() -> None:
     assert copy.name == "calc2" and agent.name == "calc"
     result = await copy.run(user_msg="x")
     assert isinstance(result, AgentOutput) and str(result) == "a"
+    assert result.current_agent_name == "calc2"  # the copy's own steps ran
     assert isinstance(StopEvent(), Event)
