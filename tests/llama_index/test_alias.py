@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import reflow
 import reflow.alias
@@ -150,3 +152,27 @@ def test_the_pth_file_is_shipped_at_the_top_of_site_packages() -> None:
     assert "install_from_environment()" in line and reflow.alias.ENV_VAR in line
     installed = [Path(p) / "reflow-alias.pth" for p in sys.path if p.endswith("site-packages")]
     assert any(p.is_file() for p in installed), "the editable install put it in site-packages"
+
+
+def test_every_reflow_module_is_the_same_object_under_workflows() -> None:
+    import pkgutil as walk
+
+    names = [
+        info.name
+        for info in walk.walk_packages(reflow.__path__, "reflow.")
+        if not info.name.endswith(".__main__")  # importing it runs the command line
+    ]
+    assert len(names) > 50
+    for name in names:
+        module = importlib.import_module(name)
+        alias = importlib.import_module("workflows" + name[len("reflow") :])
+        assert alias is module, name
+
+
+@given(st.lists(st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), min_size=1, max_size=4))
+def test_package_alias_maps_names_under_the_source_only(parts: list[str]) -> None:
+    finder = PackageAlias("workflows", "reflow")
+    suffix = ".".join(parts)
+    assert finder.target_name(f"workflows.{suffix}") == f"reflow.{suffix}"
+    assert finder.target_name(suffix) == ("reflow" if suffix == "workflows" else None)
+    assert finder.target_name(f"workflowsx.{suffix}") is None
