@@ -65,6 +65,7 @@ ENGINE_CASES: tuple[CaseSpec, ...] = (
     CaseSpec("concurrent", "benchmarks.cases.concurrent", (1_000,), (200,), tiny_size=3),
     CaseSpec("stream", "benchmarks.cases.stream", (50_000,), (5_000,), tiny_size=10),
     CaseSpec("hitl", "benchmarks.cases.hitl", (2_000,), (200,), tiny_size=3),
+    CaseSpec("agent", "benchmarks.cases.agent", (200,), (20,), tiny_size=2),
     CaseSpec("import", "benchmarks.cases.import_time", (1,), (1,), tiny_size=1),
 )
 

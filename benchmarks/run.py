@@ -26,6 +26,8 @@ from benchmarks._report import print_rich, problem_notes, render_plain, summariz
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PEER_REQUIREMENT = "llama-index-workflows==2.26.1"
 PEER_DISTRIBUTION, PEER_VERSION = PEER_REQUIREMENT.split("==")
+# Installed beside the peer for the ``agent`` case (llama-index-core's agents on each engine).
+PEER_COMPANIONS = ("llama-index-core>=0.14,<0.15",)
 BENCH_VENV = REPO_ROOT / ".bench-venv"
 DEFAULT_REPEAT = 3
 QUICK_REPEAT = 1
@@ -100,18 +102,35 @@ def _installed_peer_version(python: Path) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def _has_companions(python: Path) -> bool:
+    try:
+        done = subprocess.run(
+            [str(python), "-c", "import llama_index.core"], capture_output=True, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def peer_python(explicit: Path | None) -> Path:
     """The interpreter that has the peer: the given one, else ``.bench-venv`` (made if needed)."""
     if explicit is not None:
         return explicit
     python = BENCH_VENV / "bin" / "python"
-    if python.exists() and _installed_peer_version(python) == PEER_VERSION:
+    if (
+        python.exists()
+        and _installed_peer_version(python) == PEER_VERSION
+        and _has_companions(python)
+    ):
         return python
     if not python.exists():
         _log(f"creating {BENCH_VENV} for the peer engine ...")
         venv.EnvBuilder(with_pip=True, clear=True).create(BENCH_VENV)
     _log(f"installing {PEER_REQUIREMENT} into {BENCH_VENV} ...")
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", PEER_REQUIREMENT], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", PEER_REQUIREMENT, *PEER_COMPANIONS],
+        check=True,
+    )
     return python
 
 

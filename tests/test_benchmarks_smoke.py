@@ -28,6 +28,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "stream": {"events_per_s"},
     "hitl": {"heap_kb_per_waiting_run", "rss_kb_per_waiting_run", "answers_per_s"},
     "import": {"import_ms", "modules_loaded"},
+    "agent": {"runs_per_s", "p50_ms", "us_per_agent_step"},
     "floor[chain]": {"steps_per_s", "run_p50_ms"},
     "floor[fanout]": {"seconds"},
     "durable[three]": {"runs_per_s", "p50_ms", "concurrent_runs_per_s"},

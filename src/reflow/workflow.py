@@ -43,6 +43,10 @@ def _new_run_id() -> str:
 class Workflow(metaclass=WorkflowMeta):
     """Subclass it and decorate methods with ``@step``; ``run()`` starts a run."""
 
+    # Identity hashing, stated so that a subclass that is also a pydantic model (BaseModel sets
+    # ``__hash__ = None``) can still be kept in the runtimes' weak sets and caches.
+    __hash__ = object.__hash__
+
     def __init__(
         self,
         timeout: float | None = 45.0,
@@ -63,11 +67,13 @@ class Workflow(metaclass=WorkflowMeta):
             raise WorkflowValidationError(
                 "num_concurrent_runs must be an integer greater than 0 or None"
             )
+        self._instance_id = id(self)
         self._timeout = timeout
         self._disable_validation = disable_validation
         self._verbose = verbose
         self._resource_manager = resource_manager or ResourceManager()
-        self.num_concurrent_runs = num_concurrent_runs
+        # Underscored: a Workflow that is also a pydantic model refuses undeclared public fields.
+        self._num_concurrent_runs = num_concurrent_runs
         self._workflow_name = workflow_name
         self._skip_graph_checks: set[WorkflowGraphCheck] = set(skip_graph_checks or ())
         validate_skip_graph_checks(self._skip_graph_checks)
@@ -95,6 +101,20 @@ class Workflow(metaclass=WorkflowMeta):
             chosen = VerboseDecorator(chosen)
         self._runtime: Runtime = chosen
         chosen.track_workflow(self)
+
+    def _own_instance_state(self) -> None:
+        """Rebind what a shallow copy (pydantic's ``model_copy``) shares with its original.
+
+        Such a copy gets the original's ``__dict__``: steps bound to the original, its step
+        workers and runtime registrations. The first run of the copy binds its own.
+        """
+        if self._instance_id == id(self):
+            return
+        self._instance_id = id(self)
+        self._functions = self._bind_steps()
+        self._workers = None
+        vars(self).pop("_reflow_registrations", None)
+        self._runtime.track_workflow(self)
 
     def _bind_steps(self) -> dict[str, Callable[..., Any]]:
         bound: dict[str, Callable[..., Any]] = {}
@@ -167,6 +187,7 @@ class Workflow(metaclass=WorkflowMeta):
         **kwargs: Any,
     ) -> WorkflowHandler:
         """Start a run and return its handler at once (needs a running event loop)."""
+        self._own_instance_state()
         run_id = kwargs.pop("run_id", None) or _new_run_id()
         if not self._disable_validation and self._validated is None:
             self.validate()
@@ -217,6 +238,7 @@ class Workflow(metaclass=WorkflowMeta):
         )
 
     def _step_workers(self) -> Mapping[str, StepWorkerFunction]:
+        self._own_instance_state()
         if self._workers is None:
             self._workers = {
                 name: make_step_worker(self, name, fn, self._configs[name])

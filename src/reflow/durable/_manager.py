@@ -143,7 +143,7 @@ class RunManager(RunBook):
         return cached[1]
 
     def _drive(self, live: LiveRun, start_event: StartEvent | None) -> None:
-        limit = getattr(live.workflow, "num_concurrent_runs", None)
+        limit = getattr(live.workflow, "_num_concurrent_runs", None)
         if limit is None:
             live.done = live.driver.start(start_event)
             live.done.add_done_callback(partial(self._on_done, live))

@@ -218,7 +218,7 @@ class BasicRuntime(Runtime):
             raise WorkflowRuntimeError(f"Expected a StartEvent, got {type(start_event).__name__}")
         registered = registered or self.get_or_register(workflow)
         run = _Run(run_id, state_store)
-        limit = getattr(workflow, "num_concurrent_runs", None)
+        limit = getattr(workflow, "_num_concurrent_runs", None)
         semaphore = None
         if limit is not None:
             semaphore = self._semaphores.get(workflow)
