@@ -144,7 +144,7 @@ async def execute(launch: Launch) -> CommandResult:
         raise
     if ended is not None:
         await terminate_tree(proc.pid, launch.tag, launch.grace)
-        await proc.wait()
+        await _exited(proc)
     elif launch.kill_leftovers and group_alive(proc.pid):
         # Background children still hold the pipes (and would keep the run waiting): end them.
         await terminate_tree(proc.pid, launch.tag, launch.grace)
@@ -190,7 +190,7 @@ async def execute(launch: Launch) -> CommandResult:
 
 async def _wait(proc: asyncio.subprocess.Process, launch: Launch) -> Status | None:
     """None when the process exited by itself, else why it must be stopped."""
-    waiter = asyncio.ensure_future(proc.wait())
+    waiter = asyncio.ensure_future(_exited(proc))
     watched: set[asyncio.Future[object]] = {waiter}  # type: ignore[arg-type]
     cancel_waiter = None
     if launch.cancel is not None:
@@ -212,6 +212,36 @@ async def _wait(proc: asyncio.subprocess.Process, launch: Launch) -> Status | No
     return "timed_out"
 
 
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    """Return once the process exited, even while its pipes are still open.
+
+    ``Process.wait()`` also waits for the pipes to close, which a background grandchild can
+    hold open for ever; a pidfd becomes readable at exit itself.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is not None:
+        exited: asyncio.Future[None] = loop.create_future()
+
+        def on_exit() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        loop.add_reader(pidfd, on_exit)
+        try:
+            await exited
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+    delay = 0.0002
+    while proc.returncode is None:  # the child watcher reaps it right after exit
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
 async def _stop(
     proc: asyncio.subprocess.Process,
     launch: Launch,
@@ -219,8 +249,7 @@ async def _stop(
     feeder: asyncio.Task[None] | None,
 ) -> None:
     await terminate_tree(proc.pid, launch.tag, launch.grace)
-    with contextlib.suppress(ProcessLookupError):
-        await proc.wait()
+    await _exited(proc)
     for task in [*pumps, *([feeder] if feeder else [])]:
         task.cancel()
 
