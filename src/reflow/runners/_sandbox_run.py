@@ -152,8 +152,6 @@ async def run_plugin(
                 ErrorCode.PERMISSION_NOT_ENFORCEABLE,
             )
         log.info("plugin %s on %s: grants not fully enforced: %s", uses, backend, weak)
-    workdir = check_cwd(cwd) or (str(resolved.root) if resolved.root else os.getcwd())
-    workdir = os.path.realpath(workdir)
     extra = [str(part) for part in args]
     if any(not isinstance(part, str) for part in args):
         raise InvalidCommand("args must be strings")
@@ -164,11 +162,16 @@ async def run_plugin(
     secret_values = runners.secrets.resolve(list(secrets))
     merged = merge_env(inherit=True, workflow=runners.env, step=env, secrets=secret_values)
     tmp = tempfile.mkdtemp(prefix="reflow-sandbox-")
+    # The working directory: the one given (which becomes readable), else the plugin's
+    # folder, else the command's private temporary folder. Nothing else is granted implicitly.
+    given = check_cwd(cwd)
+    inside_tmp = "/tmp" if backend == "bwrap" else tmp
+    workdir = os.path.realpath(given or (str(resolved.root) if resolved.root else tmp))
     # Only granted names get through; a secret must be granted like any variable.
     visible = {k: v for k, v in merged.items() if grants.allows_env(k) or k in _ALWAYS_ENV}
     visible.update(step_variables(ident))
-    visible.update(PATH=_backends.SANDBOX_PATH, TMPDIR="/tmp" if backend == "bwrap" else tmp)
-    visible.setdefault("HOME", "/tmp" if backend == "bwrap" else tmp)
+    visible.update(PATH=_backends.SANDBOX_PATH, TMPDIR=inside_tmp)
+    visible.setdefault("HOME", inside_tmp)
     argv = [*resolved.argv, *extra]
     executable = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=_backends.SANDBOX_PATH)
     payload = stdin_bytes(stdin)
@@ -194,14 +197,16 @@ async def run_plugin(
             found = name if "/" in name else shutil.which(name, path=_backends.SANDBOX_PATH)
             if found:
                 exec_paths.append(found)
-    read = [*_absolute(grants.read, workdir), workdir]
+    # Relative grants are relative to the cwd given, else the plugin's folder, else ours.
+    anchor = given or (str(resolved.root) if resolved.root else os.getcwd())
+    read = _absolute(grants.read, anchor) + ([workdir] if given else [])
     if resolved.root is not None:
         read.append(str(resolved.root))
-    write = _absolute(grants.write, workdir) + ([tmp] if backend == "landlock" else [])
+    write = _absolute(grants.write, anchor) + ([tmp] if backend == "landlock" else [])
     confinement = _backends.Confinement(
         argv=argv,
         executable=executable,
-        cwd=workdir,
+        cwd=inside_tmp if workdir == tmp else workdir,
         read=read,
         write=write,
         exec_paths=exec_paths,
