@@ -116,7 +116,32 @@ DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
-ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES
+# ``reflow.runners``: per-command overhead against a bare subprocess, and streaming N MB of
+# output through a step. reflow only (the peer has no step runners).
+RUNNER_CASES: tuple[CaseSpec, ...] = (
+    CaseSpec(
+        "runners",
+        "benchmarks.cases.runners",
+        (50,),
+        (10,),
+        tiny_size=2,
+        variant="overhead",
+        variant_flag="--shape",
+        engines=(REFLOW,),
+    ),
+    CaseSpec(
+        "runners",
+        "benchmarks.cases.runners",
+        (100,),
+        (10,),
+        tiny_size=1,
+        variant="stream",
+        variant_flag="--shape",
+        engines=(REFLOW,),
+    ),
+)
+
+ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + RUNNER_CASES
 
 
 def select_cases(names: str | None) -> list[CaseSpec]:

@@ -243,7 +243,7 @@ def _loaders() -> list[str]:
     return sorted(found)
 
 
-def landlock_policy(c: Confinement, seccomp_fd: int) -> dict[str, object]:
+def landlock_policy(c: Confinement, seccomp_fd: int) -> str:
     rights = _landlock.fs_rights(_landlock.abi())
     read = _landlock.READ
     rules: list[tuple[str, int]] = []
@@ -258,21 +258,17 @@ def landlock_policy(c: Confinement, seccomp_fd: int) -> dict[str, object]:
         for path in [*c.exec_paths, *_loaders()]:
             rules.append((os.path.realpath(path), read | _landlock.EXECUTE))
     rules.append((os.path.realpath(c.executable), read | _landlock.EXECUTE))
-    return {
-        "rules": rules,
-        "deny_tcp": not c.network,
-        "seccomp_fd": seccomp_fd,
-        "limits": c.limits,
-        "executable": c.executable,
-        "argv": c.argv,
-    }
+    lines = [f"limit {name} {value}" for name, value in c.limits.items()]
+    lines += [f"rule {rights} {path}" for path, rights in rules if "\n" not in path]
+    if not c.network:
+        lines.append("deny_tcp")
+    lines += [f"seccomp {seccomp_fd}", f"exec {c.executable}"]
+    return "\n".join(lines)
 
 
 def landlock_argv(c: Confinement, seccomp_fd: int) -> list[str]:
-    import json
-
-    policy = json.dumps(landlock_policy(c, seccomp_fd))
-    return [sys.executable, "-E", "-s", "-S", str(_LAUNCHER), policy]
+    policy = landlock_policy(c, seccomp_fd)
+    return [sys.executable, "-E", "-s", "-S", str(_LAUNCHER), policy, "--", *c.argv]
 
 
 def none_argv(c: Confinement) -> list[str]:

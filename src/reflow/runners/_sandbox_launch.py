@@ -1,14 +1,20 @@
 """The Landlock backend's launcher: confine this process, then ``execve`` the command.
 
-Run as ``python -E -s -S _sandbox_launch.py POLICY_JSON`` (the command's environment is the
-launcher's own). It imports only the standard library and ``_landlock`` next to it, applies
+Run as ``python -E -s -S _sandbox_launch.py POLICY -- ARGV...`` (the command's environment is
+the launcher's own). POLICY is one directive per line (no JSON: importing ``json`` pulls in
+``re``, and the launcher's start-up is the backend's overhead)::
+
+    limit <cpu|as|nofile|nproc> <value>
+    rule <rights> <path>
+    deny_tcp
+    seccomp <fd>
+    exec <path> It imports only the standard library and ``_landlock`` next to it, applies
 rlimits, ``NO_NEW_PRIVS``, the Landlock ruleset and the seccomp filter (a BPF program the
 parent compiled, read from an inherited fd) in that order, and execs. A re-exec'd launcher
 instead of ``preexec_fn`` keeps the parent's fork free of Python code (thread-safe).
 """
 
 import ctypes
-import json
 import os
 import resource
 import sys
@@ -46,20 +52,30 @@ def _load_seccomp(fd: int) -> None:
 
 
 def main() -> None:
-    policy = json.loads(sys.argv[1])
-    for name, value in policy["limits"].items():
-        resource.setrlimit(_LIMITS[name], (value, value))
-    _landlock.restrict(
-        [(path, rights) for path, rights in policy["rules"]],
-        deny_tcp=policy["deny_tcp"],
-        scope_signals=True,
-        scope_abstract=policy["deny_tcp"],
-    )
-    if policy["seccomp_fd"] is not None:
-        _load_seccomp(policy["seccomp_fd"])
-    argv = policy["argv"]
+    rules = []
+    deny_tcp = False
+    seccomp_fd = None
+    executable = ""
+    for line in sys.argv[1].split("\n"):
+        word, _, rest = line.partition(" ")
+        if word == "limit":
+            name, value = rest.split(" ")
+            resource.setrlimit(_LIMITS[name], (int(value), int(value)))
+        elif word == "rule":
+            rights, path = rest.split(" ", 1)
+            rules.append((path, int(rights)))
+        elif word == "deny_tcp":
+            deny_tcp = True
+        elif word == "seccomp":
+            seccomp_fd = int(rest)
+        elif word == "exec":
+            executable = rest
+    argv = sys.argv[3:]  # after "--"
+    _landlock.restrict(rules, deny_tcp=deny_tcp, scope_signals=True, scope_abstract=deny_tcp)
+    if seccomp_fd is not None:
+        _load_seccomp(seccomp_fd)
     try:
-        os.execv(policy["executable"], argv)
+        os.execv(executable, argv)
     except OSError as exc:
         sys.stderr.write(f"reflow sandbox: cannot execute {argv[0]}: {exc.strerror}\n")
         os._exit(126 if exc.errno == 13 else 127)

@@ -131,56 +131,28 @@ async def run_plugin(
     refuses to run when a requested grant is not fully enforced by that backend.
     """
     runners = runners or default_runners()
-    requested = sandbox or runners.sandbox
-    strict = runners.strict if strict is None else strict
     resolved = _resolve(uses, runners, input, permissions)
-    grants = resolved.permissions
-    backend = _backends.choose(requested)
-    problem = _backends.probe().problem(backend)
-    if problem is not None or (backend == "none" and requested != "none"):
-        raise _refusal(uses, grants, requested)
-    report = _backends.enforcement(backend, grants)
-    weak = {key: value for key, value in report.items() if value != "enforced"}
-    if backend == "none":
-        log.warning("plugin %s runs with sandbox='none': NO security boundary", uses)
-    if weak:
-        if strict:
-            raise SandboxError(
-                f"strict sandbox: backend {backend!r} cannot fully enforce "
-                + ", ".join(f"{k} ({v})" for k, v in sorted(weak.items()))
-                + f" for {uses!r}",
-                ErrorCode.PERMISSION_NOT_ENFORCEABLE,
-            )
-        log.info("plugin %s on %s: grants not fully enforced: %s", uses, backend, weak)
-    extra = [str(part) for part in args]
+    backend, report = _select(
+        uses,
+        resolved.permissions,
+        sandbox or runners.sandbox,
+        runners.strict if strict is None else strict,
+    )
     if any(not isinstance(part, str) for part in args):
         raise InvalidCommand("args must be strings")
+    grants = resolved.permissions
     timeout = check_timeout(timeout)
     if grants.wall_seconds is not None:
         timeout = min(timeout or grants.wall_seconds, grants.wall_seconds)
+    given = check_cwd(cwd)
     ident = current_identity()
     secret_values = runners.secrets.resolve(list(secrets))
     merged = merge_env(inherit=True, workflow=runners.env, step=env, secrets=secret_values)
-    tmp = tempfile.mkdtemp(prefix="reflow-sandbox-")
-    # The working directory: the one given (which becomes readable), else the plugin's
-    # folder, else the command's private temporary folder. Nothing else is granted implicitly.
-    given = check_cwd(cwd)
-    inside_tmp = "/tmp" if backend == "bwrap" else tmp
-    workdir = os.path.realpath(given or (str(resolved.root) if resolved.root else tmp))
-    # Only granted names get through; a secret must be granted like any variable.
-    visible = {k: v for k, v in merged.items() if grants.allows_env(k) or k in _ALWAYS_ENV}
-    visible.update(step_variables(ident))
-    visible.update(PATH=_backends.SANDBOX_PATH, TMPDIR=inside_tmp)
-    visible.setdefault("HOME", inside_tmp)
-    argv = [*resolved.argv, *extra]
-    executable = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=_backends.SANDBOX_PATH)
-    payload = stdin_bytes(stdin)
-    if payload is None and input is not None and uses != "builtin:shell":
-        payload = json.dumps(dict(input)).encode()
+    argv = [*resolved.argv, *args]
     masker = runners.secrets.masker
     display = masker.mask(f"{uses}: " + " ".join(argv))
+    executable = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=_backends.SANDBOX_PATH)
     if executable is None or not os.access(executable, os.X_OK):
-        shutil.rmtree(tmp, ignore_errors=True)
         message = masker.mask(f"executable {argv[0]!r} not found or not executable ({uses})")
         result = CommandResult(
             status="failed",
@@ -190,46 +162,26 @@ async def run_plugin(
             error=ErrorInfo(code=ErrorCode.COMMAND_NOT_FOUND, message=message),
         )
         return PluginRun(raise_unless_ok(result) if check else result, backend, report, resolved)
-    exec_paths = None
-    if grants.exec is not None:
-        exec_paths = [executable]
-        for name in grants.exec:
-            found = name if "/" in name else shutil.which(name, path=_backends.SANDBOX_PATH)
-            if found:
-                exec_paths.append(found)
-    # Relative grants are relative to the cwd given, else the plugin's folder, else ours.
-    anchor = given or (str(resolved.root) if resolved.root else os.getcwd())
-    read = _absolute(grants.read, anchor) + ([workdir] if given else [])
-    if resolved.root is not None:
-        read.append(str(resolved.root))
-    write = _absolute(grants.write, anchor) + ([tmp] if backend == "landlock" else [])
-    confinement = _backends.Confinement(
-        argv=argv,
-        executable=executable,
-        cwd=inside_tmp if workdir == tmp else workdir,
-        read=read,
-        write=write,
-        exec_paths=exec_paths,
-        network=grants.network,
-        env=visible,
-        limits=_backends.limits_of(grants),
-    )
+    payload = stdin_bytes(stdin)
+    if payload is None and input is not None and uses != "builtin:shell":
+        payload = json.dumps(dict(input)).encode()
+    # bwrap gives the command a private tmpfs /tmp; the other backends a private folder.
+    private = None if backend == "bwrap" else tempfile.mkdtemp(prefix="reflow-sandbox-")
     fds: tuple[int, ...] = ()
     try:
+        confinement = _confine(resolved, backend, executable, argv, given, private, merged)
+        confinement.env.update(step_variables(ident))
         if backend == "none":
             command = _backends.none_argv(confinement)
         else:
-            fd = _seccomp.program_fd(network=grants.network)
-            fds = (fd,)
-            if backend == "bwrap":
-                command = _backends.bwrap_argv(confinement, fd)
-            else:
-                command = _backends.landlock_argv(confinement, fd)
+            fds = (_seccomp.program_fd(network=grants.network),)
+            build = _backends.bwrap_argv if backend == "bwrap" else _backends.landlock_argv
+            command = build(confinement, fds[0])
         launch = Launch(
             argv=command,
             display=display,
-            env=visible,
-            cwd=workdir,
+            env=confinement.env,
+            cwd=given or private or (str(resolved.root) if resolved.root else "/"),
             stdin=payload,
             timeout=timeout,
             grace=grace,
@@ -245,6 +197,75 @@ async def run_plugin(
     finally:
         for fd in fds:
             os.close(fd)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
     result = result.model_copy(update={"backend": backend})
     return PluginRun(raise_unless_ok(result) if check else result, backend, report, resolved)
+
+
+def _select(
+    uses: str, grants: Permissions, requested: str, strict: bool
+) -> tuple[_backends.Backend, dict[str, _backends.Enforcement]]:
+    """The backend to run on and its report; refuses when none works or strict mode fails."""
+    backend = _backends.choose(requested)
+    problem = _backends.probe().problem(backend)
+    if problem is not None or (backend == "none" and requested != "none"):
+        raise _refusal(uses, grants, requested)
+    report = _backends.enforcement(backend, grants)
+    weak = {key: value for key, value in report.items() if value != "enforced"}
+    if backend == "none":
+        log.warning("plugin %s runs with sandbox='none': NO security boundary", uses)
+    if weak and strict:
+        raise SandboxError(
+            f"strict sandbox: backend {backend!r} cannot fully enforce "
+            + ", ".join(f"{k} ({v})" for k, v in sorted(weak.items()))
+            + f" for {uses!r}",
+            ErrorCode.PERMISSION_NOT_ENFORCEABLE,
+        )
+    if weak:
+        log.info("plugin %s on %s: grants not fully enforced: %s", uses, backend, weak)
+    return backend, report
+
+
+def _confine(
+    resolved: ResolvedCommand,
+    backend: _backends.Backend,
+    executable: str,
+    argv: list[str],
+    given: str | None,
+    private: str | None,
+    merged: dict[str, str],
+) -> _backends.Confinement:
+    """What the command may see: its grants, the cwd given, the plugin folder, a private tmp.
+
+    Nothing else is granted implicitly; a cwd given becomes readable. Relative grants are
+    relative to that cwd, else the plugin's folder, else the current directory.
+    """
+    grants = resolved.permissions
+    root = str(resolved.root) if resolved.root else None
+    anchor = given or root or os.getcwd()
+    tmp_inside = private or "/tmp"
+    # Only granted names get through; a secret must be granted like any variable.
+    env = {k: v for k, v in merged.items() if grants.allows_env(k) or k in _ALWAYS_ENV}
+    env.update(PATH=_backends.SANDBOX_PATH, TMPDIR=tmp_inside)
+    env.setdefault("HOME", tmp_inside)
+    exec_paths = None
+    if grants.exec is not None:
+        exec_paths = [executable]
+        for name in grants.exec:
+            found = name if "/" in name else shutil.which(name, path=_backends.SANDBOX_PATH)
+            if found:
+                exec_paths.append(found)
+    read = _absolute(grants.read, anchor) + [p for p in (given, root) if p]
+    write = _absolute(grants.write, anchor) + ([private] if private else [])
+    return _backends.Confinement(
+        argv=argv,
+        executable=executable,
+        cwd=os.path.realpath(given or root or tmp_inside),
+        read=read,
+        write=write,
+        exec_paths=exec_paths,
+        network=grants.network,
+        env=env,
+        limits=_backends.limits_of(grants),
+    )
