@@ -84,7 +84,13 @@ class StreamFlow(Workflow):
         from reflow.runners import run_shell
 
         lines = ev.megabytes * 1024
-        script = f"import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range({lines}): sys.stdout.write(line)"
+        script = "\n".join(
+            [
+                "import sys",
+                "line = 'x' * 1023 + '\\n'",
+                f"for _ in range({lines}): sys.stdout.write(line)",
+            ]
+        )
         result = await run_shell([sys.executable, "-c", script], check=True)
         return StopEvent(result=len(result.stdout))
 
