@@ -39,6 +39,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
         "bare_ms",
         "shell_ms",
         "shell_overhead_ms",
+        "bwrap_floor_ms",
         *(f"{b}_{m}" for b in ("bwrap", "landlock") for m in ("available", "ms", "overhead_ms")),
     },
     "runners[stream]": {"mb_per_s", "rss_growth_mb", "lines"},

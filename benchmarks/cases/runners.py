@@ -5,7 +5,8 @@ Shapes, chosen with ``--shape``:
 - ``overhead``: N launches of ``true`` each way, median ms per command: a bare
   ``subprocess.run`` (the floor), ``run_shell``, and ``run_plugin`` on each sandbox backend
   that works here (``bwrap``, ``landlock``; ``*_available`` is 0 and their figures 0 where
-  one does not); ``*_overhead_ms`` is the median minus the floor's (0 when within noise).
+  one does not); ``*_overhead_ms`` is the median minus the floor's (0 when within noise);
+  ``bwrap_floor_ms`` is bubblewrap alone around ``true`` (what no wrapper can go below).
   Targets: the shell runner within +2 ms, each sandbox backend within +10 ms.
 - ``stream``: one step runs a command writing N MB of 1 KB lines; every line goes through the
   runner (callback, capture limit, an ``OutputLineEvent`` on the run's stream) and the caller
@@ -57,6 +58,7 @@ async def overhead(n: int) -> dict[str, float]:
 
     metrics = {"bare_ms": await _timed(n, bare), "shell_ms": await _timed(n, shell)}
     metrics["shell_overhead_ms"] = max(0.0, metrics["shell_ms"] - metrics["bare_ms"])
+    metrics["bwrap_floor_ms"] = 0.0
     for backend in ("bwrap", "landlock"):
         available = getattr(probe(), backend) is None
         metrics[f"{backend}_available"] = float(available)
@@ -69,6 +71,30 @@ async def overhead(n: int) -> dict[str, float]:
             assert run.ok, run.result.stderr
 
         metrics[f"{backend}_ms"] = await _timed(n, sandboxed)
+        if backend == "bwrap":
+            # bubblewrap's own cost: its minimal root around ``true``, started directly.
+            floor = [
+                "bwrap",
+                "--unshare-all",
+                "--cap-drop",
+                "ALL",
+                "--die-with-parent",
+                "--ro-bind",
+                "/usr",
+                "/usr",
+                "--symlink",
+                "usr/lib64",
+                "/lib64",
+                "--symlink",
+                "usr/lib",
+                "/lib",
+                "/usr/bin/true",
+            ]
+
+            async def raw_bwrap() -> None:
+                subprocess.run(floor, check=True)
+
+            metrics["bwrap_floor_ms"] = await _timed(n, raw_bwrap)
         overhead_ms = metrics[f"{backend}_ms"] - metrics["bare_ms"]
         metrics[f"{backend}_overhead_ms"] = max(0.0, overhead_ms)
     return metrics

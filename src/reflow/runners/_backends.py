@@ -3,8 +3,8 @@
 - ``bwrap``: bubblewrap with every namespace unshared, capabilities dropped, a root built
   only from ``/usr``, a few ``/etc`` files and the grants, plus the seccomp filter and
   rlimits (through ``prlimit``);
-- ``landlock``: a launcher that applies rlimits, a Landlock ruleset and the seccomp filter to
-  itself, then execs the command;
+- ``landlock``: a fork server (``_sandbox_zygote.py``) whose child applies rlimits, a
+  Landlock ruleset and the seccomp filter to itself, then execs the command;
 - ``none``: no boundary at all (rlimits, env filtering and a session only), by request.
 """
 
@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from reflow.runners import _landlock, _seccomp
@@ -40,7 +39,6 @@ _NET_FILES = ("/etc/hosts", "/etc/resolv.conf", "/etc/host.conf", "/etc/gai.conf
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 _BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 _LIMIT_FLAGS = {"cpu": "--cpu", "as": "--as", "nofile": "--nofile", "nproc": "--nproc"}
-_LAUNCHER = Path(__file__).with_name("_sandbox_launch.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +241,8 @@ def _loaders() -> list[str]:
     return sorted(found)
 
 
-def landlock_policy(c: Confinement, seccomp_fd: int) -> str:
+def landlock_policy(c: Confinement) -> str:
+    """The directives ``_confine.confine`` applies in the fork server's child."""
     rights = _landlock.fs_rights(_landlock.abi())
     read = _landlock.READ
     rules: list[tuple[str, int]] = []
@@ -262,13 +261,7 @@ def landlock_policy(c: Confinement, seccomp_fd: int) -> str:
     lines += [f"rule {rights} {path}" for path, rights in rules if "\n" not in path]
     if not c.network:
         lines.append("deny_tcp")
-    lines += [f"seccomp {seccomp_fd}", f"exec {c.executable}"]
     return "\n".join(lines)
-
-
-def landlock_argv(c: Confinement, seccomp_fd: int) -> list[str]:
-    policy = landlock_policy(c, seccomp_fd)
-    return [sys.executable, "-E", "-s", "-S", str(_LAUNCHER), policy, "--", *c.argv]
 
 
 def none_argv(c: Confinement) -> list[str]:

@@ -13,9 +13,9 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from reflow.runners._errors import ErrorCode
 from reflow.runners._events import OutputLineEvent
@@ -58,7 +58,27 @@ class Launch:
     step: str | None = None
     cancel: asyncio.Event | None = None
     kill_leftovers: bool = True
+    spawner: Callable[[dict[str, str]], Awaitable[Any]] | None = None
+    """Starts the process instead of ``asyncio.create_subprocess_exec`` (the fork server)."""
     tag: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def _subprocess(launch: Launch) -> Callable[[dict[str, str]], Awaitable[Any]]:
+    async def start(env: dict[str, str]) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *launch.argv,
+            stdin=asyncio.subprocess.PIPE
+            if launch.stdin is not None
+            else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=launch.cwd,
+            env=env,
+            start_new_session=True,
+            pass_fds=launch.pass_fds,
+        )
+
+    return start
 
 
 def _failure_message(display: str, returncode: int, stderr: str) -> str:
@@ -78,18 +98,7 @@ async def execute(launch: Launch) -> CommandResult:
     env[TAG_VARIABLE] = launch.tag
     started = time.monotonic()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *launch.argv,
-            stdin=asyncio.subprocess.PIPE
-            if launch.stdin is not None
-            else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=launch.cwd,
-            env=env,
-            start_new_session=True,
-            pass_fds=launch.pass_fds,
-        )
+        proc = await (launch.spawner or _subprocess(launch))(env)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         reason = "not found" if isinstance(exc, FileNotFoundError) else "not executable"
         message = mask(f"executable {launch.argv[0]!r} {reason} (command {launch.display!r})")
@@ -188,7 +197,7 @@ async def execute(launch: Launch) -> CommandResult:
     )
 
 
-async def _wait(proc: asyncio.subprocess.Process, launch: Launch) -> Status | None:
+async def _wait(proc: Any, launch: Launch) -> Status | None:
     """None when the process exited by itself, else why it must be stopped."""
     waiter = asyncio.ensure_future(_exited(proc))
     watched: set[asyncio.Future[object]] = {waiter}  # type: ignore[arg-type]
@@ -212,12 +221,16 @@ async def _wait(proc: asyncio.subprocess.Process, launch: Launch) -> Status | No
     return "timed_out"
 
 
-async def _exited(proc: asyncio.subprocess.Process) -> None:
+async def _exited(proc: Any) -> None:
     """Return once the process exited, even while its pipes are still open.
 
     ``Process.wait()`` also waits for the pipes to close, which a background grandchild can
     hold open for ever; a pidfd becomes readable at exit itself.
     """
+    wait_exit = getattr(proc, "wait_exit", None)
+    if wait_exit is not None:  # started by the fork server: it reports the exit code
+        await wait_exit()
+        return
     loop = asyncio.get_running_loop()
     try:
         pidfd = os.pidfd_open(proc.pid)
@@ -243,7 +256,7 @@ async def _exited(proc: asyncio.subprocess.Process) -> None:
 
 
 async def _stop(
-    proc: asyncio.subprocess.Process,
+    proc: Any,
     launch: Launch,
     pumps: list[asyncio.Task[None]],
     feeder: asyncio.Task[None] | None,
@@ -263,7 +276,7 @@ async def _drain(pumps: list[asyncio.Task[None]], launch: Launch) -> None:
         task.result()
 
 
-async def _feed(proc: asyncio.subprocess.Process, data: bytes | None) -> None:
+async def _feed(proc: Any, data: bytes | None) -> None:
     stdin = proc.stdin
     if stdin is None or data is None:
         return
@@ -275,9 +288,3 @@ async def _feed(proc: asyncio.subprocess.Process, data: bytes | None) -> None:
     finally:
         with contextlib.suppress(OSError):
             stdin.close()
-
-
-def which_or_none(name: str, env: dict[str, str]) -> str | None:
-    import shutil
-
-    return shutil.which(name, path=env.get("PATH", os.defpath))

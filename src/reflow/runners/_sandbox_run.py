@@ -7,11 +7,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reflow.runners import _backends, _seccomp
+from reflow.runners import _backends, _seccomp, _zygote
 from reflow.runners._config import Runners, default_runners
 from reflow.runners._env import merge_env
 from reflow.runners._errors import ErrorCode, InvalidCommand, SandboxError
@@ -171,12 +171,15 @@ async def run_plugin(
     try:
         confinement = _confine(resolved, backend, executable, argv, given, private, merged)
         confinement.env.update(step_variables(ident))
+        spawner = None
         if backend == "none":
             command = _backends.none_argv(confinement)
+        elif backend == "landlock":
+            command = [executable, *argv[1:]]
+            spawner = _landlock_spawner(confinement, payload, _seccomp.bpf(network=grants.network))
         else:
             fds = (_seccomp.program_fd(network=grants.network),)
-            build = _backends.bwrap_argv if backend == "bwrap" else _backends.landlock_argv
-            command = build(confinement, fds[0])
+            command = _backends.bwrap_argv(confinement, fds[0])
         launch = Launch(
             argv=command,
             display=display,
@@ -192,6 +195,7 @@ async def run_plugin(
             if ident and runners.publish_output
             else None,
             step=ident.step if ident else None,
+            spawner=spawner,
         )
         result = await execute(launch)
     finally:
@@ -201,6 +205,29 @@ async def run_plugin(
             shutil.rmtree(private, ignore_errors=True)
     result = result.model_copy(update={"backend": backend})
     return PluginRun(raise_unless_ok(result) if check else result, backend, report, resolved)
+
+
+def _landlock_spawner(
+    confinement: _backends.Confinement, payload: bytes | None, program: bytes
+) -> Callable[[dict[str, str]], Awaitable[Any]]:
+    async def start(env: dict[str, str]) -> Any:
+        seccomp_fd = os.memfd_create("reflow-seccomp", os.MFD_CLOEXEC)
+        try:
+            os.write(seccomp_fd, program)
+            os.lseek(seccomp_fd, 0, os.SEEK_SET)
+            return await _zygote.spawn(
+                executable=confinement.executable,
+                argv=confinement.argv,
+                env=env,
+                cwd=confinement.cwd,
+                policy=_backends.landlock_policy(confinement),
+                seccomp_fd=seccomp_fd,
+                stdin=payload,
+            )
+        finally:
+            os.close(seccomp_fd)
+
+    return start
 
 
 def _select(
