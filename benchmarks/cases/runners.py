@@ -91,7 +91,7 @@ async def overhead(n: int) -> dict[str, float]:
                 "/usr/bin/true",
             ]
 
-            async def raw_bwrap() -> None:
+            async def raw_bwrap(floor: list[str] = floor) -> None:
                 subprocess.run(floor, check=True)
 
             metrics["bwrap_floor_ms"] = await _timed(n, raw_bwrap)

@@ -3,6 +3,7 @@ with the same idempotency key (a worker is SIGKILLed in the middle of the second
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -38,10 +39,8 @@ def test_interrupted_shell_step_reruns_with_the_same_key(tmp_path: Path) -> None
     worker.communicate()
     # The killed worker's command is an orphan now; end it so it cannot touch the log.
     shell = int(slept.read_text())
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(shell, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     assert wait_gone([shell]) == []
 
     worker = _start(db, tmp_path)
