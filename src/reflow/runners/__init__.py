@@ -24,7 +24,17 @@ from reflow.runners._errors import (
 from reflow.runners._events import OutputLineEvent, StepLogEvent
 from reflow.runners._exec import OutputLine
 from reflow.runners._logger import StepLogger
+from reflow.runners._manifest import (
+    HandlerSpec,
+    LoadedPlugin,
+    Manifest,
+    PluginRegistry,
+    ResolvedCommand,
+    load_manifest,
+)
+from reflow.runners._permissions import Permissions
 from reflow.runners._result import CommandResult, ErrorInfo
+from reflow.runners._sandbox_run import PluginRun, run_plugin
 from reflow.runners._secrets import EnvSecrets, FileSecrets, Masker, SecretProvider, Secrets
 from reflow.runners._shell import run_shell
 from reflow.runners._shell_step import ShellStepDone, shell_step
@@ -39,12 +49,19 @@ __all__ = [
     "ErrorCode",
     "ErrorInfo",
     "FileSecrets",
+    "HandlerSpec",
     "InvalidCommand",
+    "LoadedPlugin",
+    "Manifest",
     "ManifestError",
     "Masker",
     "OutputLine",
     "OutputLineEvent",
+    "Permissions",
+    "PluginRegistry",
+    "PluginRun",
     "ResolutionError",
+    "ResolvedCommand",
     "RunnerError",
     "Runners",
     "SandboxError",
@@ -56,6 +73,8 @@ __all__ = [
     "StepLogger",
     "current_step_context",
     "default_runners",
+    "load_manifest",
+    "run_plugin",
     "run_shell",
     "shell_step",
 ]
