@@ -58,7 +58,11 @@ async def pump_lines(
             end = data.find(b"\n", start)
             if end < 0:
                 break
-            on_line(data[start:end])
+            line = data[start:end]
+            while len(line) > max_line:
+                on_line(line[:max_line])
+                line = line[max_line:]
+            on_line(line)
             start = end + 1
         pending = data[start:]
         while len(pending) > max_line:
