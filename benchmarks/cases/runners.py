@@ -46,7 +46,7 @@ async def _timed(n: int, launch: object) -> float:
 
 async def overhead(n: int) -> dict[str, float]:
     from reflow.runners import run_shell
-    from reflow.runners._backends import probe
+    from reflow.runners._backends import minimal_bwrap_argv, probe
     from reflow.runners._sandbox_run import run_plugin
 
     async def bare() -> None:
@@ -73,23 +73,7 @@ async def overhead(n: int) -> dict[str, float]:
         metrics[f"{backend}_ms"] = await _timed(n, sandboxed)
         if backend == "bwrap":
             # bubblewrap's own cost: its minimal root around ``true``, started directly.
-            floor = [
-                "bwrap",
-                "--unshare-all",
-                "--cap-drop",
-                "ALL",
-                "--die-with-parent",
-                "--ro-bind",
-                "/usr",
-                "/usr",
-                "--symlink",
-                "usr/lib64",
-                "/lib64",
-                "--symlink",
-                "usr/lib",
-                "/lib",
-                "/usr/bin/true",
-            ]
+            floor = minimal_bwrap_argv()
 
             async def raw_bwrap(floor: list[str] = floor) -> None:
                 subprocess.run(floor, check=True)

@@ -66,18 +66,7 @@ def _probe_bwrap() -> str | None:
         )
     if shutil.which("prlimit") is None:
         return "bubblewrap: prlimit (util-linux) not found, so limits cannot be applied"
-    argv = [
-        exe,
-        "--unshare-all",
-        "--cap-drop",
-        "ALL",
-        "--die-with-parent",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        *_usr_links(),
-        "/usr/bin/true",
-    ]
+    argv = minimal_bwrap_argv(exe)
     try:
         done = subprocess.run(argv, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -89,6 +78,12 @@ def _probe_bwrap() -> str | None:
             "must allow them for bwrap)"
         )
     return _seccomp.available()
+
+
+def minimal_bwrap_argv(exe: str = "bwrap") -> list[str]:
+    """bubblewrap's smallest root around ``true``: the probe, and the benchmark's floor."""
+    args = [exe, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent"]
+    return [*args, "--ro-bind", "/usr", "/usr", *_usr_links(), "/usr/bin/true"]
 
 
 def _probe_landlock() -> str | None:
