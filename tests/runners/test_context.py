@@ -219,3 +219,21 @@ def test_shell_step_refuses_a_bad_command_at_declaration() -> None:
 async def test_run_shell_outside_any_step_sets_no_step_variables() -> None:
     result = await run_shell('echo "[$REFLOW_IDEMPOTENCY_KEY]"', inherit_env=False)
     assert result.stdout == "[]\n"
+
+
+async def test_two_runners_in_one_workflow_keep_their_own_context(tmp_path: Path) -> None:
+    one = Runners(env={"WHICH": "one"}, artifacts_root=tmp_path)
+    two = Runners(env={"WHICH": "two"}, artifacts_root=tmp_path)
+
+    class Flow(Workflow):
+        @step
+        async def work(
+            self,
+            ev: StartEvent,
+            a: Annotated[StepContext, Resource(one.context)],
+            b: Annotated[StepContext, Resource(two.context)],
+        ) -> StopEvent:
+            return StopEvent(result=(a.env["WHICH"], b.env["WHICH"]))
+
+    result, _ = await _run(Flow())
+    assert result == ("one", "two")

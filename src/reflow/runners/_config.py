@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,12 +79,19 @@ class Runners:
         self.plugins = plugins
         self.sandbox = sandbox
         self.strict = strict
-
-    def context(self) -> StepContext:
+        self.context = self._context_factory()
         """The step context; use as ``Annotated[StepContext, Resource(runners.context)]``."""
-        from reflow.runners._context import StepContext
 
-        return StepContext(self)
+    def _context_factory(self) -> Callable[[], StepContext]:
+        def context() -> StepContext:
+            from reflow.runners._context import StepContext
+
+            return StepContext(self)
+
+        # Resources are cached by qualified name: each Runners needs a name of its own.
+        context.__qualname__ = f"Runners.context#{id(self):x}"
+        context.__doc__ = "This Runners' step context (``Resource(runners.context)``)."
+        return context
 
 
 _default: Runners | None = None

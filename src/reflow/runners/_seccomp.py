@@ -29,9 +29,14 @@ def available() -> str | None:
     """None when filters can be built here, else why not."""
     try:
         _pyseccomp()
+    except ImportError:
+        return "seccomp: pyseccomp is not installed (pip install 'reflow[sandbox]')"
+    except OSError as exc:
+        return f"seccomp: libseccomp cannot be loaded ({exc}; apt-get install libseccomp2)"
+    try:
         bpf(network=False)
-    except Exception as exc:  # ImportError, OSError from a missing libseccomp.so.2
-        return f"libseccomp is unusable ({type(exc).__name__}: {exc})"
+    except Exception as exc:  # a libseccomp too old for a rule, an unknown architecture
+        return f"seccomp: cannot build the filter ({type(exc).__name__}: {exc})"
     return None
 
 
