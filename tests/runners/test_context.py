@@ -237,3 +237,35 @@ async def test_two_runners_in_one_workflow_keep_their_own_context(tmp_path: Path
 
     result, _ = await _run(Flow())
     assert result == ("one", "two")
+
+
+async def test_artifacts_are_listed_by_run_and_pruned_with_the_run(tmp_path: Path) -> None:
+    from reflow.durable import DurableRuntime
+    from reflow.runners import prune_artifacts, run_artifacts
+
+    runtime = DurableRuntime(str(tmp_path / "runs.db"))
+    runners = Runners(runtime=runtime)
+    assert runners.artifacts_root == tmp_path / "artifacts"
+
+    class Flow(Workflow):
+        @step
+        async def work(self, ev: StartEvent) -> StopEvent:
+            current_step_context(runners).artifacts.put("out.txt", ev.text)
+            return StopEvent(result=None)
+
+    workflow = Flow(runtime=runtime)
+    try:
+        await runtime.launch()
+        await workflow.run(run_id="old", text="a")
+        listed = run_artifacts(runners.artifacts_root, "old")
+        assert [(step, [i.path for i in infos]) for step, infos in listed.items()] == [
+            ("work", ["out.txt"])
+        ]
+        assert await prune_artifacts(runners.artifacts_root, runtime) == []  # still journaled
+        assert await runtime.prune(older_than=0) == 1
+        await workflow.run(run_id="new", text="b")
+        assert await prune_artifacts(runners.artifacts_root, runtime) == ["old"]
+    finally:
+        await runtime.destroy()
+    assert run_artifacts(runners.artifacts_root, "old") == {}
+    assert (runners.artifacts_root / "new" / "work" / "out.txt").read_text() == "b"

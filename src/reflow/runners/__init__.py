@@ -9,7 +9,13 @@ result = await run_shell("pytest -q", timeout=600)   # inside any step
 See ``docs/runners.md``.
 """
 
-from reflow.runners._artifacts import ArtifactInfo, ArtifactPathError, ArtifactStore
+from reflow.runners._artifacts import (
+    ArtifactInfo,
+    ArtifactPathError,
+    ArtifactStore,
+    prune_artifacts,
+    run_artifacts,
+)
 from reflow.runners._config import Runners, default_runners
 from reflow.runners._context import StepContext, current_step_context
 from reflow.runners._errors import (
@@ -74,6 +80,8 @@ __all__ = [
     "current_step_context",
     "default_runners",
     "load_manifest",
+    "prune_artifacts",
+    "run_artifacts",
     "run_plugin",
     "run_shell",
     "shell_step",

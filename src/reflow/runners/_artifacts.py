@@ -109,3 +109,33 @@ class ArtifactStore:
         stat = target.stat()
         relative = target.relative_to(self.base.resolve()).as_posix()
         return ArtifactInfo(path=relative, size=stat.st_size, modified_at=stat.st_mtime)
+
+
+def run_artifacts(root: str | os.PathLike[str], run_id: str) -> dict[str, list[ArtifactInfo]]:
+    """Every artifact of a run, by step (steps in name order)."""
+    base = Path(root) / _safe_part(run_id, "run id")
+    if not base.is_dir():
+        return {}
+    return {
+        step.name: ArtifactStore(root, run_id, step.name).list()
+        for step in sorted(base.iterdir(), key=lambda path: path.name)
+        if step.is_dir()
+    }
+
+
+async def prune_artifacts(root: str | os.PathLike[str], runtime: Any) -> list[str]:
+    """Delete the artifacts of runs ``runtime``'s journal no longer holds; returns their ids.
+
+    Call it after ``await runtime.prune(...)``. The root must belong to that journal alone
+    (the default root, next to the journal, does): any other run's folder is deleted too.
+    """
+    folder = Path(root)
+    if not folder.is_dir():
+        return []
+    known = {info.run_id for info in await runtime.list_runs()}
+    removed = []
+    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
+        if entry.is_dir() and entry.name not in known:
+            shutil.rmtree(entry)
+            removed.append(entry.name)
+    return removed
