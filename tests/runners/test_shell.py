@@ -17,6 +17,7 @@ from reflow.runners import (
     CommandFailed,
     ErrorCode,
     InvalidCommand,
+    MissingSecret,
     OutputLine,
     Runners,
     Secrets,
@@ -272,7 +273,7 @@ async def test_missing_executable_and_cwd() -> None:
         await run_shell("true", cwd="/no/such/dir")
     with pytest.raises(InvalidCommand, match="timeout"):
         await run_shell("true", timeout=0)
-    with pytest.raises(KeyError, match="NOT_A_SECRET_X"):
+    with pytest.raises(MissingSecret, match="secret 'NOT_A_SECRET_X' is not set"):
         await run_shell(
             "true", secrets=["NOT_A_SECRET_X"], runners=Runners(secrets=Secrets(env=False))
         )

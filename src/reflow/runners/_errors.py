@@ -61,6 +61,19 @@ class InvalidCommand(RunnerError, ValueError):
         return (type(self), (str(self), self.code))
 
 
+class MissingSecret(RunnerError, KeyError):
+    """A command names a secret that no provider has."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ErrorCode.INVALID_STEP)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self),))
+
+
 class CommandFailed(RunnerError):
     """``check=True`` and the command failed, timed out or was cancelled."""
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from reflow.runners._errors import MissingSecret
+
 MASK = "***"
 ENV_PREFIX = "REFLOW_SECRET_"
 
@@ -163,12 +165,12 @@ class Secrets:
         return value
 
     def resolve(self, names: Iterable[str]) -> dict[str, str]:
-        """``{name: value}`` for each name; a name no provider knows raises ``KeyError``."""
+        """``{name: value}`` for each name; a name no provider knows raises ``MissingSecret``."""
         found: dict[str, str] = {}
         for name in names:
             value = self.get(name)
             if value is None:
-                raise KeyError(f"secret {name!r} is not set (no provider has it)")
+                raise MissingSecret(f"secret {name!r} is not set (no provider has it)")
             found[name] = value
         return found
 
