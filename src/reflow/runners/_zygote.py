@@ -35,6 +35,7 @@ class _Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env={},  # each command gets its environment with its request, nothing else
         )
         theirs.close()
         self._sock = ours
