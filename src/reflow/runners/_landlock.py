@@ -1,6 +1,6 @@
-"""A small ctypes binding of Linux Landlock (no dependency; imported by the launcher too).
+"""A small ctypes binding of Linux Landlock (no dependency; the fork server imports it too).
 
-This module must import nothing from reflow: the sandbox launcher loads it by file path
+This module must import nothing from reflow: the sandbox fork server loads it by file path
 in a bare interpreter. ``abi()`` probes the kernel; ``restrict(...)`` builds a ruleset and
 applies it to the calling thread (and, since it is called right before ``execve``, to the
 command and everything it starts).
