@@ -252,3 +252,37 @@ def test_landlock_binding_reports_an_abi() -> None:
     if sys.platform.startswith("linux"):
         require(None if version >= 1 else "ABI 0", "Landlock")
         assert _landlock.fs_rights(version) & _landlock.READ_FILE
+
+
+async def test_run_plugin_from_a_step_streams_lines_and_passes_the_idempotency_key(
+    registry: PluginRegistry, tmp_path: Path
+) -> None:
+    from typing import Annotated
+
+    from reflow import Workflow, step
+    from reflow.events import StartEvent, StopEvent
+    from reflow.resource import Resource
+    from reflow.runners import OutputLineEvent, StepContext
+
+    backend = confining_backend()
+    runners = Runners(plugins=registry, artifacts_root=tmp_path, sandbox=backend)
+
+    class Flow(Workflow):
+        @step
+        async def audit(
+            self, ev: StartEvent, sc: Annotated[StepContext, Resource(runners.context)]
+        ) -> StopEvent:
+            run = await sc.run_plugin(
+                "builtin:shell",
+                input={"command": 'echo "key=$REFLOW_IDEMPOTENCY_KEY"'},
+                permissions=Permissions(),
+            )
+            return StopEvent(result=(run.result.stdout, sc.idempotency_key))
+
+    handler = Flow().run()
+    lines = [e async for e in handler.stream_events() if isinstance(e, OutputLineEvent)]
+    stdout, key = await handler
+    assert stdout == f"key={key}\n"
+    assert [(e.stream, e.number, e.line, e.step) for e in lines] == [
+        ("stdout", 1, f"key={key}", "audit")
+    ]
