@@ -118,27 +118,21 @@ DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
 
 # ``reflow.runners``: per-command overhead against a bare subprocess, and streaming N MB of
 # output through a step. reflow only (the peer has no step runners).
-RUNNER_CASES: tuple[CaseSpec, ...] = (
+RUNNER_CASES: tuple[CaseSpec, ...] = tuple(
     CaseSpec(
         "runners",
         "benchmarks.cases.runners",
-        (50,),
-        (10,),
-        tiny_size=2,
-        variant="overhead",
+        sizes,
+        quick_sizes,
+        tiny_size=tiny,
+        variant=shape,
         variant_flag="--shape",
         engines=(REFLOW,),
-    ),
-    CaseSpec(
-        "runners",
-        "benchmarks.cases.runners",
-        (100,),
-        (10,),
-        tiny_size=1,
-        variant="stream",
-        variant_flag="--shape",
-        engines=(REFLOW,),
-    ),
+    )
+    for shape, sizes, quick_sizes, tiny in (
+        ("overhead", (50,), (10,), 2),
+        ("stream", (100,), (10,), 1),
+    )
 )
 
 ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + RUNNER_CASES
