@@ -232,10 +232,15 @@ async def _exited(proc: Any) -> None:
         await wait_exit()
         return
     loop = asyncio.get_running_loop()
-    try:
-        pidfd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        pidfd = None
+    pidfd = None
+    if proc.returncode is None:  # once reaped, the pid may belong to someone else
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        if pidfd is not None and proc.returncode is not None:
+            os.close(pidfd)
+            pidfd = None
     if pidfd is not None:
         exited: asyncio.Future[None] = loop.create_future()
 
