@@ -23,6 +23,29 @@ def outcome(action):
     return "ok"
 
 
+def forks(count):
+    """ "ok" when ``count`` children could be forked at once, else the errno that stopped it."""
+    children = []
+    try:
+        for _ in range(count):
+            pid = os.fork()
+            if pid == 0:
+                os.close(writer)
+                os.read(reader, 1)  # wait until the parent is done forking
+                os._exit(0)
+            children.append(pid)
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, "OSError")
+    finally:
+        os.close(writer)
+        for pid in children:
+            os.waitpid(pid, 0)
+
+
+reader, writer = os.pipe()
+
+
 def main():
     cfg = json.loads(sys.argv[1])
     found = {}
@@ -72,6 +95,7 @@ def main():
     found["exec_allowed"] = outcome(lambda: run(cfg["exec_allowed"]))
     found["exec_denied"] = outcome(lambda: run(cfg["exec_denied"]))
     found["memory"] = outcome(allocate)
+    found["processes"] = forks(cfg["forks"])
     found["env_allowed"] = os.environ.get("ALLOWED_ENV", "absent")
     found["env_denied"] = os.environ.get("DENIED_ENV", "absent")
     found["uid"] = os.getuid()

@@ -74,6 +74,7 @@ class Layout:
             "memory_mb": 256,
             "open_files": 64,
             "cpu_seconds": 20,
+            "processes": 16,
         }
 
     def command(self) -> list[str]:
@@ -88,6 +89,7 @@ class Layout:
             "exec_allowed": "/usr/bin/true",
             "exec_denied": "/usr/bin/sh",
             "alloc_mb": 400,
+            "forks": 40,
         }
         return ["python3", str(self.read / "probe.py"), json.dumps(probe_args)]
 
@@ -193,6 +195,8 @@ def _check_confined(found: dict[str, Any], layout: Layout | None = None) -> None
     for key in denied:
         assert found[key] in DENIED, (key, found[key])
     assert found["memory"] == "MemoryError"
+    # RLIMIT_NPROC binds every user but root (the kernel exempts uid 0).
+    assert found["processes"] == ("ok" if found["uid"] == 0 else "EAGAIN")
     assert found["env_denied"] == "absent"
     if layout is not None:
         assert not (layout.outside / "evil.txt").exists()

@@ -125,10 +125,9 @@ def enforcement(backend: Backend, permissions: Permissions) -> dict[str, Enforce
     else:
         # Allowed executables: an allowed interpreter (or ld.so) can still run other code.
         table = {"exec": "best-effort"}
-        if backend == "landlock" and root:
-            table["processes"] = "not enforced"  # RLIMIT_NPROC does not apply to root
-        elif backend == "bwrap" and root:
-            table["processes"] = "best-effort"
+        if root:
+            # The kernel exempts uid 0 from RLIMIT_NPROC, and bwrap maps root to itself.
+            table["processes"] = "not enforced"
     report: dict[str, Enforcement] = {}
     for key, value in permissions.requested().items():
         if key == "network" and value:
