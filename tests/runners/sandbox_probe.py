@@ -96,6 +96,9 @@ def main():
     found["exec_denied"] = outcome(lambda: run(cfg["exec_denied"]))
     found["memory"] = outcome(allocate)
     found["processes"] = forks(cfg["forks"])
+    found["open_files"] = outcome(
+        lambda: [os.open(os.devnull, os.O_RDONLY) for _ in range(cfg["files"])]
+    )
     found["env_allowed"] = os.environ.get("ALLOWED_ENV", "absent")
     found["env_denied"] = os.environ.get("DENIED_ENV", "absent")
     found["uid"] = os.getuid()

@@ -90,6 +90,7 @@ class Layout:
             "exec_denied": "/usr/bin/sh",
             "alloc_mb": 400,
             "forks": 40,
+            "files": 100,
         }
         return ["python3", str(self.read / "probe.py"), json.dumps(probe_args)]
 
@@ -195,6 +196,7 @@ def _check_confined(found: dict[str, Any], layout: Layout | None = None) -> None
     for key in denied:
         assert found[key] in DENIED, (key, found[key])
     assert found["memory"] == "MemoryError"
+    assert found["open_files"] == "EMFILE"  # open_files=64
     # RLIMIT_NPROC binds every user but root (the kernel exempts uid 0).
     assert found["processes"] == ("ok" if found["uid"] == 0 else "EAGAIN")
     assert found["env_denied"] == "absent"
@@ -231,3 +233,19 @@ def test_confinement_as_a_throw_away_non_root_user(backend: str) -> None:
     need_backend(backend)
     need_services()
     _check_confined(_probe_as_user(backend, network=False))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_cpu_time_limit_ends_a_busy_loop(backend: str) -> None:
+    need_backend(backend)
+    run = await run_plugin(
+        "builtin:shell",
+        input={"command": ["python3", "-c", "while True: pass"]},
+        permissions=Permissions(cpu_seconds=1, exec=["python3"]),
+        sandbox=backend,
+        timeout=60,
+    )
+    assert run.result.status == "failed"
+    # SIGKILL (soft = hard limit), or bwrap reporting its child's death by that signal.
+    assert run.result.signal == 9 or run.result.exit_code in (137, 128 + 9)
+    assert run.report["cpu_seconds"] == "enforced"
