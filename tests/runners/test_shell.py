@@ -140,15 +140,21 @@ async def test_lines_stream_in_order_numbered_across_both_streams() -> None:
     assert all(a.time <= b.time for a, b in itertools.pairwise(seen))
 
 
-async def test_lines_arrive_while_the_command_runs() -> None:
-    arrived: list[float] = []
-    started = time.monotonic()
-    await run_shell(
-        "echo early; sleep 0.5; echo late",
-        on_line=lambda line: arrived.append(time.monotonic() - started),
+async def test_lines_arrive_while_the_command_runs(tmp_path: Path) -> None:
+    # The command waits until the callback saw its first line: held-back output would
+    # leave it waiting until the timeout.
+    marker = tmp_path / "seen"
+
+    def on_line(line: OutputLine) -> None:
+        if line.text == "early":
+            marker.touch()
+
+    result = await run_shell(
+        f"echo early; while [ ! -f {marker} ]; do sleep 0.01; done; echo late",
+        on_line=on_line,
+        timeout=30,
     )
-    assert len(arrived) == 2 and arrived[0] < arrived[1]
-    assert arrived[1] - arrived[0] >= 0.3  # the first line was not held back until exit
+    assert result.status == "success" and result.stdout == "early\nlate\n"
 
 
 async def test_timeout_ends_the_command_and_is_never_success() -> None:
