@@ -117,16 +117,25 @@ async def test_large_output_keeps_the_tail_within_the_limit() -> None:
     assert lines == list(range(1, 200001))
 
 
-async def test_lines_stream_in_order_numbered_across_both_streams() -> None:
+async def test_lines_stream_in_order_numbered_across_both_streams(tmp_path: Path) -> None:
+    # The child writes each line only after the callback saw the previous one (a file per
+    # line number), so the order of arrival is fixed whatever the machine's load.
     script = (
-        "import sys, time\n"
+        "import os, sys, time\n"
+        "def wait(n):\n"
+        "    while not os.path.exists(os.path.join(sys.argv[1], str(n))): time.sleep(0.005)\n"
         "for i in range(3):\n"
-        "    print(f'out {i}', flush=True); time.sleep(0.05)\n"
-        "    print(f'err {i}', file=sys.stderr, flush=True); time.sleep(0.05)\n"
+        "    print(f'out {i}', flush=True); wait(2 * i + 1)\n"
+        "    print(f'err {i}', file=sys.stderr, flush=True); wait(2 * i + 2)\n"
         "sys.stdout.write('tail'); sys.stdout.flush()\n"
     )
     seen: list[OutputLine] = []
-    result = await run_shell([PY, "-c", script], on_line=seen.append)
+
+    def on_line(line: OutputLine) -> None:
+        seen.append(line)
+        (tmp_path / str(line.number)).touch()
+
+    result = await run_shell([PY, "-c", script, str(tmp_path)], on_line=on_line, timeout=60)
     assert result.ok
     assert [(line.stream, line.number, line.text) for line in seen] == [
         ("stdout", 1, "out 0"),
@@ -168,9 +177,16 @@ async def test_timeout_ends_the_command_and_is_never_success() -> None:
     assert caught.value.code is ErrorCode.TIMEOUT
 
 
-async def test_timeout_escalates_to_sigkill_after_grace() -> None:
-    result = await run_shell(["sh", "-c", "trap '' TERM; sleep 30"], timeout=0.2, grace=0.3)
-    assert result.status == "timed_out"
+async def test_termination_escalates_to_sigkill_after_grace() -> None:
+    # Cancelled once the shell ignores SIGTERM (inherited by its sleep): only SIGKILL ends it.
+    cancel = asyncio.Event()
+    result = await run_shell(
+        ["sh", "-c", "trap '' TERM; echo ready; sleep 30"],
+        cancel=cancel,
+        grace=0.3,
+        on_line=lambda line: cancel.set(),
+    )
+    assert result.status == "cancelled"
     assert result.signal == 9
 
 
