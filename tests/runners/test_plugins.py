@@ -172,7 +172,7 @@ async def test_wall_time_ends_the_sandboxed_tree(backend: str, tmp_path: Path) -
     run = await run_plugin(
         "builtin:shell",
         input={"command": script},
-        permissions=Permissions(write=[str(tmp_path)], wall_seconds=0.5),
+        permissions=Permissions(write=[str(tmp_path)], wall_seconds=2.0),
         sandbox=backend,
         grace=0.2,
     )
