@@ -61,6 +61,15 @@ class _Server:
 _server = _Server()
 
 
+def _forget_server() -> None:
+    # A forked copy of reflow starts a server of its own instead of sharing the parent's.
+    global _server
+    _server = _Server()
+
+
+os.register_at_fork(after_in_child=_forget_server)
+
+
 class ServedProcess:
     """A command the fork server started (not our child: its exit code comes by pipe)."""
 
