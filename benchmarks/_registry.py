@@ -138,7 +138,28 @@ TRACED_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
-ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES
+# ``reflow.runners``: per-command overhead against a bare subprocess, and streaming N MB of
+# output through a step. reflow only (the peer has no step runners).
+RUNNER_CASES: tuple[CaseSpec, ...] = tuple(
+    CaseSpec(
+        "runners",
+        "benchmarks.cases.runners",
+        sizes,
+        quick_sizes,
+        tiny_size=tiny,
+        variant=shape,
+        variant_flag="--shape",
+        engines=(REFLOW,),
+    )
+    for shape, sizes, quick_sizes, tiny in (
+        ("overhead", (50,), (10,), 2),
+        ("stream", (100,), (10,), 1),
+    )
+)
+
+ALL_CASES: tuple[CaseSpec, ...] = (
+    ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES + RUNNER_CASES
+)
 
 
 def select_cases(names: str | None) -> list[CaseSpec]:

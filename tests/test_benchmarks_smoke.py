@@ -37,11 +37,19 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "durable[fanout]": {"seconds"},
     "durable[hitl]": {"heap_kb_per_waiting_run", "rss_kb_per_waiting_run", "answers_per_s"},
     "traced": {"steps_per_s", "run_p50_ms"},
+    "runners[overhead]": {
+        "bare_ms",
+        "shell_ms",
+        "shell_overhead_ms",
+        "bwrap_floor_ms",
+        *(f"{b}_{m}" for b in ("bwrap", "landlock") for m in ("available", "ms", "overhead_ms")),
+    },
+    "runners[stream]": {"mb_per_s", "rss_growth_mb", "lines"},
 }
 
 
 def _metrics_key(spec: CaseSpec) -> str:
-    return spec.label if spec.name in ("floor", "durable") else spec.name
+    return spec.label if spec.name in ("floor", "durable", "runners") else spec.name
 
 
 def test_every_registered_case_has_expected_metrics() -> None:
