@@ -12,7 +12,10 @@ import ctypes
 import os
 import resource
 
-import _landlock  # type: ignore[import-not-found]  # the file next to this one
+if __package__:  # imported as part of reflow (tests, tooling)
+    from reflow.runners import _landlock
+else:  # run by path in the fork server's bare interpreter: the file next to this one
+    import _landlock  # type: ignore[import-not-found, no-redef]
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2

@@ -22,7 +22,10 @@ import socket
 import sys
 from typing import Any
 
-import _confine  # type: ignore[import-not-found]  # the file next to this one
+if __package__:  # imported as part of reflow (tests, tooling)
+    from reflow.runners import _confine
+else:  # run by path in the fork server's bare interpreter: the file next to this one
+    import _confine  # type: ignore[import-not-found, no-redef]
 
 
 def _command(request: dict[str, Any], fds: dict[str, int]) -> None:
