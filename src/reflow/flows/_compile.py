@@ -1,0 +1,435 @@
+"""Compiling one loop of a flow into a reflow ``Workflow`` class.
+
+One run of the workflow is one iteration of the loop.  Each node is a step; each edge is an
+event class the target step accepts (a node with several parents has one slot per parent, an
+engine multi-slot join, so it runs once on their merged data).  The first step calls the
+producer (or, for a for-each body or a replay, starts at given nodes).
+
+Ending an iteration: every event carries a share (``weight``) of ``FULL``.  A fork splits its
+share among its targets; a join adds its slots' shares; a branch that reaches its end returns
+its share to the ``finish`` step, which stops the run once all of ``FULL`` came back.  A
+conditional sends *skip* events down the branch it did not take, so a join below it still hears
+from every parent (a skipped node passes the skip on without running).  A straight path never
+splits its share, so its last node stops the run itself.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reflow.context.context import Context
+from reflow.decorators import step
+from reflow.events import Event, StartEvent, StopEvent, construct_trusted
+from reflow.flows._execution import BoundNode, NodeFailure
+from reflow.flows._graph import FlowGraph
+from reflow.flows._nodes import Payload
+from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
+from reflow.workflow import Workflow
+
+__all__ = [
+    "FULL",
+    "BranchEnd",
+    "CompiledLoop",
+    "FlowStart",
+    "NodeInput",
+    "compile_loop",
+    "run_loop_node",
+]
+
+FULL = 1 << 60
+_FINISH_KEY = "flow_finish"
+
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+class FlowStart(StartEvent):
+    """Starts one iteration; ``entry`` + ``payload`` start at a node instead (replay, body)."""
+
+    entry: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+class NodeInput(Event):
+    """Base of the per-edge event classes."""
+
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    pid: str
+    weight: int
+    skipped: bool = False
+
+
+class BranchEnd(Event):
+    node: str
+    weight: int
+    data: dict[str, Any] | None = None
+
+
+_FIELDS_SET = {"data", "metadata", "pid", "weight", "skipped"}
+
+
+def _event(cls: type[NodeInput], payload: Payload | None, weight: int) -> NodeInput:
+    if payload is None:
+        fields = {"data": {}, "metadata": {}, "pid": "", "weight": weight, "skipped": True}
+    else:
+        fields = {
+            "data": payload.data,
+            "metadata": payload.metadata,
+            "pid": payload.id,
+            "weight": weight,
+            "skipped": False,
+        }
+    return construct_trusted(cls, fields, _FIELDS_SET)
+
+
+def _ident(node_id: str) -> str:
+    text = re.sub(r"\W", "_", node_id)
+    return text if text[:1].isalpha() else f"node_{text}"
+
+
+def _merge(events: list[NodeInput]) -> Payload:
+    """One payload from a join's inputs: the first's data, then new keys of the others."""
+    first = events[0]
+    data = dict(first.data)
+    metadata = dict(first.metadata)
+    for other in events[1:]:
+        for key, value in other.data.items():
+            if key not in data:
+                data[key] = value
+            elif data[key] != value:
+                n = 2
+                while f"{key}_{n}" in data:
+                    n += 1
+                data[f"{key}_{n}"] = value
+        metadata.update(other.metadata)
+    return Payload(data, metadata, first.pid)
+
+
+def _split(weight: int, parts: int) -> list[int]:
+    share, rest = divmod(weight, parts)
+    return [share + rest, *([share] * (parts - 1))]
+
+
+@dataclass
+class CompiledLoop:
+    """The workflow class of one loop plus what the loop driver needs to know about it."""
+
+    workflow_class: type[Workflow]
+    entry: str
+    members: list[str]
+    step_names: dict[str, str]
+    observers: list[Observer] = field(default_factory=list)
+
+    def workflow(self, timeout: float | None = None) -> Workflow:
+        return self.workflow_class(timeout=timeout)
+
+
+@dataclass
+class _Plan:
+    graph: FlowGraph
+    bound: dict[str, BoundNode]
+    members: list[str]
+    inputs: dict[str, list[tuple[str, type[NodeInput]]]]  # node -> [(parent, event class)]
+    observers: list[Observer]
+    compile_body: Callable[[str], CompiledLoop]
+
+    def targets(self, node_id: str) -> dict[str, list[str]]:
+        member_set = set(self.members)
+        graph = self.graph
+        if graph.kind(node_id) == "conditional":
+            return {b: graph.in_loop_next(node_id, member_set, b) for b in ("yes", "no")}
+        return {"default": graph.in_loop_next(node_id, member_set, "default")}
+
+    def event_class(self, target: str, source: str) -> type[NodeInput]:
+        slots = self.inputs[target]
+        if len(slots) == 1:
+            return slots[0][1]
+        for parent, cls in slots:
+            if parent == source:
+                return cls
+        raise KeyError((target, source))
+
+    def emit(self, kind: str, fields: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer(kind, fields)
+
+
+def _signature(
+    params: list[tuple[str, Any]], returns: Any
+) -> tuple[inspect.Signature, dict[str, Any]]:
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [inspect.Parameter("self", kind)]
+    annotations: dict[str, Any] = {}
+    for name, annotation in params:
+        parameters.append(inspect.Parameter(name, kind, annotation=annotation))
+        annotations[name] = annotation
+    annotations["return"] = returns
+    return inspect.Signature(parameters, return_annotation=returns), annotations
+
+
+def _union(types_: list[Any]) -> Any:
+    unique = list(dict.fromkeys(types_))
+    return unique[0] if len(unique) == 1 else typing.Union[tuple(unique)]  # noqa: UP007
+
+
+def _as_step(
+    name: str,
+    body: Callable[..., Any],
+    params: list[tuple[str, Any]],
+    returns: list[Any],
+    options: dict[str, Any],
+) -> Any:
+    async def function(self: Any, **kwargs: Any) -> Any:
+        return await body(**kwargs)
+
+    signature, annotations = _signature(params, _union(returns))
+    function.__name__ = name
+    function.__qualname__ = f"FlowWorkflow.{name}"
+    function.__signature__ = signature  # type: ignore[attr-defined]
+    function.__annotations__ = annotations
+    return step(**options)(function)
+
+
+class _Router:
+    """What a step does once its node produced (or skipped): send events on, or end."""
+
+    def __init__(self, plan: _Plan, node_id: str, needs_finish: bool) -> None:
+        self.plan = plan
+        self.node_id = node_id
+        self.needs_finish = needs_finish
+
+    def route(
+        self, ctx: Context, payload: Payload | None, weight: int, branch: str | None
+    ) -> Event:
+        targets = self.plan.targets(self.node_id)
+        sends: list[tuple[str, Payload | None]] = []
+        for key, nodes in targets.items():
+            skipped = payload is None or (branch is not None and key != branch)
+            sends.extend((t, None if skipped else payload) for t in nodes)
+        if not sends:
+            data = None if payload is None else payload.data
+            if weight == FULL and data is not None:
+                return StopEvent(result={"done": False, "outputs": {self.node_id: data}})
+            return BranchEnd(node=self.node_id, weight=weight, data=data)
+        shares = _split(weight, len(sends))
+        events = [
+            _event(self.plan.event_class(target, self.node_id), sent, share)
+            for (target, sent), share in zip(sends, shares, strict=True)
+        ]
+        for event in events[1:]:
+            ctx.send_event(event)
+        return events[0]
+
+    def returns(self) -> list[Any]:
+        classes: list[Any] = []
+        for nodes in self.plan.targets(self.node_id).values():
+            classes.extend(self.plan.event_class(t, self.node_id) for t in nodes)
+        return [*classes, StopEvent, BranchEnd]
+
+
+def _node_step(plan: _Plan, node_id: str, needs_finish: bool) -> Any:
+    bound = plan.bound[node_id]
+    router = _Router(plan, node_id, needs_finish)
+    slots = plan.inputs[node_id]
+    names = [f"ev{i}" if i else "ev" for i in range(len(slots))]
+    kind = plan.graph.kind(node_id)
+    observed = plan.observers
+
+    async def body(ctx: Context, **events: NodeInput) -> Event:
+        arrived = [events[name] for name in names]
+        weight = sum(e.weight for e in arrived)
+        real = [e for e in arrived if not e.skipped]
+        if not real:
+            return router.route(ctx, None, weight, None)
+        payload = (
+            _merge(real) if len(real) > 1 else Payload(real[0].data, real[0].metadata, real[0].pid)
+        )
+        if observed:
+            plan.emit("node_started", {"node_id": node_id, "node_type": bound.type_id})
+        try:
+            if kind == "loop":
+                out = await run_loop_node(bound, plan.compile_body(node_id), payload)
+            else:
+                out = await bound.run(payload)
+        except Exception as exc:
+            if observed:
+                plan.emit("node_failed", {"node_id": node_id, "error": str(exc)})
+            raise NodeFailure(node_id, bound.type_id, payload, exc) from exc
+        branch = out.route if kind == "conditional" else None
+        out.route = None
+        if observed:
+            plan.emit(
+                "node_completed",
+                {"node_id": node_id, "node_type": bound.type_id, "route": branch},
+            )
+        return router.route(ctx, out, weight, branch)
+
+    params: list[tuple[str, Any]] = [("ctx", Context)]
+    params += [(name, cls) for name, (_, cls) in zip(names, slots, strict=True)]
+    options: dict[str, Any] = {"num_workers": 1}
+    retry = bound.spec.data.retry
+    if retry is not None and retry.attempts > 1:
+        options["retry_policy"] = retry_policy(
+            stop=stop_after_attempt(retry.attempts), wait=wait_fixed(retry.delay)
+        )
+    if bound.spec.data.timeout is not None:
+        options["timeout"] = bound.spec.data.timeout
+    return _as_step(
+        _ident(node_id), lambda ctx, **kw: body(ctx, **kw), params, router.returns(), options
+    )
+
+
+async def run_loop_node(bound: BoundNode, body: CompiledLoop, payload: Payload) -> Payload:
+    """Run a for-each node: its body workflow once per item, then the results."""
+    items = await bound.items(payload)
+    workflow = body.workflow()
+    results: list[Any] = []
+    state: dict[str, Any] = {"index": 0, "item": None}
+    for index, item in enumerate(items):
+        state = {"index": index, "item": item}
+        data = {
+            **payload.data,
+            "forEachNode": {"input": items, "results": list(results), "state": state},
+        }
+        start = FlowStart(payload={"data": data, "metadata": payload.metadata, "id": payload.id})
+        result = await workflow.run(start_event=start)
+        outputs = list(result["outputs"].values())
+        results.append(outputs[0] if len(outputs) == 1 else outputs)
+    data = {
+        **payload.data,
+        "loop_results": results,
+        "forEachNode": {"input": items, "results": results, "state": state},
+    }
+    return Payload(data, payload.metadata, payload.id)
+
+
+def _finish_step() -> Any:
+    async def body(ctx: Context, ev: BranchEnd) -> StopEvent | None:
+        done = await ctx.store.get(_FINISH_KEY, default=None) or {"weight": 0, "outputs": {}}
+        done["weight"] += ev.weight
+        if ev.data is not None:
+            done["outputs"][ev.node] = ev.data
+        if done["weight"] >= FULL:
+            return StopEvent(result={"done": False, "outputs": done["outputs"]})
+        await ctx.store.set(_FINISH_KEY, done)
+        return None
+
+    return _as_step(
+        "finish",
+        body,
+        [("ctx", Context), ("ev", BranchEnd)],
+        [StopEvent, type(None)],
+        {"num_workers": 1},
+    )
+
+
+def _start_step(plan: _Plan, name: str, producer: str | None, entries: list[str]) -> Any:
+    entry_router = _Router(plan, producer or "", False)
+    bound = plan.bound.get(producer) if producer else None
+    observed = plan.observers
+
+    def start_at(ctx: Context, targets: list[str], payload: Payload) -> Event | None:
+        sends: list[NodeInput] = []
+        shares = _split(FULL, sum(len(plan.inputs[t]) for t in targets))
+        for target in targets:
+            for index, (_, cls) in enumerate(plan.inputs[target]):
+                sends.append(_event(cls, payload if index == 0 else None, shares[len(sends)]))
+        for event in sends[1:]:
+            ctx.send_event(event)
+        return sends[0] if sends else None
+
+    async def body(ctx: Context, ev: FlowStart) -> Event | None:
+        if ev.entry is not None or producer is None:
+            payload = Payload.from_dict(ev.payload or {})
+            return start_at(ctx, [ev.entry] if ev.entry else entries, payload)
+        assert bound is not None
+        if observed:
+            plan.emit("node_started", {"node_id": producer, "node_type": bound.type_id})
+        incoming = Payload()
+        try:
+            out = await bound.produce(incoming)
+        except Exception as exc:
+            if observed:
+                plan.emit("node_failed", {"node_id": producer, "error": str(exc)})
+            raise NodeFailure(producer, bound.type_id, incoming, exc) from exc
+        if out is None:
+            return StopEvent(result={"done": True, "outputs": {}})
+        if observed:
+            plan.emit("node_completed", {"node_id": producer, "node_type": bound.type_id})
+        return entry_router.route(ctx, out, FULL, None)
+
+    returns: list[Any] = [StopEvent, type(None)]
+    if producer is not None:
+        returns = [*entry_router.returns(), type(None)]
+    returns += [plan.inputs[t][0][1] for t in entries]
+    return _as_step(name, body, [("ctx", Context), ("ev", FlowStart)], returns, {"num_workers": 1})
+
+
+def compile_loop(
+    graph: FlowGraph,
+    bound: dict[str, BoundNode],
+    *,
+    producer: str | None = None,
+    body_of: str | None = None,
+    observers: list[Observer] | None = None,
+    name: str = "Flow",
+) -> CompiledLoop:
+    """The workflow of the loop started by ``producer``, or of the body of loop node
+    ``body_of``."""
+    if producer is not None:
+        entries = graph.next(producer)
+        members = [producer, *graph.loop_nodes(entries)]
+    else:
+        assert body_of is not None
+        entries = graph.next(body_of, "subdag")
+        members = graph.body_of(body_of)
+    member_set = set(members)
+    inputs: dict[str, list[tuple[str, type[NodeInput]]]] = {}
+    for node_id in members:
+        if node_id == producer:
+            continue
+        parents = [p for p in graph.in_loop_parents(node_id, member_set)]
+        base = f"{_ident(node_id).capitalize()}Input"
+        if len(parents) <= 1:
+            inputs[node_id] = [(parents[0] if parents else "", types.new_class(base, (NodeInput,)))]
+        else:
+            inputs[node_id] = [
+                (p, types.new_class(f"{base}From{_ident(p).capitalize()}", (NodeInput,)))
+                for p in parents
+            ]
+    compiled_bodies: dict[str, CompiledLoop] = {}
+    observer_list = observers if observers is not None else []
+
+    def compile_body(loop_id: str) -> CompiledLoop:
+        if loop_id not in compiled_bodies:
+            compiled_bodies[loop_id] = compile_loop(
+                graph, bound, body_of=loop_id, observers=observer_list, name=f"{name}Body"
+            )
+        return compiled_bodies[loop_id]
+
+    plan = _Plan(graph, bound, members, inputs, observer_list, compile_body)
+    needs_finish = (
+        any(sum(len(t) for t in plan.targets(n).values()) > 1 for n in members)
+        or len(entries) > 1
+        or producer is None
+    )
+    start_name = _ident(producer) if producer else f"body_{_ident(body_of or '')}"
+    namespace: dict[str, Any] = {start_name: _start_step(plan, start_name, producer, entries)}
+    step_names = {producer: start_name} if producer else {}
+    for node_id in members:
+        if node_id != producer:
+            namespace[_ident(node_id)] = _node_step(plan, node_id, needs_finish)
+            step_names[node_id] = _ident(node_id)
+    namespace["finish"] = _finish_step()
+    workflow_class = types.new_class(
+        f"{_ident(name).capitalize()}Workflow",
+        (Workflow,),
+        exec_body=lambda ns: ns.update(namespace),
+    )
+    return CompiledLoop(workflow_class, producer or entries[0], members, step_names, observer_list)

@@ -1,0 +1,256 @@
+"""Production mode: one loop per producer, each iteration one run of the loop's workflow.
+
+A loop runs until its producer is done or the engine is stopped.  Then every node of the loop
+is cleaned up (a queue writer pushes the done sentinel, so the loop it feeds ends too).  An
+iteration that fails goes to the dead-letter queue and the loop goes on with the next one
+(fail-fast per iteration; retries only where a node asks for them).  When Redis is unreachable
+the loop reports it and waits until it answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reflow.flows._compile import CompiledLoop, FlowStart, compile_loop
+from reflow.flows._dlq import DeadLetterQueue
+from reflow.flows._errors import FlowError
+from reflow.flows._execution import BoundNode, NodeFailure
+from reflow.flows._loader import Flow
+from reflow.flows._nodes import Node, NodeContext, Payload
+from reflow.flows._services import FlowServices
+from reflow.workflow import Workflow
+
+__all__ = ["FlowEngine", "LoopStats"]
+
+logger = logging.getLogger(__name__)
+
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is part of the flows extra
+        return False
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (RedisConnectionError, RedisTimeoutError, ConnectionError)):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _unattributed(exc: Exception) -> NodeFailure:
+    """A failure the engine raised itself (a step timeout, the iteration timeout)."""
+    failure = NodeFailure("", type(exc).__name__, Payload(), exc)
+    failure.__cause__ = exc
+    return failure
+
+
+@dataclass
+class LoopStats:
+    iterations: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    redis_outages: int = 0
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FlowEngine:
+    """Node instances of one flow and the workflows of its loops.
+
+    ``keep_outputs`` keeps each iteration's sink outputs in ``stats[producer].outputs`` (for
+    tests and the CLI; off by default so a long-running loop does not grow).
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        services: FlowServices | None = None,
+        *,
+        keep_outputs: bool = False,
+        dead_letters: bool = True,
+    ) -> None:
+        self.flow = flow
+        self.services = services or FlowServices()
+        self.keep_outputs = keep_outputs
+        self.dead_letters = dead_letters
+        self.runtime: dict[str, Any] = {}
+        self.stop_event = asyncio.Event()
+        self.observers: list[Observer] = []
+        self.stats: dict[str, LoopStats] = {}
+        self.dlq = DeadLetterQueue(self.services, flow.name)
+        self.nodes: dict[str, BoundNode] = {}
+        settings = flow.spec.settings
+        for node_id, spec in flow.graph.nodes.items():
+            cls = flow.graph.classes[node_id]
+            flow_config = dict(spec.data.config)
+            if settings.files_dir:
+                flow_config.setdefault("files_dir", settings.files_dir)
+            context = NodeContext(
+                node_id, flow.spec.env, self.runtime, self.services, flow_config, self.stop_event
+            )
+            instance: Node[Any] = cls(context)
+            self.nodes[node_id] = BoundNode(spec, instance)
+        self._loops: dict[str, CompiledLoop] = {}
+        self._set_up: set[str] = set()
+
+    def loop(self, producer: str | None = None) -> CompiledLoop:
+        """The compiled loop of ``producer`` (default: the first producer of the flow)."""
+        producers = self.flow.graph.producers()
+        if producer is None:
+            if not producers:
+                raise FlowError(f"flow {self.flow.name!r} has no producer node")
+            producer = producers[0]
+        if producer not in producers:
+            raise FlowError(f"node {producer!r} is not a producer of flow {self.flow.name!r}")
+        if producer not in self._loops:
+            self._loops[producer] = compile_loop(
+                self.flow.graph,
+                self.nodes,
+                producer=producer,
+                observers=self.observers,
+                name=self.flow.name,
+            )
+        return self._loops[producer]
+
+    def workflow(self, producer: str | None = None) -> Workflow:
+        """A ``Workflow`` running one iteration of that loop per run (draw it, serve it)."""
+        return self.loop(producer).workflow(timeout=self.flow.spec.settings.iteration_timeout)
+
+    def subscribe(self, observer: Observer) -> None:
+        """``observer(kind, fields)`` for node_started / node_completed / node_failed and
+        loop events (iteration_failed, redis_unavailable, loop_completed)."""
+        self.observers.append(observer)
+
+    def _emit(self, kind: str, fields: dict[str, Any]) -> None:
+        for observer in self.observers:
+            try:
+                observer(kind, fields)
+            except Exception:  # an observer never stops the flow
+                logger.exception("flow observer failed on %s", kind)
+
+    async def _setup(self, members: list[str]) -> None:
+        for node_id in members:
+            if node_id not in self._set_up:
+                await self.nodes[node_id].instance.setup()
+                self._set_up.add(node_id)
+
+    async def _cleanup(self, members: list[str]) -> None:
+        for node_id in members:
+            try:
+                await self.nodes[node_id].instance.cleanup()
+            except Exception as exc:
+                self._emit("node_cleanup_failed", {"node_id": node_id, "error": str(exc)})
+                logger.exception("cleanup of node %s failed", node_id)
+            self._set_up.discard(node_id)
+
+    async def _wait_for_redis(self, stats: LoopStats, producer: str, exc: BaseException) -> None:
+        stats.redis_outages += 1
+        self._emit("redis_unavailable", {"loop": producer, "error": str(exc)})
+        logger.warning("loop %s: Redis unavailable (%s); retrying", producer, exc)
+        delay = 0.05
+        while not self.stop_event.is_set():
+            try:
+                await self.services.redis().ping()
+                self._emit("redis_available", {"loop": producer})
+                return
+            except Exception:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _dead_letter(self, failure: NodeFailure, producer: str, stats: LoopStats) -> None:
+        cause = failure.error
+        while True:
+            try:
+                await self.dlq.add(
+                    node_id=failure.node_id,
+                    node_type=failure.node_type,
+                    payload=failure.payload,
+                    error=cause,
+                    trace="".join(
+                        traceback.format_exception(type(cause), cause, cause.__traceback__)
+                    ),
+                    loop=producer,
+                )
+                stats.dead_lettered += 1
+                return
+            except Exception as exc:
+                if not _is_connection_error(exc) or self.stop_event.is_set():
+                    logger.exception("could not dead-letter a failed iteration")
+                    return
+                await self._wait_for_redis(stats, producer, exc)
+
+    async def run_loop(self, producer: str, *, max_iterations: int | None = None) -> LoopStats:
+        """Run one loop until its producer is done, the engine stops or ``max_iterations``."""
+        compiled = self.loop(producer)
+        workflow = compiled.workflow(timeout=self.flow.spec.settings.iteration_timeout)
+        stats = self.stats.setdefault(producer, LoopStats())
+        producer_node = self.nodes[producer].instance
+        settle = getattr(producer_node, "settle", None)
+        await self._setup(compiled.members)
+        try:
+            while max_iterations is None or stats.iterations < max_iterations:
+                succeeded = True
+                try:
+                    result = await workflow.run(start_event=FlowStart())
+                except Exception as exc:
+                    failure = exc if isinstance(exc, NodeFailure) else _unattributed(exc)
+                    if _is_connection_error(failure.error) and failure.node_id == producer:
+                        await self._wait_for_redis(stats, producer, failure.error)
+                        continue
+                    succeeded = False
+                    stats.failed += 1
+                    stats.iterations += 1
+                    self._emit(
+                        "iteration_failed",
+                        {"loop": producer, "node_id": failure.node_id, "error": str(failure)},
+                    )
+                    if self.dead_letters:
+                        await self._dead_letter(failure, producer, stats)
+                else:
+                    if result["done"]:
+                        break
+                    stats.iterations += 1
+                    if self.keep_outputs:
+                        stats.outputs.append(result["outputs"])
+                if settle is not None:
+                    await settle(succeeded)
+        finally:
+            await self._cleanup(compiled.members)
+            self._emit("loop_completed", {"loop": producer, "iterations": stats.iterations})
+        return stats
+
+    async def run_production(self, *, max_iterations: int | None = None) -> dict[str, LoopStats]:
+        """Run every loop at once until all have ended."""
+        producers = self.flow.graph.producers()
+        if not producers:
+            raise FlowError(f"flow {self.flow.name!r} has no producer node")
+        await asyncio.gather(*(self.run_loop(p, max_iterations=max_iterations) for p in producers))
+        return self.stats
+
+    def stop(self) -> None:
+        """Ask every loop to end: waiting producers return "done" and each loop cleans up."""
+        self.stop_event.set()
+
+    async def replay(self, entry_id: str) -> dict[str, Any]:
+        """Run a dead-lettered iteration again from its failed node; removes it on success."""
+        entry = await self.dlq.get(entry_id)
+        loop = self.loop(entry["loop"]) if entry.get("loop") else self.loop()
+        workflow = loop.workflow(timeout=self.flow.spec.settings.iteration_timeout)
+        await self._setup(loop.members)
+        payload = Payload.from_dict(entry["input"]).to_dict()
+        result: dict[str, Any] = await workflow.run(
+            start_event=FlowStart(entry=entry["node_id"], payload=payload)
+        )
+        await self.dlq.remove(entry_id)
+        return result
+
+    async def aclose(self) -> None:
+        await self.services.aclose()
