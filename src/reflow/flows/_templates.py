@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template, TemplateError
+from jinja2 import ChainableUndefined, Template, TemplateError, pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 __all__ = [
@@ -48,13 +49,31 @@ def _tojson(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+@pass_context
+def _set_runtime(context: Any, value: Any, key: str, stored: Any = None) -> Any:
+    context["runtime"][str(key)] = value if stored is None else stored
+    return value
+
+
+@pass_context
+def _delete_runtime(context: Any, value: Any, key: str) -> Any:
+    context["runtime"].pop(str(key), None)
+    return value
+
+
 class _Environment(SandboxedEnvironment):
     """The sandbox plus a compiled-template cache keyed by source text."""
 
     def __init__(self) -> None:
         super().__init__(undefined=ChainableUndefined, finalize=_finalize, autoescape=False)
         self.filters["tojson"] = _tojson
+        self.filters["set_runtime"] = _set_runtime
+        self.filters["delete_runtime"] = _delete_runtime
         self._compiled: dict[str, Template] = {}
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        # Jinja would render an empty string; failing says what the template tried.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__} is unsafe")
 
     def compiled(self, source: str) -> Template:
         template = self._compiled.get(source)
@@ -66,18 +85,6 @@ class _Environment(SandboxedEnvironment):
 
 
 _ENV = _Environment()
-
-
-def _runtime_filters(runtime: dict[str, Any]) -> dict[str, Any]:
-    def set_runtime(value: Any, key: str, stored: Any = None) -> Any:
-        runtime[str(key)] = value if stored is None else stored
-        return value
-
-    def delete_runtime(value: Any, key: str) -> Any:
-        runtime.pop(str(key), None)
-        return value
-
-    return {"set_runtime": set_runtime, "delete_runtime": delete_runtime}
 
 
 def check_template(source: str) -> str | None:
@@ -105,7 +112,6 @@ def render_value(
             "workflowenv": env,
             "env": env,
             "runtime": runtime,
-            **_runtime_filters(runtime),
         }
         return template.render(context)
     except Exception as exc:  # a template may raise anything (division by zero, sandbox)
