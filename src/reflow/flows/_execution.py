@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import importlib
 from collections.abc import Awaitable, Callable
@@ -74,6 +75,8 @@ def _process_pool() -> concurrent.futures.ProcessPoolExecutor:
     global _PROCESS_POOL
     if _PROCESS_POOL is None:
         _PROCESS_POOL = concurrent.futures.ProcessPoolExecutor(max_workers=4)
+        # Shut down before interpreter teardown, when the pool's own cleanup would fail.
+        atexit.register(_PROCESS_POOL.shutdown, wait=True, cancel_futures=True)
     return _PROCESS_POOL
 
 

@@ -90,8 +90,16 @@ def compile_expression(source: str) -> ast.Expression:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"invalid expression {source!r}: {exc.msg}") from exc
+    called = {
+        id(node.func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FUNCTIONS
+    }
     for node in ast.walk(tree):
-        _check_node(node, source)
+        if id(node) not in called:
+            _check_node(node, source)
     return tree
 
 

@@ -65,7 +65,12 @@ class _Environment(SandboxedEnvironment):
     """The sandbox plus a compiled-template cache keyed by source text."""
 
     def __init__(self) -> None:
-        super().__init__(undefined=ChainableUndefined, finalize=_finalize, autoescape=False)
+        super().__init__(
+            undefined=ChainableUndefined,
+            finalize=_finalize,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
         self.filters["tojson"] = _tojson
         self.filters["set_runtime"] = _set_runtime
         self.filters["delete_runtime"] = _delete_runtime
