@@ -197,45 +197,48 @@ def _as_step(
 
 
 class _Router:
-    """What a step does once its node produced (or skipped): send events on, or end."""
+    """What a step does once its node produced (or skipped): send events on, or end.
 
-    def __init__(self, plan: _Plan, node_id: str, needs_finish: bool) -> None:
-        self.plan = plan
+    The targets and their event classes are resolved once, at compile time.
+    """
+
+    def __init__(self, plan: _Plan, node_id: str) -> None:
         self.node_id = node_id
-        self.needs_finish = needs_finish
+        self.branches: list[tuple[str, list[type[NodeInput]]]] = [
+            (key, [plan.event_class(t, node_id) for t in nodes])
+            for key, nodes in plan.targets(node_id).items()
+        ]
+        self.count = sum(len(classes) for _, classes in self.branches)
+        self.single = self.branches[0][1][0] if self.count == 1 else None
 
     def route(
         self, ctx: Context, payload: Payload | None, weight: int, branch: str | None
     ) -> Event:
-        targets = self.plan.targets(self.node_id)
-        sends: list[tuple[str, Payload | None]] = []
-        for key, nodes in targets.items():
-            skipped = payload is None or (branch is not None and key != branch)
-            sends.extend((t, None if skipped else payload) for t in nodes)
-        if not sends:
+        if self.single is not None and branch is None:
+            return _event(self.single, payload, weight)
+        if not self.count:
             data = None if payload is None else payload.data
             if weight == FULL and data is not None:
                 return StopEvent(result={"done": False, "outputs": {self.node_id: data}})
             return BranchEnd(node=self.node_id, weight=weight, data=data)
-        shares = _split(weight, len(sends))
-        events = [
-            _event(self.plan.event_class(target, self.node_id), sent, share)
-            for (target, sent), share in zip(sends, shares, strict=True)
-        ]
+        shares = _split(weight, self.count)
+        events: list[NodeInput] = []
+        for key, classes in self.branches:
+            sent = None if branch is not None and key != branch else payload
+            for cls in classes:
+                events.append(_event(cls, sent, shares[len(events)]))
         for event in events[1:]:
             ctx.send_event(event)
         return events[0]
 
     def returns(self) -> list[Any]:
-        classes: list[Any] = []
-        for nodes in self.plan.targets(self.node_id).values():
-            classes.extend(self.plan.event_class(t, self.node_id) for t in nodes)
+        classes = [cls for _, group in self.branches for cls in group]
         return [*classes, StopEvent, BranchEnd]
 
 
-def _node_step(plan: _Plan, node_id: str, needs_finish: bool) -> Any:
+def _node_step(plan: _Plan, node_id: str) -> Any:
     bound = plan.bound[node_id]
-    router = _Router(plan, node_id, needs_finish)
+    router = _Router(plan, node_id)
     slots = plan.inputs[node_id]
     names = [f"ev{i}" if i else "ev" for i in range(len(slots))]
     kind = plan.graph.kind(node_id)
@@ -330,7 +333,7 @@ def _finish_step() -> Any:
 
 
 def _start_step(plan: _Plan, name: str, producer: str | None, entries: list[str]) -> Any:
-    entry_router = _Router(plan, producer or "", False)
+    entry_router = _Router(plan, producer) if producer else None
     bound = plan.bound.get(producer) if producer else None
     observed = plan.observers
 
@@ -362,10 +365,11 @@ def _start_step(plan: _Plan, name: str, producer: str | None, entries: list[str]
             return StopEvent(result={"done": True, "outputs": {}})
         if observed:
             plan.emit("node_completed", {"node_id": producer, "node_type": bound.type_id})
+        assert entry_router is not None
         return entry_router.route(ctx, out, FULL, None)
 
     returns: list[Any] = [StopEvent, type(None)]
-    if producer is not None:
+    if entry_router is not None:
         returns = [*entry_router.returns(), type(None)]
     returns += [plan.inputs[t][0][1] for t in entries]
     return _as_step(name, body, [("ctx", Context), ("ev", FlowStart)], returns, {"num_workers": 1})
@@ -414,17 +418,12 @@ def compile_loop(
         return compiled_bodies[loop_id]
 
     plan = _Plan(graph, bound, members, inputs, observer_list, compile_body)
-    needs_finish = (
-        any(sum(len(t) for t in plan.targets(n).values()) > 1 for n in members)
-        or len(entries) > 1
-        or producer is None
-    )
     start_name = _ident(producer) if producer else f"body_{_ident(body_of or '')}"
     namespace: dict[str, Any] = {start_name: _start_step(plan, start_name, producer, entries)}
     step_names = {producer: start_name} if producer else {}
     for node_id in members:
         if node_id != producer:
-            namespace[_ident(node_id)] = _node_step(plan, node_id, needs_finish)
+            namespace[_ident(node_id)] = _node_step(plan, node_id)
             step_names[node_id] = _ident(node_id)
     namespace["finish"] = _finish_step()
     workflow_class = types.new_class(
