@@ -218,7 +218,8 @@ async def test_step_timeout_fails_the_iteration(services: FlowServices) -> None:
     engine, stats = await run(doc, services=services)
     assert stats["1"].failed == 2
     entries = await engine.dlq.list()
-    assert {e["error_type"] for e in entries} == {"StepTimeoutError"}
+    assert {e["error_type"] for e in entries} == {"NodeTimeoutError"}
+    assert {e["node_id"] for e in entries} == {"d"}
 
 
 @pytest.mark.parametrize(
@@ -446,3 +447,44 @@ async def test_the_compiled_workflow_is_a_reflow_workflow() -> None:
     assert "node_1" in text and "node_2" in text
     result = await workflow.run()
     assert result["outputs"]["2"]["data_transformer"] == 1
+
+
+async def test_loops_run_on_the_durable_runtime(tmp_path: Path) -> None:
+    from reflow.durable import DurableRuntime
+
+    doc = {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 2}),
+            node("a", "data-transformer", T('"A"')),
+            node("b", "data-transformer", T('"B"')),
+        ],
+        "edges": [edge("1", "a"), edge("1", "b")],
+    }
+    runtime = DurableRuntime(str(tmp_path / "runs.db"))
+    await runtime.launch()
+    try:
+        engine = FlowEngine(load_flow(doc), keep_outputs=True, runtime=runtime)
+        stats = await engine.run_production()
+        assert [sorted(o) for o in stats["1"].outputs] == [["a", "b"], ["a", "b"]]
+        runs = await runtime.list_runs()
+        assert len(runs) == 3 and {r.status for r in runs} == {"completed"}
+    finally:
+        await runtime.destroy()
+
+
+async def test_iteration_timeout_is_dead_lettered_without_a_node(services: FlowServices) -> None:
+    from reflow.flows import FlowError
+
+    doc = {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 1}),
+            node("d", "static-delay-node", {"interval": 5}),
+        ],
+        "edges": [edge("1", "d")],
+        "settings": {"iteration_timeout": 0.05},
+    }
+    engine, _stats = await run(doc, services=services)
+    [entry] = await engine.dlq.list()
+    assert entry["node_id"] == "" and "Timeout" in entry["error_type"]
+    with pytest.raises(FlowError, match="no node to replay it from"):
+        await engine.replay(entry["entry_id"])

@@ -15,6 +15,7 @@ splits its share, so its last node stops the run itself.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import types
@@ -30,6 +31,7 @@ from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._graph import FlowGraph
 from reflow.flows._nodes import Payload
 from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
+from reflow.runtime.types.plugin import Runtime
 from reflow.workflow import Workflow
 
 __all__ = [
@@ -46,6 +48,10 @@ FULL = 1 << 60
 _FINISH_KEY = "flow_finish"
 
 Observer = Callable[[str, dict[str, Any]], None]
+
+
+class NodeTimeoutError(TimeoutError):
+    """A node ran longer than its ``data.timeout`` (the attempt is cancelled)."""
 
 
 class FlowStart(StartEvent):
@@ -126,8 +132,8 @@ class CompiledLoop:
     step_names: dict[str, str]
     observers: list[Observer] = field(default_factory=list)
 
-    def workflow(self, timeout: float | None = None) -> Workflow:
-        return self.workflow_class(timeout=timeout)
+    def workflow(self, timeout: float | None = None, runtime: Runtime | None = None) -> Workflow:
+        return self.workflow_class(timeout=timeout, runtime=runtime)
 
 
 @dataclass
@@ -243,6 +249,19 @@ def _node_step(plan: _Plan, node_id: str) -> Any:
     names = [f"ev{i}" if i else "ev" for i in range(len(slots))]
     kind = plan.graph.kind(node_id)
     observed = plan.observers
+    timeout = bound.spec.data.timeout
+
+    async def execute(payload: Payload) -> Payload:
+        if kind == "loop":
+            return await run_loop_node(bound, plan.compile_body(node_id), payload)
+        if timeout is None:
+            return await bound.run(payload)
+        try:
+            return await asyncio.wait_for(bound.run(payload), timeout)
+        except asyncio.TimeoutError:
+            raise NodeTimeoutError(
+                f"node {node_id!r} timed out after {timeout:g} seconds"
+            ) from None
 
     async def body(ctx: Context, **events: NodeInput) -> Event:
         arrived = [events[name] for name in names]
@@ -256,10 +275,7 @@ def _node_step(plan: _Plan, node_id: str) -> Any:
         if observed:
             plan.emit("node_started", {"node_id": node_id, "node_type": bound.type_id})
         try:
-            if kind == "loop":
-                out = await run_loop_node(bound, plan.compile_body(node_id), payload)
-            else:
-                out = await bound.run(payload)
+            out = await execute(payload)
         except Exception as exc:
             if observed:
                 plan.emit("node_failed", {"node_id": node_id, "error": str(exc)})
@@ -281,8 +297,6 @@ def _node_step(plan: _Plan, node_id: str) -> Any:
         options["retry_policy"] = retry_policy(
             stop=stop_after_attempt(retry.attempts), wait=wait_fixed(retry.delay)
         )
-    if bound.spec.data.timeout is not None:
-        options["timeout"] = bound.spec.data.timeout
     return _as_step(
         _ident(node_id), lambda ctx, **kw: body(ctx, **kw), params, router.returns(), options
     )

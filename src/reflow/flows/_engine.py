@@ -23,6 +23,7 @@ from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._loader import Flow
 from reflow.flows._nodes import Node, NodeContext, Payload
 from reflow.flows._services import FlowServices
+from reflow.runtime.types.plugin import Runtime
 from reflow.workflow import Workflow
 
 __all__ = ["FlowEngine", "LoopStats"]
@@ -65,8 +66,10 @@ class LoopStats:
 class FlowEngine:
     """Node instances of one flow and the workflows of its loops.
 
-    ``keep_outputs`` keeps each iteration's sink outputs in ``stats[producer].outputs`` (for
-    tests and the CLI; off by default so a long-running loop does not grow).
+    ``runtime`` is the reflow runtime the loops' workflows run on (default: in memory; a
+    ``DurableRuntime`` journals every iteration).  ``keep_outputs`` keeps each iteration's sink
+    outputs in ``stats[producer].outputs`` (for tests and the CLI; off by default so a
+    long-running loop does not grow).
     """
 
     def __init__(
@@ -76,10 +79,12 @@ class FlowEngine:
         *,
         keep_outputs: bool = False,
         dead_letters: bool = True,
+        runtime: Runtime | None = None,
     ) -> None:
         self.flow = flow
         self.services = services or FlowServices()
         self.keep_outputs = keep_outputs
+        self.workflow_runtime = runtime
         self.dead_letters = dead_letters
         self.runtime: dict[str, Any] = {}
         self.stop_event = asyncio.Event()
@@ -122,7 +127,12 @@ class FlowEngine:
 
     def workflow(self, producer: str | None = None) -> Workflow:
         """A ``Workflow`` running one iteration of that loop per run (draw it, serve it)."""
-        return self.loop(producer).workflow(timeout=self.flow.spec.settings.iteration_timeout)
+        return self.loop(producer).workflow(
+            self.flow.spec.settings.iteration_timeout, self.workflow_runtime
+        )
+
+    def _instantiate(self, compiled: CompiledLoop) -> Workflow:
+        return compiled.workflow(self.flow.spec.settings.iteration_timeout, self.workflow_runtime)
 
     def subscribe(self, observer: Observer) -> None:
         """``observer(kind, fields)`` for node_started / node_completed / node_failed and
@@ -190,7 +200,9 @@ class FlowEngine:
     async def run_loop(self, producer: str, *, max_iterations: int | None = None) -> LoopStats:
         """Run one loop until its producer is done, the engine stops or ``max_iterations``."""
         compiled = self.loop(producer)
-        workflow = compiled.workflow(timeout=self.flow.spec.settings.iteration_timeout)
+        workflow = compiled.workflow(
+            self.flow.spec.settings.iteration_timeout, self.workflow_runtime
+        )
         stats = self.stats.setdefault(producer, LoopStats())
         producer_node = self.nodes[producer].instance
         settle = getattr(producer_node, "settle", None)
@@ -242,8 +254,13 @@ class FlowEngine:
     async def replay(self, entry_id: str) -> dict[str, Any]:
         """Run a dead-lettered iteration again from its failed node; removes it on success."""
         entry = await self.dlq.get(entry_id)
+        if not entry.get("node_id"):
+            raise FlowError(
+                f"dead-letter entry {entry_id!r} failed outside any node "
+                f"({entry.get('error_type')}); there is no node to replay it from"
+            )
         loop = self.loop(entry["loop"]) if entry.get("loop") else self.loop()
-        workflow = loop.workflow(timeout=self.flow.spec.settings.iteration_timeout)
+        workflow = self._instantiate(loop)
         await self._setup(loop.members)
         payload = Payload.from_dict(entry["input"]).to_dict()
         result: dict[str, Any] = await workflow.run(
