@@ -488,3 +488,23 @@ async def test_iteration_timeout_is_dead_lettered_without_a_node(services: FlowS
     assert entry["node_id"] == "" and "Timeout" in entry["error_type"]
     with pytest.raises(FlowError, match="no node to replay it from"):
         await engine.replay(entry["entry_id"])
+
+
+async def test_node_ids_that_would_share_a_step_name_get_distinct_steps() -> None:
+    doc = {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 1}),
+            node("a-b", "data-transformer", T('"dash"')),
+            node("a_b", "data-transformer", T('"underscore"')),
+            node("finish", "data-transformer", T('"last"')),
+        ],
+        "edges": [edge("1", "a-b"), edge("a-b", "a_b"), edge("a_b", "finish")],
+    }
+    engine, stats = await run(doc)
+    assert set(engine.loop().step_names.values()) == {"node_1", "a_b", "a_b_2", "finish_2"}
+    out = stats["1"].outputs[0]["finish"]
+    assert [out[k] for k in ("data_transformer", "data_transformer_2", "data_transformer_3")] == [
+        "dash",
+        "underscore",
+        "last",
+    ]

@@ -215,7 +215,8 @@ class _Router:
             for key, nodes in plan.targets(node_id).items()
         ]
         self.count = sum(len(classes) for _, classes in self.branches)
-        self.single = self.branches[0][1][0] if self.count == 1 else None
+        every = [cls for _, classes in self.branches for cls in classes]
+        self.single = every[0] if len(every) == 1 else None
 
     def route(
         self, ctx: Context, payload: Payload | None, weight: int, branch: str | None
@@ -242,7 +243,22 @@ class _Router:
         return [*classes, StopEvent, BranchEnd]
 
 
-def _node_step(plan: _Plan, node_id: str) -> Any:
+def _step_names(nodes: list[str]) -> dict[str, str]:
+    """A distinct Python identifier per node (``a-b`` and ``a_b`` must not collide, nor a node
+    called ``finish`` with the finishing step)."""
+    names: dict[str, str] = {}
+    used = {"finish"}
+    for node_id in nodes:
+        base = _ident(node_id)
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}_{n}", n + 1
+        used.add(name)
+        names[node_id] = name
+    return names
+
+
+def _node_step(plan: _Plan, node_id: str, name: str) -> Any:
     bound = plan.bound[node_id]
     router = _Router(plan, node_id)
     slots = plan.inputs[node_id]
@@ -297,9 +313,7 @@ def _node_step(plan: _Plan, node_id: str) -> Any:
         options["retry_policy"] = retry_policy(
             stop=stop_after_attempt(retry.attempts), wait=wait_fixed(retry.delay)
         )
-    return _as_step(
-        _ident(node_id), lambda ctx, **kw: body(ctx, **kw), params, router.returns(), options
-    )
+    return _as_step(name, lambda ctx, **kw: body(ctx, **kw), params, router.returns(), options)
 
 
 async def run_loop_node(bound: BoundNode, body: CompiledLoop, payload: Payload) -> Payload:
@@ -408,17 +422,18 @@ def compile_loop(
         entries = graph.next(body_of, "subdag")
         members = graph.body_of(body_of)
     member_set = set(members)
+    names = _step_names(members)
     inputs: dict[str, list[tuple[str, type[NodeInput]]]] = {}
     for node_id in members:
         if node_id == producer:
             continue
         parents = [p for p in graph.in_loop_parents(node_id, member_set)]
-        base = f"{_ident(node_id).capitalize()}Input"
+        base = f"{names[node_id].capitalize()}Input"
         if len(parents) <= 1:
             inputs[node_id] = [(parents[0] if parents else "", types.new_class(base, (NodeInput,)))]
         else:
             inputs[node_id] = [
-                (p, types.new_class(f"{base}From{_ident(p).capitalize()}", (NodeInput,)))
+                (p, types.new_class(f"{base}From{names[p].capitalize()}", (NodeInput,)))
                 for p in parents
             ]
     compiled_bodies: dict[str, CompiledLoop] = {}
@@ -432,13 +447,17 @@ def compile_loop(
         return compiled_bodies[loop_id]
 
     plan = _Plan(graph, bound, members, inputs, observer_list, compile_body)
-    start_name = _ident(producer) if producer else f"body_{_ident(body_of or '')}"
+    step_names = names
+    if producer is not None:
+        start_name = names[producer]
+    else:
+        start_name = f"body_{_ident(body_of or '')}"
+        while start_name in names.values():
+            start_name += "_"
     namespace: dict[str, Any] = {start_name: _start_step(plan, start_name, producer, entries)}
-    step_names = {producer: start_name} if producer else {}
     for node_id in members:
         if node_id != producer:
-            namespace[_ident(node_id)] = _node_step(plan, node_id)
-            step_names[node_id] = _ident(node_id)
+            namespace[step_names[node_id]] = _node_step(plan, node_id, step_names[node_id])
     namespace["finish"] = _finish_step()
     workflow_class = types.new_class(
         f"{_ident(name).capitalize()}Workflow",

@@ -160,7 +160,17 @@ def _check_nodes(spec: FlowSpec, registry: NodeRegistry) -> tuple[dict[str, Any]
 def _check_edges(spec: FlowSpec, classes: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     known = {n.id for n in spec.nodes}
+    pairs: set[tuple[str, str]] = set()
     for index, edge in enumerate(spec.edges):
+        if (edge.source, edge.target) in pairs:
+            problems.append(
+                Problem(
+                    f"more than one edge from {edge.source!r} to {edge.target!r}",
+                    edge.source,
+                    f"edges[{index}]",
+                )
+            )
+        pairs.add((edge.source, edge.target))
         for end in ("source", "target"):
             node_id = getattr(edge, end)
             if node_id not in known:
