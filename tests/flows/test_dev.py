@@ -164,3 +164,23 @@ async def test_dynamic_delay_spreads_the_window(services: FlowServices) -> None:
         delays.append(result.output["metadata"]["delaySeconds"])
     assert sum(delays) == pytest.approx(0.2)
     assert len(set(delays)) > 1
+
+
+async def test_a_for_each_node_runs_its_whole_body_in_development_mode(
+    services: FlowServices,
+) -> None:
+    doc = {
+        "nodes": [
+            node("f", "for-each", {"array_expression": "data.items"}),
+            node(
+                "x",
+                "data-transformer",
+                {"output_template": "{{ data.forEachNode.state.item * 10 }}", "overwrite": False},
+            ),
+        ],
+        "edges": [edge("f", "x", "subdag")],
+    }
+    dev = DevSession(load_flow(doc), services)
+    result = await dev.run_node("f", input={"data": {"items": [1, 2]}})
+    assert result.output is not None
+    assert [r["data_transformer"] for r in result.output["data"]["loop_results"]] == [10, 20]

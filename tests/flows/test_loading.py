@@ -202,3 +202,42 @@ def test_json_schema_describes_the_document() -> None:
     assert "counter" in node_schema["properties"]["type"]["enum"]
     assert "sourceHandle" in schema["$defs"]["EdgeSpec"]["properties"]
     json.dumps(schema)
+
+
+def test_registry_describes_types_for_an_editor_and_refuses_bad_classes() -> None:
+    from pydantic import BaseModel
+
+    from reflow.flows import BlockingNode, NodeRegistry, default_registry
+
+    class Config(BaseModel):
+        country: str
+        city: str = ""
+
+    class Place(BlockingNode[Config]):
+        type_id = "place"
+        config_model = Config
+        dependent_fields = {"city": ["country"]}
+
+    registry = default_registry().copy()
+    registry.register(Place)
+    described = {d["type"]: d for d in registry.describe()}
+    assert described["place"]["dependent_fields"] == {"city": ["country"]}
+    assert described["place"]["config_schema"]["required"] == ["country"]
+    assert described["counter"]["kind"] == "producer"
+    assert "place" not in default_registry().types()
+    with pytest.raises(TypeError):
+        NodeRegistry().register(dict)  # type: ignore[arg-type]
+
+    class Nameless(BlockingNode[Config]):
+        pass
+
+    with pytest.raises(ValueError, match="no type_id"):
+        NodeRegistry().register(Nameless)
+
+
+def test_duplicate_edges_are_reported() -> None:
+    doc = {
+        "nodes": [COUNTER, node("2", "data-transformer", {"output_template": "{}"})],
+        "edges": [edge("1", "2"), edge("1", "2")],
+    }
+    assert [(p.node_id, p.field) for p in validate_flow(doc)] == [("1", "edges[1]")]

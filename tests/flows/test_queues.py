@@ -197,3 +197,41 @@ async def test_queue_recover_puts_unfinished_items_back_in_order(
     assert await queue.recover() == 2
     again = await queue.take(10, timeout=0.1)
     assert [json.loads(t)["n"] for t in again] == [1, 2, 3, 4]
+
+
+async def test_sigterm_stops_the_run_and_the_done_signal_crosses_the_queue(
+    services: FlowServices, prefix: str, tmp_path: Path
+) -> None:
+    doc = {
+        "nodes": [
+            node("tick", "interval", {"seconds": 0.01}),
+            node("w", "queue-node-writer", config={"queue_name": "stopq"}),
+        ],
+        "edges": [edge("tick", "w")],
+    }
+    path = tmp_path / "ticker.json"
+    path.write_text(json.dumps(doc))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reflow.cli", "flow", "run", str(path), "--prefix", prefix],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    queue = RedisQueue(services, "stopq")
+    deadline = time.monotonic() + 30
+    while await queue.length() < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    out, err = await asyncio.to_thread(process.communicate, None, 30)
+    assert process.returncode == 0, err.decode()
+    produced = json.loads(out)["tick"]["iterations"]
+    reader = {
+        "nodes": [node("r", "queue-reader-dummy", config={"queue_name": "stopq"})],
+        "edges": [],
+    }
+    engine = FlowEngine(load_flow(reader), services, keep_outputs=True)
+    stats = await asyncio.wait_for(engine.run_production(), 20)
+    assert stats["r"].iterations == produced >= 3
+    assert [o["r"]["interval"]["iteration"] for o in stats["r"].outputs] == list(
+        range(1, produced + 1)
+    )

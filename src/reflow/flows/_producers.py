@@ -214,7 +214,14 @@ class WebhookProducer(ProducerNode[WebhookConfig]):
             self._pubsub = self.context.services.redis().pubsub()
             await self._pubsub.subscribe(webhook_channel(self.context.services, config.webhook_id))
         while not self.context.stop.is_set():
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            try:
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=0.2
+                )
+            except Exception:
+                # A broken subscription is dropped; the next call subscribes again.
+                await self.cleanup()
+                raise
             if message is None:
                 await asyncio.sleep(0)
                 continue
