@@ -76,3 +76,25 @@ def test_every_dag_iteration_ends_and_runs_each_reached_node_once(
     # The producer is called once more at the end, to say it is done.
     expected = expected_runs(routes, edges, len(doc["nodes"])) - {"n0"}
     assert sorted(n for n in started if n != "n0") == sorted(expected)
+
+
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["a", "b", "a_2", "c"]), st.integers(0, 3), max_size=4),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_join_keeps_every_value_of_every_parent(datas: list[dict[str, int]]) -> None:
+    from reflow.flows import Payload
+    from reflow.flows._nodes import merge_payloads
+
+    merged = merge_payloads([Payload(d, {}) for d in datas]).data
+    assert {k: merged[k] for k in datas[0]} == datas[0]
+    for data in datas[1:]:
+        for key, value in data.items():
+            assert any(
+                k == key or (k.startswith(f"{key}_") and k[len(key) + 1 :].isdigit())
+                for k, v in merged.items()
+                if v == value
+            )

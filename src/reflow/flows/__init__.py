@@ -6,7 +6,6 @@ runs the loops (production mode); :class:`DevSession` runs one node at a time on
 upstream outputs (development mode).
 """
 
-from reflow.flows._compile import FlowStart
 from reflow.flows._dev import DevResult, DevSession
 from reflow.flows._dlq import DeadLetterQueue
 from reflow.flows._engine import FlowEngine, LoopStats
@@ -18,6 +17,7 @@ from reflow.flows._errors import (
     Problem,
     UpstreamMissingError,
 )
+from reflow.flows._events import FlowStart, NodeTimeoutError
 from reflow.flows._execution import NodeFailure
 from reflow.flows._expressions import ExpressionError, evaluate
 from reflow.flows._format import FlowSpec, normalize_branch
@@ -62,6 +62,7 @@ __all__ = [
     "NodeContext",
     "NodeFailure",
     "NodeRegistry",
+    "NodeTimeoutError",
     "NonBlockingNode",
     "Payload",
     "Problem",

@@ -26,100 +26,33 @@ from typing import Any
 
 from reflow.context.context import Context
 from reflow.decorators import step
-from reflow.events import Event, StartEvent, StopEvent, construct_trusted
+from reflow.events import Event, StopEvent
+from reflow.flows._events import (
+    FULL,
+    BranchEnd,
+    FlowStart,
+    NodeInput,
+    NodeTimeoutError,
+    node_event,
+    split_weight,
+)
 from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._graph import FlowGraph
-from reflow.flows._nodes import Payload
+from reflow.flows._nodes import Payload, merge_payloads
 from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from reflow.runtime.types.plugin import Runtime
 from reflow.workflow import Workflow
 
-__all__ = [
-    "FULL",
-    "BranchEnd",
-    "CompiledLoop",
-    "FlowStart",
-    "NodeInput",
-    "compile_loop",
-    "run_loop_node",
-]
+__all__ = ["CompiledLoop", "compile_loop", "run_loop_node"]
 
-FULL = 1 << 60
 _FINISH_KEY = "flow_finish"
 
 Observer = Callable[[str, dict[str, Any]], None]
 
 
-class NodeTimeoutError(TimeoutError):
-    """A node ran longer than its ``data.timeout`` (the attempt is cancelled)."""
-
-
-class FlowStart(StartEvent):
-    """Starts one iteration; ``entry`` + ``payload`` start at a node instead (replay, body)."""
-
-    entry: str | None = None
-    payload: dict[str, Any] | None = None
-
-
-class NodeInput(Event):
-    """Base of the per-edge event classes."""
-
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    pid: str
-    weight: int
-    skipped: bool = False
-
-
-class BranchEnd(Event):
-    node: str
-    weight: int
-    data: dict[str, Any] | None = None
-
-
-_FIELDS_SET = {"data", "metadata", "pid", "weight", "skipped"}
-
-
-def _event(cls: type[NodeInput], payload: Payload | None, weight: int) -> NodeInput:
-    if payload is None:
-        fields = {"data": {}, "metadata": {}, "pid": "", "weight": weight, "skipped": True}
-    else:
-        fields = {
-            "data": payload.data,
-            "metadata": payload.metadata,
-            "pid": payload.id,
-            "weight": weight,
-            "skipped": False,
-        }
-    return construct_trusted(cls, fields, _FIELDS_SET)
-
-
 def _ident(node_id: str) -> str:
     text = re.sub(r"\W", "_", node_id)
     return text if text[:1].isalpha() else f"node_{text}"
-
-
-def _merge(events: list[NodeInput]) -> Payload:
-    """One payload from a join's inputs: the first's data, then new keys of the others."""
-    first = events[0]
-    data = dict(first.data)
-    metadata = dict(first.metadata)
-    for other in events[1:]:
-        for key, value in other.data.items():
-            if key not in data:
-                data[key] = value
-            elif data[key] != value:
-                n = 2
-                while f"{key}_{n}" in data:
-                    n += 1
-                data[f"{key}_{n}"] = value
-        metadata.update(other.metadata)
-    return Payload(data, metadata, first.pid)
-
-
-def _split(weight: int, parts: int) -> list[int]:
-    share, rest = divmod(weight, parts)
-    return [share + rest, *([share] * (parts - 1))]
 
 
 @dataclass
@@ -222,18 +155,18 @@ class _Router:
         self, ctx: Context, payload: Payload | None, weight: int, branch: str | None
     ) -> Event:
         if self.single is not None and branch is None:
-            return _event(self.single, payload, weight)
+            return node_event(self.single, payload, weight)
         if not self.count:
             data = None if payload is None else payload.data
             if weight == FULL and data is not None:
                 return StopEvent(result={"done": False, "outputs": {self.node_id: data}})
             return BranchEnd(node=self.node_id, weight=weight, data=data)
-        shares = _split(weight, self.count)
+        shares = split_weight(weight, self.count)
         events: list[NodeInput] = []
         for key, classes in self.branches:
             sent = None if branch is not None and key != branch else payload
             for cls in classes:
-                events.append(_event(cls, sent, shares[len(events)]))
+                events.append(node_event(cls, sent, shares[len(events)]))
         for event in events[1:]:
             ctx.send_event(event)
         return events[0]
@@ -285,9 +218,7 @@ def _node_step(plan: _Plan, node_id: str, name: str) -> Any:
         real = [e for e in arrived if not e.skipped]
         if not real:
             return router.route(ctx, None, weight, None)
-        payload = (
-            _merge(real) if len(real) > 1 else Payload(real[0].data, real[0].metadata, real[0].pid)
-        )
+        payload = merge_payloads([Payload(e.data, e.metadata, e.pid) for e in real])
         if observed:
             plan.emit("node_started", {"node_id": node_id, "node_type": bound.type_id})
         try:
@@ -367,10 +298,10 @@ def _start_step(plan: _Plan, name: str, producer: str | None, entries: list[str]
 
     def start_at(ctx: Context, targets: list[str], payload: Payload) -> Event | None:
         sends: list[NodeInput] = []
-        shares = _split(FULL, sum(len(plan.inputs[t]) for t in targets))
+        shares = split_weight(FULL, sum(len(plan.inputs[t]) for t in targets))
         for target in targets:
             for index, (_, cls) in enumerate(plan.inputs[target]):
-                sends.append(_event(cls, payload if index == 0 else None, shares[len(sends)]))
+                sends.append(node_event(cls, payload if index == 0 else None, shares[len(sends)]))
         for event in sends[1:]:
             ctx.send_event(event)
         return sends[0] if sends else None

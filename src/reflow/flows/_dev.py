@@ -14,13 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from reflow.flows._compile import NodeInput, compile_loop, run_loop_node
-from reflow.flows._compile import _event as make_event
-from reflow.flows._compile import _merge as merge_inputs
+from reflow.flows._compile import compile_loop, run_loop_node
 from reflow.flows._engine import FlowEngine
 from reflow.flows._errors import FlowError, UpstreamMissingError
 from reflow.flows._loader import Flow
-from reflow.flows._nodes import Payload
+from reflow.flows._nodes import Payload, merge_payloads
 from reflow.flows._services import FlowServices
 
 __all__ = ["DevResult", "DevSession"]
@@ -81,12 +79,7 @@ class DevSession:
         missing = [p for p, v in zip(parents, values, strict=True) if v is None]
         if missing:
             raise UpstreamMissingError(node_id, missing)
-        events = [
-            make_event(NodeInput, Payload.from_dict(json.loads(v)), 0)
-            for v in values
-            if v is not None
-        ]
-        return merge_inputs(events)
+        return merge_payloads([Payload.from_dict(json.loads(v)) for v in values if v is not None])
 
     async def run_node(
         self, node_id: str, *, input: dict[str, Any] | None = None, timeout: float = 300

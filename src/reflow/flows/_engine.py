@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reflow.flows._compile import CompiledLoop, FlowStart, compile_loop
+from reflow.flows._compile import CompiledLoop, compile_loop
 from reflow.flows._dlq import DeadLetterQueue
 from reflow.flows._errors import FlowError
+from reflow.flows._events import FlowStart
 from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._loader import Flow
 from reflow.flows._nodes import Node, NodeContext, Payload

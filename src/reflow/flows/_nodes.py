@@ -30,6 +30,7 @@ __all__ = [
     "Payload",
     "Pool",
     "ProducerNode",
+    "merge_payloads",
     "unique_key",
 ]
 
@@ -89,6 +90,26 @@ def unique_key(data: Mapping[str, Any], base: str) -> str:
     while f"{base}_{n}" in data:
         n += 1
     return f"{base}_{n}"
+
+
+def merge_payloads(payloads: list[Payload]) -> Payload:
+    """One payload from a join's inputs: the first's data, then what the others add.
+
+    A key another input holds with a different value is added as ``key_2``, ``key_3``...
+    """
+    first = payloads[0]
+    if len(payloads) == 1:
+        return Payload(first.data, first.metadata, first.id)
+    data = dict(first.data)
+    metadata = dict(first.metadata)
+    for other in payloads[1:]:
+        for key, value in other.data.items():
+            if key not in data:
+                data[key] = value
+            elif data[key] != value:
+                data[unique_key(data, key)] = value
+        metadata.update(other.metadata)
+    return Payload(data, metadata, first.id)
 
 
 @dataclass
