@@ -20,7 +20,7 @@ def _write(tmp_path: Path, doc: dict[str, object], name: str = "f.json") -> str:
 DOC = {
     "nodes": [
         node("1", "counter", {"min_value": 1, "max_value": 2}),
-        node("2", "python-function", {"function": "json:loads"}),
+        node("2", "python-function", {"function": "tests.flows._recorder:loads"}),
     ],
     "edges": [edge("1", "2")],
 }

@@ -15,6 +15,7 @@ from reflow.flows import (
     FlowServices,
     NodeFailure,
     UpstreamMissingError,
+    flow_function,
     load_flow,
 )
 
@@ -93,7 +94,7 @@ async def test_dlq_entry_records_the_failure_and_replay_succeeds_after_the_fix(
             raise RuntimeError(f"cannot handle {data['counter']['current']}")
         return "fixed"
 
-    globals()["_check"] = check
+    globals()["_check"] = flow_function(check)
     doc = {
         "nodes": [
             node("1", "counter", {"min_value": 1, "max_value": 2}),

@@ -352,7 +352,7 @@ async def test_file_writer_http_response_and_python_function(tmp_path: Path) -> 
                     "content": "n={{ data.counter.current }}",
                 },
             ),
-            node("p", "python-function", {"function": "json:dumps"}),
+            node("p", "python-function", {"function": "tests.flows._recorder:as_json"}),
             node("r", "http-response", {"status_code": 202}),
         ],
         "edges": [edge("1", "f"), edge("f", "p"), edge("p", "r")],
@@ -508,3 +508,16 @@ async def test_node_ids_that_would_share_a_step_name_get_distinct_steps() -> Non
         "underscore",
         "last",
     ]
+
+
+async def test_python_function_refuses_unmarked_functions(services: FlowServices) -> None:
+    doc = {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 1}),
+            node("p", "python-function", {"function": "os:listdir"}),
+        ],
+        "edges": [edge("1", "p")],
+    }
+    engine, _ = await run(doc, services=services)
+    [entry] = await engine.dlq.list()
+    assert entry["error_type"] == "PermissionError" and "flow_function" in entry["error_message"]

@@ -6,6 +6,7 @@ runs the loops (production mode); :class:`DevSession` runs one node at a time on
 upstream outputs (development mode).
 """
 
+from reflow.flows._builtin_nodes import flow_function
 from reflow.flows._dev import DevResult, DevSession
 from reflow.flows._dlq import DeadLetterQueue
 from reflow.flows._engine import FlowEngine, LoopStats
@@ -71,6 +72,7 @@ __all__ = [
     "UpstreamMissingError",
     "default_registry",
     "evaluate",
+    "flow_function",
     "flow_json_schema",
     "load_flow",
     "normalize_branch",

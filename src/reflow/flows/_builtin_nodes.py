@@ -8,8 +8,9 @@ import importlib
 import inspect
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,7 +18,7 @@ from reflow.flows._expressions import ExpressionError, compile_expression, evalu
 from reflow.flows._nodes import BlockingNode, ConditionalNode, LoopNode, Payload
 from reflow.flows._templates import is_template
 
-__all__ = ["BUILTIN_NODES", "parse_json_or_literal"]
+__all__ = ["BUILTIN_NODES", "flow_function", "parse_json_or_literal"]
 
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "months": 2592000}
 Unit = Literal["seconds", "minutes", "hours", "days", "months"]
@@ -251,6 +252,21 @@ class HttpResponse(BlockingNode[HttpResponseConfig]):
         return Payload(data, payload.metadata, payload.id)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+_FLOW_FUNCTION = "__reflow_flow_function__"
+
+
+def flow_function(func: F) -> F:
+    """Allow flow documents to call ``func`` from a ``python-function`` node.
+
+    Only marked functions can be called, so a flow document cannot reach arbitrary code
+    (``os:remove``, ...) just by naming it.
+    """
+    setattr(func, _FLOW_FUNCTION, True)
+    return func
+
+
 class PythonFunctionConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
     function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -259,7 +275,8 @@ class PythonFunctionConfig(BaseModel):
 class PythonFunction(BlockingNode[PythonFunctionConfig]):
     """Calls ``module:function`` with the data dict; the result goes under ``python_function``.
 
-    The function may be sync or async; the module must be importable where the flow runs.
+    The function must be marked with ``@flow_function``; it may be sync or async, and its
+    module must be importable where the flow runs.
     """
 
     type_id = "python-function"
@@ -270,6 +287,11 @@ class PythonFunction(BlockingNode[PythonFunctionConfig]):
         target: Any = importlib.import_module(module_name)
         for part in attribute.split("."):
             target = getattr(target, part)
+        if not getattr(target, _FLOW_FUNCTION, False):
+            raise PermissionError(
+                f"{config.function} is not marked with @reflow.flows.flow_function; "
+                "flows may only call functions marked for them"
+            )
         result = target(dict(payload.data))
         if inspect.isawaitable(result):
             result = await result
