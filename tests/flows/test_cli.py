@@ -77,3 +77,12 @@ def test_run_dev_and_dlq(tmp_path: Path, prefix: str) -> None:
     assert given.exit_code == 1 and "must be a JSON object" in given.output
     reset = runner.invoke(main, ["flow", "dev-reset", path, *redis])
     assert "cleared 1" in reset.output
+
+
+def test_an_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["flow", "dlq", "list", _write(tmp_path, DOC), "--redis", "redis://127.0.0.1:1/0"]
+    )
+    assert result.exit_code == 1
+    assert "Error: Redis at redis://127.0.0.1:1/0 failed:" in result.output
+    assert "Traceback" not in result.output

@@ -82,6 +82,24 @@ async def test_counter_counts_down_and_string_iterator_splits() -> None:
     ]
 
 
+def after_one_tick(type_id: str, form: dict[str, Any], **data: Any) -> dict[str, Any]:
+    """A flow whose counter ticks once into one node ``x`` of ``type_id``."""
+    return {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 1}),
+            node("x", type_id, form, **data),
+        ],
+        "edges": [edge("1", "x")],
+    }
+
+
+async def dead_letter(doc: dict[str, Any], services: FlowServices) -> dict[str, Any]:
+    """Run ``doc`` (one failing iteration) and return its only dead-letter entry."""
+    engine, _ = await run(doc, services=services)
+    [entry] = await engine.dlq.list()
+    return dict(entry)
+
+
 class Slow(BaseModel):
     tag: str
 
@@ -189,13 +207,7 @@ class FlakyNode(BlockingNode[Flaky]):
 async def test_node_retry_policy_and_fail_fast_default(services: FlowServices) -> None:
     registry = default_registry().copy()
     registry.register(FlakyNode)
-    retried = {
-        "nodes": [
-            node("1", "counter", {"min_value": 1, "max_value": 1}),
-            node("x", "flaky", {"fail_times": 2}, retry={"attempts": 3, "delay": 0}),
-        ],
-        "edges": [edge("1", "x")],
-    }
+    retried = after_one_tick("flaky", {"fail_times": 2}, retry={"attempts": 3, "delay": 0})
     FlakyNode.calls = 0
     _, stats = await run(retried, registry, services=services)
     assert stats["1"].outputs[0]["x"]["flaky"] == 3
@@ -233,30 +245,15 @@ async def test_step_timeout_fails_the_iteration(services: FlowServices) -> None:
 async def test_templates_that_raise_fail_the_node_naming_the_field(
     services: FlowServices, template: str, needle: str
 ) -> None:
-    doc = {
-        "nodes": [
-            node("1", "counter", {"min_value": 1, "max_value": 1}),
-            node("t", "data-transformer", T(template)),
-        ],
-        "edges": [edge("1", "t")],
-    }
-    engine, _stats = await run(doc, services=services)
-    [entry] = await engine.dlq.list()
-    assert entry["node_id"] == "t" and entry["error_type"] == "NodeConfigError"
+    entry = await dead_letter(after_one_tick("data-transformer", T(template)), services)
+    assert entry["node_id"] == "x" and entry["error_type"] == "NodeConfigError"
     assert "output_template" in entry["error_message"] and needle in entry["error_message"]
 
 
 async def test_rendered_value_of_the_wrong_type_names_the_field(services: FlowServices) -> None:
-    doc = {
-        "nodes": [
-            node("1", "counter", {"min_value": 1, "max_value": 1}),
-            node("d", "static-delay-node", {"interval": "{{ data.counter.direction }}"}),
-        ],
-        "edges": [edge("1", "d")],
-    }
-    engine, _ = await run(doc, services=services)
-    [entry] = await engine.dlq.list()
-    assert "Node 'd': invalid configuration: interval:" in entry["error_message"]
+    doc = after_one_tick("static-delay-node", {"interval": "{{ data.counter.direction }}"})
+    entry = await dead_letter(doc, services)
+    assert "Node 'x': invalid configuration: interval:" in entry["error_message"]
 
 
 async def test_env_runtime_and_set_runtime_filter_in_templates() -> None:
@@ -476,14 +473,10 @@ async def test_iteration_timeout_is_dead_lettered_without_a_node(services: FlowS
     from reflow.flows import FlowError
 
     doc = {
-        "nodes": [
-            node("1", "counter", {"min_value": 1, "max_value": 1}),
-            node("d", "static-delay-node", {"interval": 5}),
-        ],
-        "edges": [edge("1", "d")],
+        **after_one_tick("static-delay-node", {"interval": 5}),
         "settings": {"iteration_timeout": 0.05},
     }
-    engine, _stats = await run(doc, services=services)
+    engine, _ = await run(doc, services=services)
     [entry] = await engine.dlq.list()
     assert entry["node_id"] == "" and "Timeout" in entry["error_type"]
     with pytest.raises(FlowError, match="no node to replay it from"):
@@ -511,13 +504,17 @@ async def test_node_ids_that_would_share_a_step_name_get_distinct_steps() -> Non
 
 
 async def test_python_function_refuses_unmarked_functions(services: FlowServices) -> None:
-    doc = {
-        "nodes": [
-            node("1", "counter", {"min_value": 1, "max_value": 1}),
-            node("p", "python-function", {"function": "os:listdir"}),
-        ],
-        "edges": [edge("1", "p")],
-    }
-    engine, _ = await run(doc, services=services)
-    [entry] = await engine.dlq.list()
+    entry = await dead_letter(
+        after_one_tick("python-function", {"function": "os:listdir"}), services
+    )
     assert entry["error_type"] == "PermissionError" and "flow_function" in entry["error_message"]
+
+
+async def test_a_waiting_cron_producer_ends_when_stopped() -> None:
+    doc = {"nodes": [node("c", "cron", {"expression": "0 0 1 1 *"})], "edges": []}
+    engine = FlowEngine(load_flow(doc), keep_outputs=True)
+    task = asyncio.create_task(engine.run_production())
+    await asyncio.sleep(0.05)
+    engine.stop()
+    stats = await asyncio.wait_for(task, 5)
+    assert stats["c"].iterations == 0

@@ -51,14 +51,16 @@ def _run(factory: Callable[[], Awaitable[T]], services: Any) -> T:
         finally:
             await services.aclose()
 
+    from redis.exceptions import RedisError
+
     from reflow.flows import FlowError
 
     try:
         return asyncio.run(main())
     except FlowError as exc:
         raise CliError(str(exc)) from exc
-    except OSError as exc:
-        raise CliError(f"cannot reach Redis: {exc}") from exc
+    except (OSError, RedisError) as exc:
+        raise CliError(f"Redis at {services.redis_url} failed: {exc}") from exc
 
 
 def _echo_json(value: Any) -> None:
