@@ -35,7 +35,12 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "durable[chain]": {"steps_per_s", "run_p50_ms"},
     "durable[fanout]": {"seconds"},
     "durable[hitl]": {"heap_kb_per_waiting_run", "rss_kb_per_waiting_run", "answers_per_s"},
-    "flows[loop]": {"iterations_per_s", "hand_iterations_per_s", "overhead_us_per_node"},
+    "flows[loop]": {
+        "iterations_per_s",
+        "hand_iterations_per_s",
+        "overhead_us_per_node",
+        "concurrent8_iterations_per_s",
+    },
     "flows[queue]": {"messages_per_s", "p50_ms", "p99_ms", "flow_messages_per_s"},
 }
 

@@ -6,6 +6,8 @@ Shapes, chosen with ``--shape``:
   and the same four steps written by hand as a reflow workflow run N times
   (``hand_iterations_per_s``); ``overhead_us_per_node`` is the extra time per node the flow
   layer adds (payload copies, join bookkeeping, config handling).
+  ``concurrent8_iterations_per_s`` is the flow with ``settings.concurrency: 8`` (eight
+  iterations in flight, the producer still called one call at a time).
 - ``queue``: the Redis hop (127.0.0.1:6379, a random key prefix, batches of 100). First the
   queue itself, as the writer and reader nodes use it: one task pushes N stamped items in
   batches (at most 200 in flight), another takes, acknowledges and timestamps them
@@ -135,9 +137,10 @@ class HandWritten(Workflow):
         return StopEvent(result={**ev.data, "pass_3": 1})
 
 
-async def _flow_rate(n: int) -> float:
+async def _flow_rate(n: int, concurrency: int = 1) -> float:
     Ticks.limit = WARMUP + n
-    engine = FlowEngine(load_flow(LOOP_DOC, registry=REGISTRY), FlowServices(prefix="unused:"))
+    doc = {**LOOP_DOC, "settings": {"concurrency": concurrency}}
+    engine = FlowEngine(load_flow(doc, registry=REGISTRY), FlowServices(prefix="unused:"))
     await engine.run_loop("p", max_iterations=WARMUP)
     started = time.perf_counter()
     stats = await engine.run_loop("p")
@@ -160,6 +163,7 @@ async def measure_loop(n: int) -> dict[str, float]:
     hand = await _hand_rate(n)
     return {
         "iterations_per_s": flow,
+        "concurrent8_iterations_per_s": await _flow_rate(n, concurrency=8),
         "hand_iterations_per_s": hand,
         "overhead_us_per_node": max(0.0, (1 / flow - 1 / hand) / 4 * 1e6),
     }

@@ -235,3 +235,22 @@ async def test_sigterm_stops_the_run_and_the_done_signal_crosses_the_queue(
     assert [o["r"]["interval"]["iteration"] for o in stats["r"].outputs] == list(
         range(1, produced + 1)
     )
+
+
+async def test_a_concurrent_reader_acknowledges_every_item_once(services: FlowServices) -> None:
+    queue = RedisQueue(services, "wide")
+    await queue.push_many([{"data": {"n": n}} for n in range(40)])
+    await queue.push_sentinel()
+    doc = {
+        "nodes": [
+            node("r", "queue-reader-dummy", {"batch_size": 7}, config={"queue_name": "wide"}),
+            node("d", "static-delay-node", {"interval": 0.005}),
+        ],
+        "edges": [edge("r", "d")],
+        "settings": {"concurrency": 5},
+    }
+    engine = FlowEngine(load_flow(doc), services, keep_outputs=True)
+    stats = await asyncio.wait_for(engine.run_production(), 20)
+    assert sorted(o["d"]["n"] for o in stats["r"].outputs) == list(range(40))
+    reader = RedisQueue(services, "wide", "r")
+    assert (await reader.length(), await reader.pending()) == (0, 0)

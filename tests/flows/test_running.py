@@ -518,3 +518,21 @@ async def test_a_waiting_cron_producer_ends_when_stopped() -> None:
     engine.stop()
     stats = await asyncio.wait_for(task, 5)
     assert stats["c"].iterations == 0
+
+
+async def test_concurrent_iterations_call_the_producer_in_order_and_all_finish() -> None:
+    registry = default_registry().copy()
+    registry.register(SlowNode)
+    doc = {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 10}),
+            node("s", "slow", {"tag": "S"}),
+        ],
+        "edges": [edge("1", "s")],
+        "settings": {"concurrency": 4},
+    }
+    running["most"] = 0
+    _, stats = await run(doc, registry)
+    assert running["most"] == 4
+    values = [o["s"]["counter"]["current"] for o in stats["1"].outputs]
+    assert sorted(values) == list(range(1, 11)) and stats["1"].iterations == 10

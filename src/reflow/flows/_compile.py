@@ -315,7 +315,7 @@ def _start_step(plan: _Plan, name: str, producer: str | None, entries: list[str]
             plan.emit("node_started", {"node_id": producer, "node_type": bound.type_id})
         incoming = Payload()
         try:
-            out = await bound.produce(incoming)
+            out = await bound.produce(incoming, ev.token)
         except Exception as exc:
             if observed:
                 plan.emit("node_failed", {"node_id": producer, "error": str(exc)})

@@ -22,7 +22,7 @@ from reflow.flows._errors import FlowError
 from reflow.flows._events import FlowStart
 from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._loader import Flow
-from reflow.flows._nodes import Node, NodeContext, Payload
+from reflow.flows._nodes import Node, NodeContext, Payload, ProducerNode
 from reflow.flows._services import FlowServices
 from reflow.runtime.types.plugin import Runtime
 from reflow.workflow import Workflow
@@ -128,9 +128,7 @@ class FlowEngine:
 
     def workflow(self, producer: str | None = None) -> Workflow:
         """A ``Workflow`` running one iteration of that loop per run (draw it, serve it)."""
-        return self.loop(producer).workflow(
-            self.flow.spec.settings.iteration_timeout, self.workflow_runtime
-        )
+        return self._instantiate(self.loop(producer))
 
     def _instantiate(self, compiled: CompiledLoop) -> Workflow:
         return compiled.workflow(self.flow.spec.settings.iteration_timeout, self.workflow_runtime)
@@ -198,44 +196,72 @@ class FlowEngine:
                     return
                 await self._wait_for_redis(stats, producer, exc)
 
-    async def run_loop(self, producer: str, *, max_iterations: int | None = None) -> LoopStats:
-        """Run one loop until its producer is done, the engine stops or ``max_iterations``."""
-        compiled = self.loop(producer)
-        workflow = compiled.workflow(
-            self.flow.spec.settings.iteration_timeout, self.workflow_runtime
-        )
-        stats = self.stats.setdefault(producer, LoopStats())
-        producer_node = self.nodes[producer].instance
-        settle = getattr(producer_node, "settle", None)
-        await self._setup(compiled.members)
+    async def _iterate(
+        self, workflow: Workflow, producer: str, stats: LoopStats, token: int
+    ) -> bool:
+        """Run one iteration (one workflow run); ``True`` when the producer said it is done."""
+        succeeded = True
         try:
-            while max_iterations is None or stats.iterations < max_iterations:
-                succeeded = True
-                try:
-                    result = await workflow.run(start_event=FlowStart())
-                except Exception as exc:
-                    failure = exc if isinstance(exc, NodeFailure) else _unattributed(exc)
-                    if _is_connection_error(failure.error) and failure.node_id == producer:
-                        await self._wait_for_redis(stats, producer, failure.error)
-                        continue
-                    succeeded = False
-                    stats.failed += 1
-                    stats.iterations += 1
-                    self._emit(
-                        "iteration_failed",
-                        {"loop": producer, "node_id": failure.node_id, "error": str(failure)},
+            result = await workflow.run(start_event=FlowStart(token=token))
+        except Exception as exc:
+            failure = exc if isinstance(exc, NodeFailure) else _unattributed(exc)
+            if _is_connection_error(failure.error) and failure.node_id == producer:
+                await self._wait_for_redis(stats, producer, failure.error)
+                return False
+            succeeded = False
+            stats.failed += 1
+            stats.iterations += 1
+            self._emit(
+                "iteration_failed",
+                {"loop": producer, "node_id": failure.node_id, "error": str(failure)},
+            )
+            if self.dead_letters:
+                await self._dead_letter(failure, producer, stats)
+        else:
+            if result["done"]:
+                return True
+            stats.iterations += 1
+            if self.keep_outputs:
+                stats.outputs.append(result["outputs"])
+        producer_node = self.nodes[producer].instance
+        if isinstance(producer_node, ProducerNode):
+            await producer_node.settle(token, succeeded)
+        return False
+
+    async def run_loop(self, producer: str, *, max_iterations: int | None = None) -> LoopStats:
+        """Run one loop until its producer is done, the engine stops or ``max_iterations``.
+
+        With ``settings.concurrency`` > 1 that many iterations are in flight at once (the
+        producer is still called one call at a time, in order); they may end out of order.
+        """
+        compiled = self.loop(producer)
+        workflow = self._instantiate(compiled)
+        stats = self.stats.setdefault(producer, LoopStats())
+        width = self.flow.spec.settings.concurrency
+        self.nodes[producer].exhausted = False
+        await self._setup(compiled.members)
+        started = 0
+        running: set[asyncio.Task[bool]] = set()
+        done = False
+        try:
+            while not done and (max_iterations is None or started < max_iterations):
+                if width == 1:
+                    started += 1
+                    done = await self._iterate(workflow, producer, stats, started)
+                    started = min(started, stats.iterations)
+                    continue
+                started += 1
+                running.add(asyncio.create_task(self._iterate(workflow, producer, stats, started)))
+                if len(running) >= width:
+                    finished, running = await asyncio.wait(
+                        running, return_when=asyncio.FIRST_COMPLETED
                     )
-                    if self.dead_letters:
-                        await self._dead_letter(failure, producer, stats)
-                else:
-                    if result["done"]:
-                        break
-                    stats.iterations += 1
-                    if self.keep_outputs:
-                        stats.outputs.append(result["outputs"])
-                if settle is not None:
-                    await settle(succeeded)
+                    done = any(task.result() for task in finished)
+            if running:
+                await asyncio.gather(*running)
         finally:
+            for task in running:
+                task.cancel()
             await self._cleanup(compiled.members)
             self._emit("loop_completed", {"loop": producer, "iterations": stats.iterations})
         return stats

@@ -33,6 +33,8 @@ class FlowStart(StartEvent):
 
     entry: str | None = None
     payload: dict[str, Any] | None = None
+    token: int = 0
+    """Which iteration of the loop this is (the producer's delivery is settled by it)."""
 
 
 class NodeInput(Event):

@@ -90,6 +90,9 @@ class BoundNode:
         self.cls = type(instance)
         self.pool: Pool = pool or self.cls.pool
         self.form = dict(spec.data.form)
+        self.exhausted = False
+        """A producer said it is done: the loop's later iterations do not call it again."""
+        self._produce_lock: asyncio.Lock | None = None
         self._static: BaseModel | None = None
         if not any(is_template(v) for v in self.form.values()):
             self._static = self._validate(self.form)
@@ -155,10 +158,21 @@ class BoundNode:
         out.route = result.get("route")
         return out
 
-    async def produce(self, payload: Payload) -> Payload | None:
+    async def produce(self, payload: Payload, token: int = 0) -> Payload | None:
+        """One call of the producer at a time, in order, even with iterations in flight."""
         node = self.instance
         assert isinstance(node, ProducerNode)
-        return await node.produce(payload, self.config_for(payload.data))
+        if self._produce_lock is None:
+            self._produce_lock = asyncio.Lock()
+        async with self._produce_lock:
+            if self.exhausted:
+                return None
+            out = await node.produce(payload, self.config_for(payload.data))
+            if out is None:
+                self.exhausted = True
+            else:
+                node.claim(token)
+            return out
 
     async def items(self, payload: Payload) -> list[Any]:
         node = self.instance

@@ -93,6 +93,7 @@ class FlowSettings(BaseModel):
     fork_execution_pool: Literal["async", "thread", "process"] | None = None
     name: str | None = None
     iteration_timeout: float | None = Field(default=None, gt=0, description="Seconds.")
+    concurrency: int = Field(default=1, ge=1, le=1000, description="Iterations in flight.")
     files_dir: str | None = Field(default=None, description="Where file-writer nodes write.")
 
 

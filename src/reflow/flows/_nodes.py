@@ -182,8 +182,11 @@ class ProducerNode(Node[C]):
         produced = await self.produce(payload, config)
         return payload if produced is None else produced
 
-    async def settle(self, succeeded: bool) -> None:
-        """Called after each iteration ends (a queue reader acknowledges its item here)."""
+    def claim(self, token: int) -> None:
+        """Called right after ``produce`` returned a payload, with the iteration's token."""
+
+    async def settle(self, token: int, succeeded: bool) -> None:
+        """Called after that iteration ended (a queue reader acknowledges its item here)."""
 
 
 class BlockingNode(Node[C]):

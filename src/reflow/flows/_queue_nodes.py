@@ -111,6 +111,7 @@ class QueueReader(ProducerNode[ReaderConfig]):
         self._local: list[bytes] = []
         self._current: bytes | None = None
         self._settled: list[bytes] = []
+        self._claimed: dict[int, bytes] = {}
         self.redeliveries = 0
 
     async def produce(self, payload: Payload, config: ReaderConfig) -> Payload | None:
@@ -141,15 +142,21 @@ class QueueReader(ProducerNode[ReaderConfig]):
         incoming.metadata = {**payload.metadata, **incoming.metadata}
         return incoming
 
-    async def settle(self, succeeded: bool) -> None:
+    def claim(self, token: int) -> None:
         if self._current is not None:
-            self._settled.append(self._current)
+            self._claimed[token] = self._current
             self._current = None
+
+    async def settle(self, token: int, succeeded: bool) -> None:
+        raw = self._claimed.pop(token, None)
+        if raw is not None:
+            self._settled.append(raw)
 
     async def cleanup(self) -> None:
         if self._queue is not None and self._settled:
             await self._queue.ack(self._settled)
         self._settled = []
+        self._claimed = {}
         self._queue = None
 
 
