@@ -123,8 +123,7 @@ class QueueReader(ProducerNode[ReaderConfig]):
             self._queue = queue
         while not self._local:
             if self._settled:
-                await self._queue.ack(self._settled)
-                self._settled = []
+                await self._ack_settled()
             if self.context.stop.is_set():
                 return None
             self._local = await self._queue.take(config.batch_size, timeout=0.5)
@@ -134,13 +133,23 @@ class QueueReader(ProducerNode[ReaderConfig]):
             item = {"data": {"value": item}}
         metadata = item.get("metadata")
         if isinstance(metadata, dict) and metadata.get(SENTINEL_FLAG):
-            await self._queue.ack([raw, *self._settled])
-            self._settled = []
+            self._settled.append(raw)
+            await self._ack_settled()
             return None
         self._current = raw
         incoming = Payload.from_dict(item)
         incoming.metadata = {**payload.metadata, **incoming.metadata}
         return incoming
+
+    async def _ack_settled(self) -> None:
+        # Taken out first: iterations still in flight may settle while the ack is awaited.
+        settled, self._settled = self._settled, []
+        assert self._queue is not None
+        try:
+            await self._queue.ack(settled)
+        except BaseException:
+            self._settled[:0] = settled
+            raise
 
     def claim(self, token: int) -> None:
         if self._current is not None:
@@ -154,7 +163,7 @@ class QueueReader(ProducerNode[ReaderConfig]):
 
     async def cleanup(self) -> None:
         if self._queue is not None and self._settled:
-            await self._queue.ack(self._settled)
+            await self._ack_settled()
         self._settled = []
         self._claimed = {}
         self._queue = None
