@@ -254,3 +254,20 @@ async def test_a_concurrent_reader_acknowledges_every_item_once(services: FlowSe
     assert sorted(o["d"]["n"] for o in stats["r"].outputs) == list(range(40))
     reader = RedisQueue(services, "wide", "r")
     assert (await reader.length(), await reader.pending()) == (0, 0)
+
+
+async def test_a_writer_fed_by_two_loops_signals_done_once_both_ended(
+    services: FlowServices,
+) -> None:
+    doc = {
+        "nodes": [
+            node("fast", "counter", {"min_value": 1, "max_value": 2}),
+            node("slow", "interval", {"seconds": 0.02, "count": 5}),
+            node("w", "queue-node-writer"),
+            node("r", "queue-reader-dummy"),
+        ],
+        "edges": [edge("fast", "w"), edge("slow", "w"), edge("w", "r")],
+    }
+    engine = FlowEngine(load_flow(doc), services, keep_outputs=True)
+    stats = await asyncio.wait_for(engine.run_production(), 20)
+    assert stats["r"].iterations == 7

@@ -106,6 +106,7 @@ class FlowEngine:
             self.nodes[node_id] = BoundNode(spec, instance)
         self._loops: dict[str, CompiledLoop] = {}
         self._set_up: set[str] = set()
+        self._users: dict[str, int] = {}
 
     def loop(self, producer: str | None = None) -> CompiledLoop:
         """The compiled loop of ``producer`` (default: the first producer of the flow)."""
@@ -150,6 +151,21 @@ class FlowEngine:
             if node_id not in self._set_up:
                 await self.nodes[node_id].instance.setup()
                 self._set_up.add(node_id)
+
+    async def _enter(self, members: list[str]) -> None:
+        for node_id in members:
+            self._users[node_id] = self._users.get(node_id, 0) + 1
+        await self._setup(members)
+
+    async def _leave(self, members: list[str]) -> None:
+        """Clean up the nodes no running loop uses any more (a writer fed by two loops sends
+        its done signal once both have ended)."""
+        unused = []
+        for node_id in members:
+            self._users[node_id] -= 1
+            if not self._users[node_id]:
+                unused.append(node_id)
+        await self._cleanup(unused)
 
     async def _cleanup(self, members: list[str]) -> None:
         for node_id in members:
@@ -239,7 +255,7 @@ class FlowEngine:
         stats = self.stats.setdefault(producer, LoopStats())
         width = self.flow.spec.settings.concurrency
         self.nodes[producer].exhausted = False
-        await self._setup(compiled.members)
+        await self._enter(compiled.members)
         started = 0
         running: set[asyncio.Task[bool]] = set()
         done = False
@@ -262,7 +278,7 @@ class FlowEngine:
         finally:
             for task in running:
                 task.cancel()
-            await self._cleanup(compiled.members)
+            await self._leave(compiled.members)
             self._emit("loop_completed", {"loop": producer, "iterations": stats.iterations})
         return stats
 
