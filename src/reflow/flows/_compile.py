@@ -27,6 +27,7 @@ from typing import Any
 from reflow.context.context import Context
 from reflow.decorators import step
 from reflow.events import Event, StopEvent
+from reflow.flows._classes import class_name, register_class
 from reflow.flows._events import (
     FULL,
     BranchEnd,
@@ -354,6 +355,12 @@ def compile_loop(
         members = graph.body_of(body_of)
     member_set = set(members)
     names = _step_names(members)
+    loop_name = producer if producer is not None else f"body_{body_of}"
+
+    def event_class(*parts: str) -> type[NodeInput]:
+        full = class_name(name, loop_name, *parts)
+        return register_class(types.new_class(full, (NodeInput,)), full)
+
     inputs: dict[str, list[tuple[str, type[NodeInput]]]] = {}
     for node_id in members:
         if node_id == producer:
@@ -361,11 +368,10 @@ def compile_loop(
         parents = [p for p in graph.in_loop_parents(node_id, member_set)]
         base = f"{names[node_id].capitalize()}Input"
         if len(parents) <= 1:
-            inputs[node_id] = [(parents[0] if parents else "", types.new_class(base, (NodeInput,)))]
+            inputs[node_id] = [(parents[0] if parents else "", event_class(base))]
         else:
             inputs[node_id] = [
-                (p, types.new_class(f"{base}From{names[p].capitalize()}", (NodeInput,)))
-                for p in parents
+                (p, event_class(f"{base}From{names[p].capitalize()}")) for p in parents
             ]
     compiled_bodies: dict[str, CompiledLoop] = {}
     observer_list = observers if observers is not None else []
@@ -373,7 +379,7 @@ def compile_loop(
     def compile_body(loop_id: str) -> CompiledLoop:
         if loop_id not in compiled_bodies:
             compiled_bodies[loop_id] = compile_loop(
-                graph, bound, body_of=loop_id, observers=observer_list, name=f"{name}Body"
+                graph, bound, body_of=loop_id, observers=observer_list, name=name
             )
         return compiled_bodies[loop_id]
 
@@ -390,9 +396,9 @@ def compile_loop(
         if node_id != producer:
             namespace[step_names[node_id]] = _node_step(plan, node_id, step_names[node_id])
     namespace["finish"] = _finish_step()
-    workflow_class = types.new_class(
-        f"{_ident(name).capitalize()}Workflow",
-        (Workflow,),
-        exec_body=lambda ns: ns.update(namespace),
+    workflow_name = class_name(name, loop_name, "Workflow")
+    workflow_class = register_class(
+        types.new_class(workflow_name, (Workflow,), exec_body=lambda ns: ns.update(namespace)),
+        workflow_name,
     )
     return CompiledLoop(workflow_class, producer or entries[0], members, step_names, observer_list)
