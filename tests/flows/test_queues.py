@@ -271,3 +271,19 @@ async def test_a_writer_fed_by_two_loops_signals_done_once_both_ended(
     engine = FlowEngine(load_flow(doc), services, keep_outputs=True)
     stats = await asyncio.wait_for(engine.run_production(), 20)
     assert stats["r"].iterations == 7
+
+
+async def test_a_malformed_queue_item_is_dead_lettered_and_the_reader_goes_on(
+    services: FlowServices,
+) -> None:
+    queue = RedisQueue(services, "mixed")
+    await services.redis().lpush(queue.key, b"{not json")
+    await queue.push({"data": {"n": 1}})
+    await queue.push_sentinel()
+    doc = {"nodes": [node("r", "queue-reader-dummy", config={"queue_name": "mixed"})], "edges": []}
+    engine = FlowEngine(load_flow(doc), services, keep_outputs=True)
+    stats = await asyncio.wait_for(engine.run_production(), 20)
+    assert [o["r"]["n"] for o in stats["r"].outputs] == [1]
+    [entry] = await engine.dlq.list()
+    assert entry["node_id"] == "r" and "{not json" in entry["error_message"]
+    assert (await RedisQueue(services, "mixed", "r").pending()) == 0

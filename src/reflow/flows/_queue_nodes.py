@@ -119,16 +119,30 @@ class QueueReader(ProducerNode[ReaderConfig]):
             queue = RedisQueue(
                 self.context.services, queue_name_of(self), config.consumer or self.node_id
             )
-            self.redeliveries = await queue.recover()
+            self.redeliveries += await queue.recover()
+            self._local = []
             self._queue = queue
         while not self._local:
             if self._settled:
                 await self._ack_settled()
             if self.context.stop.is_set():
                 return None
-            self._local = await self._queue.take(config.batch_size, timeout=0.5)
+            try:
+                self._local = await self._queue.take(config.batch_size, timeout=0.5)
+            except Exception:
+                # The connection broke: a reply may be lost with items already moved to the
+                # processing list.  Start over from it once Redis answers again (the items in
+                # flight then may be delivered twice, which at-least-once allows).
+                self._queue = None
+                raise
         raw = self._local.pop(0)
-        item = json.loads(raw)
+        try:
+            item = json.loads(raw)
+        except ValueError as exc:
+            # Not ours to retry forever: acknowledge it and let the DLQ keep it.
+            self._settled.append(raw)
+            text = raw.decode("utf-8", "replace")
+            raise ValueError(f"malformed queue item (not JSON): {text[:500]!r}") from exc
         if not isinstance(item, dict):
             item = {"data": {"value": item}}
         metadata = item.get("metadata")
