@@ -25,9 +25,11 @@ def class_name(*parts: str) -> str:
     return "__".join(re.sub(r"\W", "_", part) for part in parts if part)
 
 
-def register_class(cls: T, name: str) -> T:
+def register_class(cls: T, name: str, display: str | None = None) -> T:
+    """Register ``cls`` as ``name``; ``display`` (the short name drawings show) is its
+    ``__name__``, while ``__qualname__`` carries the unique name journals use."""
     cls.__module__ = __name__
-    cls.__name__ = name
+    cls.__name__ = display or name
     cls.__qualname__ = name
     _CLASSES[name] = cls
     return cls

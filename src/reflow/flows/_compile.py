@@ -359,7 +359,7 @@ def compile_loop(
 
     def event_class(*parts: str) -> type[NodeInput]:
         full = class_name(name, loop_name, *parts)
-        return register_class(types.new_class(full, (NodeInput,)), full)
+        return register_class(types.new_class(full, (NodeInput,)), full, parts[-1])
 
     inputs: dict[str, list[tuple[str, type[NodeInput]]]] = {}
     for node_id in members:
