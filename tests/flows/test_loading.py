@@ -86,6 +86,16 @@ def test_malformed_text_names_line_and_column(text: str, fmt: str, where: str) -
         load_flow(text, fmt=fmt)  # type: ignore[arg-type]
 
 
+def test_nesting_and_alias_bombs_are_format_errors() -> None:
+    with pytest.raises(FlowFormatError, match="nested too deeply"):
+        load_flow("[" * 100_000 + "]" * 100_000, fmt="json")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(12)
+    )
+    with pytest.raises(FlowFormatError, match="aliases"):
+        load_flow(bomb, fmt="yaml")
+
+
 def test_unreadable_file_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(FlowFormatError, match="Cannot read flow file"):
         load_flow(tmp_path / "missing.json")

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 BRANCH_KEYS = ("default", "yes", "no", "subdag")
+_MAX_YAML_ALIASES = 100
 # The editor labels the loop body "Body"; the seed stores it as "subdag".
 _HANDLE_ALIASES = {"": "default", "none": "default", "body": "subdag"}
 
@@ -114,10 +115,20 @@ def parse_flow_text(text: str, *, fmt: Literal["json", "yaml"] = "json") -> Any:
             raise FlowFormatError(
                 f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from exc
+        except RecursionError as exc:
+            raise FlowFormatError("Invalid JSON: nested too deeply") from exc
     import yaml
 
     try:
+        # Aliases can make a small YAML text expand to an enormous document; flows need few.
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text))
+        if aliases > _MAX_YAML_ALIASES:
+            raise FlowFormatError(
+                f"Invalid YAML: {aliases} aliases (at most {_MAX_YAML_ALIASES} are accepted)"
+            )
         return yaml.safe_load(text)
+    except RecursionError as exc:
+        raise FlowFormatError("Invalid YAML: nested too deeply") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
