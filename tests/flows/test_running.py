@@ -536,3 +536,31 @@ async def test_concurrent_iterations_call_the_producer_in_order_and_all_finish()
     assert running["most"] == 4
     values = [o["s"]["counter"]["current"] for o in stats["1"].outputs]
     assert sorted(values) == list(range(1, 11)) and stats["1"].iterations == 10
+
+
+class WhereNode(BlockingNode[Any]):
+    type_id = "where"
+
+    async def execute(self, payload: Payload, config: Any) -> Payload:
+        return payload.with_output(self.node_id, threading.current_thread().name)
+
+
+async def test_fork_execution_pool_runs_the_branches_in_that_pool() -> None:
+    registry = default_registry().copy()
+    registry.register(WhereNode)
+    doc = {
+        "nodes": [
+            node("1", "counter", {"min_value": 1, "max_value": 1}),
+            node("a", "where"),
+            node("a2", "where"),
+            node("b", "where"),
+            node("j", "where"),
+        ],
+        "edges": [edge("1", "a"), edge("a", "a2"), edge("1", "b"), edge("a2", "j"), edge("b", "j")],
+        "settings": {"fork_execution_pool": "thread"},
+    }
+    _, stats = await run(doc, registry)
+    out = stats["1"].outputs[0]["j"]
+    main = threading.current_thread().name
+    assert out["j"] == main
+    assert all(out[n] != main for n in ("a", "a2", "b"))

@@ -39,7 +39,7 @@ from reflow.flows._events import (
 )
 from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._graph import FlowGraph
-from reflow.flows._nodes import Payload, merge_payloads
+from reflow.flows._nodes import Payload, Pool, merge_payloads
 from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from reflow.runtime.types.plugin import Runtime
 from reflow.workflow import Workflow
@@ -78,6 +78,8 @@ class _Plan:
     inputs: dict[str, list[tuple[str, type[NodeInput]]]]  # node -> [(parent, event class)]
     observers: list[Observer]
     compile_body: Callable[[str], CompiledLoop]
+    fork_pools: dict[str, Pool] = field(default_factory=dict)
+    """Nodes on a fork's branches run in ``settings.fork_execution_pool`` when it is set."""
 
     def targets(self, node_id: str) -> dict[str, list[str]]:
         member_set = set(self.members)
@@ -177,6 +179,23 @@ class _Router:
         return [*classes, StopEvent, BranchEnd]
 
 
+def _fork_branch_nodes(plan: _Plan) -> list[str]:
+    """The nodes on the branches of a fork: from each target of a node with several, on
+    through single-parent nodes, up to (not including) the join where branches meet."""
+    found: list[str] = []
+    for node_id in plan.members:
+        targets = [t for group in plan.targets(node_id).values() for t in group]
+        if len(targets) < 2 or plan.graph.kind(node_id) == "conditional":
+            continue
+        for target in targets:
+            current: str | None = target
+            while current is not None and len(plan.inputs[current]) == 1:
+                found.append(current)
+                following = [t for group in plan.targets(current).values() for t in group]
+                current = following[0] if len(following) == 1 else None
+    return found
+
+
 def _step_names(nodes: list[str]) -> dict[str, str]:
     """A distinct Python identifier per node (``a-b`` and ``a_b`` must not collide, nor a node
     called ``finish`` with the finishing step)."""
@@ -200,14 +219,15 @@ def _node_step(plan: _Plan, node_id: str, name: str) -> Any:
     kind = plan.graph.kind(node_id)
     observed = plan.observers
     timeout = bound.spec.data.timeout
+    pool = plan.fork_pools.get(node_id)
 
     async def execute(payload: Payload) -> Payload:
         if kind == "loop":
             return await run_loop_node(bound, plan.compile_body(node_id), payload)
         if timeout is None:
-            return await bound.run(payload)
+            return await bound.run(payload, pool)
         try:
-            return await asyncio.wait_for(bound.run(payload), timeout)
+            return await asyncio.wait_for(bound.run(payload, pool), timeout)
         except asyncio.TimeoutError:
             raise NodeTimeoutError(
                 f"node {node_id!r} timed out after {timeout:g} seconds"
@@ -343,6 +363,7 @@ def compile_loop(
     body_of: str | None = None,
     observers: list[Observer] | None = None,
     name: str = "Flow",
+    fork_pool: Pool | None = None,
 ) -> CompiledLoop:
     """The workflow of the loop started by ``producer``, or of the body of loop node
     ``body_of``."""
@@ -379,11 +400,18 @@ def compile_loop(
     def compile_body(loop_id: str) -> CompiledLoop:
         if loop_id not in compiled_bodies:
             compiled_bodies[loop_id] = compile_loop(
-                graph, bound, body_of=loop_id, observers=observer_list, name=name
+                graph,
+                bound,
+                body_of=loop_id,
+                observers=observer_list,
+                name=name,
+                fork_pool=fork_pool,
             )
         return compiled_bodies[loop_id]
 
     plan = _Plan(graph, bound, members, inputs, observer_list, compile_body)
+    if fork_pool is not None:
+        plan.fork_pools = dict.fromkeys(_fork_branch_nodes(plan), fork_pool)
     step_names = names
     if producer is not None:
         start_name = names[producer]

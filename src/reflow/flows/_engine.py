@@ -124,6 +124,7 @@ class FlowEngine:
                 producer=producer,
                 observers=self.observers,
                 name=self.flow.name,
+                fork_pool=self.flow.spec.settings.fork_execution_pool,
             )
         return self._loops[producer]
 

@@ -127,12 +127,14 @@ class BoundNode:
             raise NodeConfigError(self.node_id, [problem]) from exc
         return self._validate(rendered)
 
-    async def run(self, payload: Payload) -> Payload:
+    async def run(self, payload: Payload, pool: Pool | None = None) -> Payload:
+        """Execute once; ``pool`` overrides the node's own (a flow's fork pool)."""
         config = self.config_for(payload.data)
         node = self.instance
-        if self.pool == "async":
+        chosen = pool or self.pool
+        if chosen == "async":
             out = await node.execute(payload, config)
-        elif self.pool == "thread":
+        elif chosen == "thread":
             out = await asyncio.to_thread(_in_new_loop, lambda: node.execute(payload, config))
         else:
             out = await self._run_in_process(payload, config)
