@@ -265,7 +265,7 @@ def _node_step(plan: _Plan, node_id: str, name: str) -> Any:
         options["retry_policy"] = retry_policy(
             stop=stop_after_attempt(retry.attempts), wait=wait_fixed(retry.delay)
         )
-    return _as_step(name, lambda ctx, **kw: body(ctx, **kw), params, router.returns(), options)
+    return _as_step(name, body, params, router.returns(), options)
 
 
 async def run_loop_node(bound: BoundNode, body: CompiledLoop, payload: Payload) -> Payload:
