@@ -46,6 +46,10 @@ env: {who: me}
     assert a.graph.successors == b.graph.successors == {"1": {"default": ["2"]}, "2": {}}
     assert a.spec.env == b.spec.env == {"who": "me"}
     assert a.name == "f"
+    named = {**doc, "settings": {"name": "billing"}}
+    (tmp_path / "g.json").write_text(json.dumps(named))
+    assert load_flow(tmp_path / "g.json").name == "billing"
+    assert load_flow(tmp_path / "g.json", name="override").name == "override"
 
 
 def test_numeric_ids_and_handles_are_normalised() -> None:

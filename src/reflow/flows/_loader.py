@@ -288,10 +288,11 @@ def load_flow(
 ) -> Flow:
     """Load and check a flow from a path, JSON/YAML text (with ``fmt``) or parsed data."""
     registry = registry or default_registry()
+    stem = None
     if isinstance(source, Path) or (isinstance(source, str) and fmt is None):
         path = Path(source)
         data = read_flow_file(path)
-        name = name or path.stem
+        stem = path.stem
     elif isinstance(source, str):
         data = parse_flow_text(source, fmt=fmt or "json")
     else:
@@ -308,5 +309,5 @@ def load_flow(
         problems += _check_graph(graph)
     if problems:
         raise FlowValidationError(problems)
-    flow_name = name or spec.settings.name or "flow"
+    flow_name = name or spec.settings.name or stem or "flow"
     return Flow(spec=spec, graph=graph, registry=registry, name=flow_name)
