@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -65,3 +68,31 @@ def node(node_id: str, type_id: str, form: dict[str, Any] | None = None, **data:
 
 def edge(source: str, target: str, handle: str | None = None) -> dict[str, Any]:
     return {"source": source, "target": target, "sourceHandle": handle}
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    """Answers a POST with 201 and ``{got: <its JSON body>, auth, path}``."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        answer = json.dumps(
+            {"got": json.loads(body), "auth": self.headers.get("Authorization"), "path": self.path}
+        ).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """An echo server on 127.0.0.1; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -40,3 +40,24 @@ def test_the_guide_holds_the_current_json_schema() -> None:
     block = guide.split("<summary>flow.schema.json</summary>", 1)[1]
     text = block.split("```json", 1)[1].split("```", 1)[0]
     assert json.loads(text) == flow_json_schema()
+
+
+async def test_a_flow_exported_by_the_seed_editor_runs_unchanged_and_shuts_down(
+    tmp_path: Path, prefix: str, http_server: str
+) -> None:
+    """The orchestrator's auto-shutdown scenario: the counter ends, its queue writer sends the
+    done signal, and the reader's loop ends after the last job."""
+    from reflow.flows import FlowEngine, FlowServices, load_flow
+
+    doc = json.loads((Path(__file__).parent / "data" / "seed_export.json").read_text())
+    doc["env"]["base_url"] = http_server
+    doc["settings"]["files_dir"] = str(tmp_path)
+    services = FlowServices(prefix=prefix)
+    try:
+        engine = FlowEngine(load_flow(doc, name="seed"), services)
+        stats = await engine.run_production()
+    finally:
+        await services.aclose()
+    assert (stats["1"].iterations, stats["8"].iterations) == (4, 2)
+    assert (tmp_path / "applied.txt").read_text().splitlines() == ["201 2", "201 4"]
+    assert (tmp_path / "skipped.txt").read_text().splitlines() == ["1", "3"]
