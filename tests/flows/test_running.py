@@ -148,8 +148,15 @@ async def test_conditional_branches_and_a_sink_on_each() -> None:
         ],
         "edges": [edge("1", "c"), edge("c", "y", "Yes"), edge("c", "n", "No")],
     }
-    _, stats = await run(doc)
+    engine = FlowEngine(load_flow(doc), keep_outputs=True)
+    seen: list[tuple[str, dict[str, Any]]] = []
+    engine.subscribe(lambda kind, fields: seen.append((kind, fields)))
+    stats = await engine.run_production()
     assert [list(o) for o in stats["1"].outputs] == [["n"], ["n"], ["y"], ["y"]]
+    routes = [f["route"] for k, f in seen if k == "node_completed" and f["node_id"] == "c"]
+    assert routes == ["no", "no", "yes", "yes"]
+    assert all(f["duration"] >= 0 for k, f in seen if k == "node_completed" and "duration" in f)
+    assert ("loop_completed", {"loop": "1", "iterations": 4}) in seen
     assert stats["1"].outputs[2]["y"]["if_condition"]["route"] == "yes"
 
 

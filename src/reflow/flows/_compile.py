@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import time
 import types
 import typing
 from collections.abc import Callable
@@ -240,20 +241,30 @@ def _node_step(plan: _Plan, node_id: str, name: str) -> Any:
         if not real:
             return router.route(ctx, None, weight, None)
         payload = merge_payloads([Payload(e.data, e.metadata, e.pid) for e in real])
+        started = 0.0
         if observed:
+            started = time.perf_counter()
             plan.emit("node_started", {"node_id": node_id, "node_type": bound.type_id})
         try:
             out = await execute(payload)
         except Exception as exc:
             if observed:
-                plan.emit("node_failed", {"node_id": node_id, "error": str(exc)})
+                plan.emit(
+                    "node_failed",
+                    {"node_id": node_id, "node_type": bound.type_id, "error": str(exc)},
+                )
             raise NodeFailure(node_id, bound.type_id, payload, exc) from exc
         branch = out.route if kind == "conditional" else None
         out.route = None
         if observed:
             plan.emit(
                 "node_completed",
-                {"node_id": node_id, "node_type": bound.type_id, "route": branch},
+                {
+                    "node_id": node_id,
+                    "node_type": bound.type_id,
+                    "route": branch,
+                    "duration": time.perf_counter() - started,
+                },
             )
         return router.route(ctx, out, weight, branch)
 
