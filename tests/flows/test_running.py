@@ -544,3 +544,15 @@ async def test_fork_execution_pool_runs_the_branches_in_that_pool() -> None:
     main = threading.current_thread().name
     assert out["j"] == main
     assert all(out[n] != main for n in ("a", "a2", "b"))
+
+
+async def test_an_observer_that_raises_never_stops_the_flow() -> None:
+    doc = after_one_tick("data-transformer", T('"ok"'))
+    engine = FlowEngine(load_flow(doc), keep_outputs=True)
+
+    def broken(kind: str, fields: dict[str, Any]) -> None:
+        raise RuntimeError("observer bug")
+
+    engine.subscribe(broken)
+    stats = await engine.run_production()
+    assert stats["1"].failed == 0 and stats["1"].outputs[0]["x"]["data_transformer"] == "ok"

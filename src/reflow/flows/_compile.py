@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import re
 import time
 import types
@@ -48,6 +49,8 @@ from reflow.workflow import Workflow
 __all__ = ["CompiledLoop", "compile_loop", "run_loop_node"]
 
 _FINISH_KEY = "flow_finish"
+
+logger = logging.getLogger(__name__)
 
 Observer = Callable[[str, dict[str, Any]], None]
 
@@ -100,7 +103,10 @@ class _Plan:
 
     def emit(self, kind: str, fields: dict[str, Any]) -> None:
         for observer in self.observers:
-            observer(kind, fields)
+            try:
+                observer(kind, fields)
+            except Exception:  # an observer never stops the flow
+                logger.exception("flow observer failed on %s", kind)
 
 
 def _signature(
