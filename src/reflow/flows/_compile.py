@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import re
 import time
 import types
@@ -36,7 +35,9 @@ from reflow.flows._events import (
     FlowStart,
     NodeInput,
     NodeTimeoutError,
+    Observer,
     node_event,
+    notify,
     split_weight,
 )
 from reflow.flows._execution import BoundNode, NodeFailure
@@ -49,10 +50,6 @@ from reflow.workflow import Workflow
 __all__ = ["CompiledLoop", "compile_loop", "run_loop_node"]
 
 _FINISH_KEY = "flow_finish"
-
-logger = logging.getLogger(__name__)
-
-Observer = Callable[[str, dict[str, Any]], None]
 
 
 def _ident(node_id: str) -> str:
@@ -102,11 +99,7 @@ class _Plan:
         raise KeyError((target, source))
 
     def emit(self, kind: str, fields: dict[str, Any]) -> None:
-        for observer in self.observers:
-            try:
-                observer(kind, fields)
-            except Exception:  # an observer never stops the flow
-                logger.exception("flow observer failed on %s", kind)
+        notify(self.observers, kind, fields)
 
 
 def _signature(

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from reflow.flows._compile import CompiledLoop, compile_loop
 from reflow.flows._dlq import DeadLetterQueue
 from reflow.flows._errors import FlowError
-from reflow.flows._events import FlowStart
+from reflow.flows._events import FlowStart, Observer, notify
 from reflow.flows._execution import BoundNode, NodeFailure
 from reflow.flows._loader import Flow
 from reflow.flows._nodes import Node, NodeContext, Payload, ProducerNode
@@ -30,8 +29,6 @@ from reflow.workflow import Workflow
 __all__ = ["FlowEngine", "LoopStats"]
 
 logger = logging.getLogger(__name__)
-
-Observer = Callable[[str, dict[str, Any]], None]
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -141,11 +138,7 @@ class FlowEngine:
         self.observers.append(observer)
 
     def _emit(self, kind: str, fields: dict[str, Any]) -> None:
-        for observer in self.observers:
-            try:
-                observer(kind, fields)
-            except Exception:  # an observer never stops the flow
-                logger.exception("flow observer failed on %s", kind)
+        notify(self.observers, kind, fields)
 
     async def _setup(self, members: list[str]) -> None:
         for node_id in members:

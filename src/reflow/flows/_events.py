@@ -6,6 +6,8 @@ end an iteration.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from reflow.events import Event, StartEvent, construct_trusted
@@ -17,11 +19,15 @@ __all__ = [
     "FlowStart",
     "NodeInput",
     "NodeTimeoutError",
+    "Observer",
     "node_event",
+    "notify",
     "split_weight",
 ]
 
 FULL = 1 << 60
+
+logger = logging.getLogger(__name__)
 
 
 class NodeTimeoutError(TimeoutError):
@@ -72,6 +78,18 @@ def node_event(cls: type[NodeInput], payload: Payload | None, weight: int) -> No
             "skipped": False,
         }
     return construct_trusted(cls, fields, _FIELDS_SET)
+
+
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+def notify(observers: list[Observer], kind: str, fields: dict[str, Any]) -> None:
+    """Tell every observer; one that raises is logged and never stops the flow."""
+    for observer in observers:
+        try:
+            observer(kind, fields)
+        except Exception:
+            logger.exception("flow observer failed on %s", kind)
 
 
 def split_weight(weight: int, parts: int) -> list[int]:
