@@ -41,8 +41,13 @@ def test_validate_ok_and_every_problem(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "Invalid YAML at line 2" in result.output
 
 
-def test_schema_and_draw(tmp_path: Path) -> None:
+def test_schema_types_and_draw(tmp_path: Path) -> None:
     runner = CliRunner()
+    listing = runner.invoke(main, ["flow", "types"]).output
+    assert any(line.split()[:2] == ["counter", "producer"] for line in listing.splitlines())
+    described = json.loads(runner.invoke(main, ["flow", "types", "--json"]).output)
+    http = next(d for d in described if d["type"] == "http-request")
+    assert "url" in http["config_schema"]["properties"]
     schema = json.loads(runner.invoke(main, ["flow", "schema"]).output)
     assert schema["title"] == "reflow flow"
     drawn = runner.invoke(main, ["flow", "draw", _write(tmp_path, DOC)])

@@ -91,6 +91,21 @@ def schema_command() -> None:
     _echo_json(flow_json_schema())
 
 
+@flow_group.command("types")
+@click.option("--json", "as_json", is_flag=True, help="Each type's config JSON Schema too.")
+def types_command(as_json: bool) -> None:
+    """List the node types a flow may use (kind, pool, fields)."""
+    from reflow.flows import default_registry
+
+    described = default_registry().describe()
+    if as_json:
+        _echo_json(described)
+        return
+    for entry in described:
+        fields = ", ".join(entry["config_schema"].get("properties", {})) or "-"
+        click.echo(f"{entry['type']:<26} {entry['kind']:<13} {fields}")
+
+
 @flow_group.command("draw")
 @click.argument("file", type=_FILE)
 @click.option("--loop", "producer", default=None, help="Producer whose loop to draw.")
