@@ -179,9 +179,28 @@ async def test_a_for_each_node_runs_its_whole_body_in_development_mode(
                 {"output_template": "{{ data.forEachNode.state.item * 10 }}", "overwrite": False},
             ),
         ],
-        "edges": [edge("f", "x", "subdag")],
+        "edges": [edge("f", "x", "subdag"), edge("x", "f")],
     }
     dev = DevSession(load_flow(doc), services)
+    with pytest.raises(FlowError, match="Cannot run node 'x'"):
+        await dev.run_node("x")
     result = await dev.run_node("f", input={"data": {"items": [1, 2]}})
     assert result.output is not None
     assert [r["data_transformer"] for r in result.output["data"]["loop_results"]] == [10, 20]
+
+
+async def test_a_for_each_node_with_a_returning_body_reads_only_its_real_parents(
+    services: FlowServices,
+) -> None:
+    doc = {
+        "nodes": [
+            node("src", "data-transformer", {"output_template": '{"items": [3]}'}),
+            node("f", "for-each", {"array_expression": "data.items"}),
+            node("x", "data-transformer", {"output_template": "1", "overwrite": False}),
+        ],
+        "edges": [edge("src", "f"), edge("f", "x", "subdag"), edge("x", "f")],
+    }
+    dev = DevSession(load_flow(doc), services)
+    await dev.run_node("src", input={"data": {}})
+    result = await dev.run_node("f")
+    assert result.output is not None and len(result.output["data"]["loop_results"]) == 1

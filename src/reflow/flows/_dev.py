@@ -72,6 +72,10 @@ class DevSession:
     async def _input_for(self, node_id: str) -> Payload:
         graph = self.flow.graph
         parents = graph.parents(node_id)
+        if graph.kind(node_id) == "loop":
+            # A body leading back to its for-each node is not one of its inputs.
+            body = set(graph.body_of(node_id))
+            parents = [p for p in parents if p not in body]
         if not parents:
             return Payload()
         keys = [self.output_key(p) for p in parents]
