@@ -178,6 +178,21 @@ def test_cycle_without_loop_node_is_rejected_but_a_for_each_body_may_return() ->
     assert validate_flow(owned) == []
 
 
+def test_graph_problems_are_reported_together_with_form_problems() -> None:
+    doc = {
+        "nodes": [
+            COUNTER,
+            node("a", "data-transformer", {"output_template": ""}),
+            node("b", "data-transformer", {"output_template": "{}"}),
+        ],
+        "edges": [edge("1", "a"), edge("a", "b"), edge("b", "a")],
+    }
+    assert {(p.node_id, p.field) for p in validate_flow(doc)} == {
+        ("a", "data.form.output_template"),
+        ("a", "edges"),
+    }
+
+
 def test_templated_fields_are_checked_after_rendering_only() -> None:
     doc = {
         "nodes": [COUNTER, node("2", "http-request", {"url": "{{ data.url }}"})],

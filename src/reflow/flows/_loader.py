@@ -304,7 +304,7 @@ def load_flow(
     problems += found
     problems += _check_edges(spec, classes)
     graph = FlowGraph.build(spec, classes)
-    if not problems:
+    if set(classes) == set(graph.nodes):  # the graph checks need every node's kind
         problems += _map_queues(graph)
         problems += _check_graph(graph)
     if problems:
