@@ -15,6 +15,7 @@ from tests.flows.conftest import edge, node
 
 from reflow.flows import (
     BlockingNode,
+    ConditionalNode,
     FlowEngine,
     FlowServices,
     NodeRegistry,
@@ -556,3 +557,18 @@ async def test_an_observer_that_raises_never_stops_the_flow() -> None:
     engine.subscribe(broken)
     stats = await engine.run_production()
     assert stats["1"].failed == 0 and stats["1"].outputs[0]["x"]["data_transformer"] == "ok"
+
+
+class Undecided(ConditionalNode[Any]):
+    type_id = "undecided"
+
+    async def execute(self, payload: Payload, config: Any) -> Payload:
+        return payload
+
+
+async def test_a_conditional_that_chooses_no_branch_fails(services: FlowServices) -> None:
+    registry = default_registry().copy()
+    registry.register(Undecided)
+    engine, _ = await run(after_one_tick("undecided", {}), registry, services=services)
+    [entry] = await engine.dlq.list()
+    assert "chose no branch" in entry["error_message"]

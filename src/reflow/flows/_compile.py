@@ -246,6 +246,11 @@ def _node_step(plan: _Plan, node_id: str, name: str) -> Any:
             plan.emit("node_started", {"node_id": node_id, "node_type": bound.type_id})
         try:
             out = await execute(payload)
+            if kind == "conditional" and out.route not in ("yes", "no"):
+                raise ValueError(
+                    f"conditional node {node_id!r} chose no branch: set payload.route to "
+                    f"'yes' or 'no' (ConditionalNode.routed), got {out.route!r}"
+                )
         except Exception as exc:
             if observed:
                 plan.emit(
