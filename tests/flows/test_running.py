@@ -572,3 +572,21 @@ async def test_a_conditional_that_chooses_no_branch_fails(services: FlowServices
     engine, _ = await run(after_one_tick("undecided", {}), registry, services=services)
     [entry] = await engine.dlq.list()
     assert "chose no branch" in entry["error_message"]
+
+
+class ReturnsDict(BlockingNode[Any]):
+    type_id = "returns-dict"
+
+    async def execute(self, payload: Payload, config: Any) -> Payload:
+        return {"oops": True}  # type: ignore[return-value]
+
+
+async def test_a_node_returning_something_else_than_a_payload_fails_clearly(
+    services: FlowServices,
+) -> None:
+    registry = default_registry().copy()
+    registry.register(ReturnsDict)
+    engine, _ = await run(after_one_tick("returns-dict", {}), registry, services=services)
+    [entry] = await engine.dlq.list()
+    assert entry["error_type"] == "TypeError"
+    assert "node 'x' (returns-dict) returned dict, not a Payload" in entry["error_message"]

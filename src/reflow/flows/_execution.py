@@ -138,9 +138,16 @@ class BoundNode:
             out = await asyncio.to_thread(_in_new_loop, lambda: node.execute(payload, config))
         else:
             out = await self._run_in_process(payload, config)
+        if not isinstance(out, Payload):
+            raise self._not_a_payload(out)
         if out.metadata is not payload.metadata:
             out.metadata = {**payload.metadata, **out.metadata}
         return out
+
+    def _not_a_payload(self, value: object) -> TypeError:
+        return TypeError(
+            f"node {self.node_id!r} ({self.type_id}) returned {type(value).__name__}, not a Payload"
+        )
 
     async def _run_in_process(self, payload: Payload, config: BaseModel) -> Payload:
         context = self.instance.context
@@ -170,6 +177,8 @@ class BoundNode:
             if self.exhausted:
                 return None
             out = await node.produce(payload, self.config_for(payload.data))
+            if out is not None and not isinstance(out, Payload):
+                raise self._not_a_payload(out)
             if out is None:
                 self.exhausted = True
             else:
