@@ -254,12 +254,16 @@ class FlowEngine:
         running: set[asyncio.Task[bool]] = set()
         done = False
         try:
-            while not done and (max_iterations is None or started < max_iterations):
+            while not done:
                 if width == 1:
+                    # One at a time; an attempt lost to a Redis outage is not an iteration.
+                    if max_iterations is not None and stats.iterations >= max_iterations:
+                        break
                     started += 1
                     done = await self._iterate(workflow, producer, stats, started)
-                    started = min(started, stats.iterations)
                     continue
+                if max_iterations is not None and started >= max_iterations:
+                    break
                 started += 1
                 running.add(asyncio.create_task(self._iterate(workflow, producer, stats, started)))
                 if len(running) >= width:
