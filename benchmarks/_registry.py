@@ -157,8 +157,33 @@ RUNNER_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
+# Declarative flows (reflow.flows): a producer loop in memory against the same steps written by
+# hand, and the Redis queue hop between two loops (needs Redis at 127.0.0.1:6379). reflow only.
+FLOWS_CASES: tuple[CaseSpec, ...] = (
+    CaseSpec(
+        "flows",
+        "benchmarks.cases.flows",
+        (5_000,),
+        (500,),
+        tiny_size=5,
+        variant="loop",
+        variant_flag="--shape",
+        engines=(REFLOW,),
+    ),
+    CaseSpec(
+        "flows",
+        "benchmarks.cases.flows",
+        (20_000,),
+        (2_000,),
+        tiny_size=5,
+        variant="queue",
+        variant_flag="--shape",
+        engines=(REFLOW,),
+    ),
+)
+
 ALL_CASES: tuple[CaseSpec, ...] = (
-    ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES + RUNNER_CASES
+    ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES + RUNNER_CASES + FLOWS_CASES
 )
 
 

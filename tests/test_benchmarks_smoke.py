@@ -45,11 +45,18 @@ EXPECTED_METRICS: dict[str, set[str]] = {
         *(f"{b}_{m}" for b in ("bwrap", "landlock") for m in ("available", "ms", "overhead_ms")),
     },
     "runners[stream]": {"mb_per_s", "rss_growth_mb", "lines"},
+    "flows[loop]": {
+        "iterations_per_s",
+        "hand_iterations_per_s",
+        "overhead_us_per_node",
+        "concurrent8_iterations_per_s",
+    },
+    "flows[queue]": {"messages_per_s", "p50_ms", "p99_ms", "flow_messages_per_s"},
 }
 
 
 def _metrics_key(spec: CaseSpec) -> str:
-    return spec.label if spec.name in ("floor", "durable", "runners") else spec.name
+    return spec.label if spec.name in ("floor", "durable", "runners", "flows") else spec.name
 
 
 def test_every_registered_case_has_expected_metrics() -> None:

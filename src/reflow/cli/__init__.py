@@ -12,6 +12,7 @@ import click
 from reflow._version import __version__
 from reflow.cli._draw import draw_command
 from reflow.cli._errors import CliError, debug_enabled, debug_option, one_line, print_cause
+from reflow.cli._flow import flow_group
 from reflow.cli._run import run_command
 from reflow.cli._runs import runs_group
 from reflow.cli._validate import validate_command
@@ -52,5 +53,6 @@ main.add_command(run_command)
 main.add_command(draw_command)
 main.add_command(validate_command)
 main.add_command(runs_group)
+main.add_command(flow_group)
 
 __all__ = ["main"]
