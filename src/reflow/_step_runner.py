@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,7 @@ def make_step_worker(
             kwargs[ctx_param] = scope.context()
         if resources:
             kwargs.update(await resolve_step_resources(manager, resources))
-        token = _current_step_context.set(scope)
+        token = _current_step_context.set(weakref.ref(scope))
         try:
             if is_async:
                 result = await func(**kwargs)

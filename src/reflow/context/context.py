@@ -7,6 +7,7 @@ import contextvars
 import math
 import time
 import warnings
+import weakref
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -32,7 +33,7 @@ class StepScope:
     Most steps never ask for a context, so none is built for them.
     """
 
-    __slots__ = ("_call", "_ctx", "_workflow")
+    __slots__ = ("__weakref__", "_call", "_ctx", "_workflow")
 
     def __init__(self, workflow: Workflow, call: StepCall) -> None:
         self._workflow = workflow
@@ -46,8 +47,12 @@ class StepScope:
         return self._ctx
 
 
-_current_step_context: contextvars.ContextVar[StepScope | None] = contextvars.ContextVar(
-    "reflow_step_context", default=None
+# A weak reference, not the scope: every timer or task a step arms (``asyncio.wait_for``, a
+# background task) copies the step's context, and asyncio keeps a cancelled timer, context
+# included, in its heap until the timer's due time.  The running step holds the scope
+# strongly, so the reference dies with the attempt instead of pinning the run.
+_current_step_context: contextvars.ContextVar[weakref.ref[StepScope] | None] = (
+    contextvars.ContextVar("reflow_step_context", default=None)
 )
 
 
@@ -309,7 +314,8 @@ class Context(Generic[MODEL_T]):
 
     @staticmethod
     def get_step_context() -> Context[Any]:
-        scope = _current_step_context.get()
+        ref = _current_step_context.get()
+        scope = None if ref is None else ref()
         if scope is None:
             raise WorkflowRuntimeError(
                 "Context.get_step_context() may only be called from within a step function"
