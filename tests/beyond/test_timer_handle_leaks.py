@@ -71,7 +71,7 @@ class Busy(Workflow):
         return StopEvent(result="ok")
 
     @step
-    def later(self, ev: Later) -> None:
+    async def later(self, ev: Later) -> None:
         Context.get_step_context()
 
 
