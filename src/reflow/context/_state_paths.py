@@ -11,6 +11,8 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from reflow.context._serializability import child_path
 from reflow.events import DictLikeModel
 
@@ -81,26 +83,65 @@ class Assignment:
     # True when every container between the root and the written one is a dict or a list.
     plain_chain: bool
     previous: Any = MISSING
+    # True when ``container`` is shared with the committed state (a container on the path that
+    # cannot be copied is written through), so the write must be undone if it is refused.
+    in_place: bool = True
 
 
-def plan_assignment(root: Any, segments: list[str], value: Any, root_path: str) -> Assignment:
-    container = root
+def plan_copy_on_write(
+    root: Any, segments: list[str], value: Any, root_path: str
+) -> tuple[Any, Assignment]:
+    """A shallow copy of ``root`` with the containers on the path copied too (the spine).
+
+    Siblings of the path stay shared, so a write costs the path's length, and readers holding
+    the old root never see it.  Past a container that cannot be copied (an arbitrary object),
+    the write goes through to the shared object.  Returns the new root and the write, still
+    to be applied.
+    """
+    new_root = shallow_copy(root)
+    container = new_root
     display = root_path
     plain = True
+    copying = new_root is not root
     for position, segment in enumerate(segments[:-1]):
         child = lookup(container, segment)
         if child is MISSING:
             wrapped = value
             for later in reversed(segments[position + 1 :]):
                 wrapped = {later: wrapped}
-            return Assignment(
-                container, segment, wrapped, render(display, container, segment), plain
-            )
+            where = render(display, container, segment)
+            write = Assignment(container, segment, wrapped, where, plain, in_place=not copying)
+            return new_root, write
         display = render(display, container, segment)
+        if copying:
+            copied = shallow_copy(child)
+            if copied is child:
+                copying = False  # written through from here on
+            else:
+                _assign(container, segment, copied, display)
+                child = copied
         container = child
         plain = plain and isinstance(child, (dict, list))
     last = segments[-1]
-    return Assignment(container, last, value, render(display, container, last), plain)
+    where = render(display, container, last)
+    return new_root, Assignment(container, last, value, where, plain, in_place=not copying)
+
+
+def shallow_copy(value: Any) -> Any:
+    """A copy of a path container whose children are shared, or ``value`` itself if its kind
+    is not known to copy safely (such containers are written through)."""
+    kind = type(value)
+    if kind is dict:
+        return dict(value)
+    if kind is list:
+        return list(value)
+    if isinstance(value, DictLikeModel):
+        copied = value.model_copy()
+        copied._data = dict(value._data)
+        return copied
+    if isinstance(value, BaseModel):
+        return value.model_copy()
+    return value
 
 
 def apply(assignment: Assignment, path: str) -> None:

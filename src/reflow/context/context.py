@@ -118,10 +118,11 @@ class Context(Generic[MODEL_T]):
             if face.snapshot is not None and face.snapshot.get("state"):
                 store = InMemoryStateStore.from_dict(face.snapshot["state"], self._serializer)
                 store._serializer = checker
-                face.store = store
             else:
                 state_type = self._workflow._state_type() or DictState
-                face.store = InMemoryStateStore(state_type(), serializer=checker)
+                store = InMemoryStateStore(state_type(), serializer=checker)
+            store._keep_unserializable = self._keeps_unserializable()
+            face.store = store
         return cast("InMemoryStateStore[Any]", face.store)
 
     def _store_checker(self) -> BaseSerializer:
@@ -130,6 +131,14 @@ class Context(Generic[MODEL_T]):
         if self._serializer_explicit:
             return self._serializer
         return self._workflow._value_checker()
+
+    def _keeps_unserializable(self) -> bool:
+        """The rule for values no serializer can encode: kept by reference only in memory
+        with no serializer chosen (as the peer does); refused when written otherwise."""
+        workflow = self._workflow
+        chosen = self._serializer_explicit or getattr(workflow, "_serializer_explicit", False)
+        runtime = getattr(workflow, "_runtime", None)
+        return not chosen and not getattr(runtime, "persists_state", False)
 
     @property
     def _snapshot(self) -> dict[str, Any] | None:

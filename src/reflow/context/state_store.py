@@ -5,17 +5,25 @@ and ``edit_state`` blocks) take turns on a lock; readers see the last committed 
 waiting.  ``edit_state()`` yields a private deep copy, committed when the block exits normally
 and dropped if it raises.
 
-Difference from llama-index-workflows: with ``check_values=True`` (the default) a value that the
-store's serializer cannot encode is rejected when it is written, by ``set()``, ``set_state()`` or
-the exit of ``edit_state()``, with a ``SerializationError`` naming its path
-(``state.customer.client``), and the state is left as it was.  The peer accepts the value and
-fails later, when a snapshot is taken, without saying where it is.
+``set()`` copies only the spine of its path (the root and the containers on the path; siblings
+stay shared), so readers holding the old state never see the write; a container on the path
+that cannot be copied (an arbitrary object) is written through.
+
+Values the store's serializer cannot encode (a client, a lock), written by ``set()``,
+``set_state()`` or the exit of ``edit_state()``: with ``keep_unserializable=True`` (what a
+context chooses under the in-memory runtime when no serializer was chosen) the value is kept by
+reference with a one-time ``UnserializableStateWarning`` naming its path, and ``to_dict()`` then
+fails with that path, as in llama-index-workflows.  Otherwise (a durable runtime, an explicit
+serializer, or a store built directly) the write is refused at once with a
+``SerializationError`` naming the path (``state.customer.client``) and the state is left as it
+was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, Protocol, cast, runtime_checkable
@@ -38,6 +46,11 @@ from reflow.events import DictLikeModel
 
 MAX_DEPTH = paths.MAX_PATH_SEGMENTS
 _ROOT = "state"
+
+
+class UnserializableStateWarning(UserWarning):
+    """A value that cannot be serialized was stored by reference (in-memory runtime, no
+    serializer chosen); ``Context.to_dict()`` fails, naming its path, until it is replaced."""
 
 
 class DictState(DictLikeModel):
@@ -86,6 +99,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         *,
         serializer: BaseSerializer | None = None,
         check_values: bool = True,
+        keep_unserializable: bool = False,
     ) -> None:
         if not isinstance(initial_state, BaseModel):
             raise TypeError(
@@ -95,6 +109,10 @@ class InMemoryStateStore(Generic[MODEL_T]):
         self._state: MODEL_T = initial_state
         self._serializer = serializer if serializer is not None else JsonSerializer()
         self._check_values = check_values
+        # In memory with no serializer chosen, a value that cannot be serialized is kept by
+        # reference (with a warning naming its path) as the peer does; snapshots then fail.
+        self._keep_unserializable = keep_unserializable
+        self._warned_paths: set[str] = set()
         # Created on first write, so a store can be built outside a running event loop.
         self._lock_instance: asyncio.Lock | None = None
         # The task inside an edit_state() block: its own writes would wait forever for the lock
@@ -248,46 +266,67 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
     def _set_unlocked(self, path: str, segments: list[str], value: Any) -> None:
         state = self._state
-        assignment = paths.plan_assignment(state, segments, value, _ROOT)
+        new_state, assignment = paths.plan_copy_on_write(state, segments, value, _ROOT)
+        paths.apply(assignment, path)
         if not self._check_values or (
             isinstance(state, DictState) and segments[0] in KNOWN_UNSERIALIZABLE_KEYS
         ):
-            paths.apply(assignment, path)
+            self._state = new_state
             return
-        if (
-            isinstance(state, DictState)
-            and assignment.plain_chain
-            and type(self._serializer) is JsonSerializer
-        ):
-            # Below a DictState key only dicts and lists: JsonSerializer encodes the new value
-            # the same way wherever it sits, so checking it alone is enough (and cheap).
-            check_serializable(assignment.value, assignment.display_path, self._serializer)
-            paths.apply(assignment, path)
-            return
-        paths.apply(assignment, path)
         try:
-            if isinstance(state, DictState):
+            if (
+                isinstance(state, DictState)
+                and assignment.plain_chain
+                and type(self._serializer) is JsonSerializer
+            ):
+                # Below a DictState key only dicts and lists: JsonSerializer encodes the new
+                # value the same way wherever it sits, so checking it alone is enough (and cheap).
+                check_serializable(assignment.value, assignment.display_path, self._serializer)
+            elif isinstance(state, DictState):
                 key = segments[0]
                 check_serializable(
-                    state[key], child_path(_ROOT, key, attribute=True), self._serializer
+                    new_state[key], child_path(_ROOT, key, attribute=True), self._serializer
                 )
             else:
-                check_serializable(state, _ROOT, self._serializer)
-        except SerializationError:
-            paths.undo(assignment, path)
-            raise
+                check_serializable(new_state, _ROOT, self._serializer)
+        except SerializationError as error:
+            if not self._keep_unserializable:
+                if assignment.in_place:
+                    paths.undo(assignment, path)
+                raise
+            self._warn_kept(error)
+        self._state = new_state
 
     def _check_state(self, state: BaseModel) -> None:
         if not self._check_values:
             return
-        if isinstance(state, DictState):
-            for key, value in state.items():
-                if key not in KNOWN_UNSERIALIZABLE_KEYS:
-                    check_serializable(
-                        value, child_path(_ROOT, key, attribute=True), self._serializer
-                    )
-        else:
-            check_serializable(state, _ROOT, self._serializer)
+        try:
+            if isinstance(state, DictState):
+                for key, value in state.items():
+                    if key not in KNOWN_UNSERIALIZABLE_KEYS:
+                        check_serializable(
+                            value, child_path(_ROOT, key, attribute=True), self._serializer
+                        )
+            else:
+                check_serializable(state, _ROOT, self._serializer)
+        except SerializationError as error:
+            if not self._keep_unserializable:
+                raise
+            self._warn_kept(error)
+
+    def _warn_kept(self, error: SerializationError) -> None:
+        """Warn once per path that a value is held by reference and blocks snapshots."""
+        if error.path in self._warned_paths:
+            return
+        self._warned_paths.add(error.path)
+        warnings.warn(
+            UnserializableStateWarning(
+                f"{error.path} holds a value that cannot be serialized ({error.reason}). It is "
+                "kept by reference in memory; Context.to_dict() fails until it is replaced. "
+                "Choose a serializer or a durable runtime to refuse such values when stored."
+            ),
+            stacklevel=5,
+        )
 
 
 def _copy_for_edit(state: MODEL_T) -> MODEL_T:
@@ -317,4 +356,5 @@ __all__ = [
     "InMemoryStateStore",
     "StateStore",
     "UnserializableKeyWarning",
+    "UnserializableStateWarning",
 ]
