@@ -273,7 +273,7 @@ class Workflow(metaclass=WorkflowMeta):
         if snapshot is not None and snapshot.get("is_running"):
             from reflow.context._snapshot import run_state_from_snapshot
 
-            return run_state_from_snapshot(snapshot, config, self._serializer, self)
+            return run_state_from_snapshot(snapshot, config, ctx._serializer, self)
         return RunState.initial(config)
 
 

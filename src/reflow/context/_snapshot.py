@@ -105,7 +105,8 @@ def snapshot_from_context(
     snapshot["is_running"] = is_running
     snapshot["workers"] = {} if state is None else _workers_view(state, serializer)
     if state is not None:
-        codec = EventCodec(registry_for(state.config))
+        # Waiter requirements JSON cannot hold go through the snapshot's serializer.
+        codec = EventCodec(registry_for(state.config), values=serializer)
         snapshot["reflow"] = state_to_json(state, codec)
     return snapshot
 
@@ -116,7 +117,8 @@ def run_state_from_snapshot(
     """Rebuild the engine state to resume from; in-flight attempts are queued again."""
     try:
         if "reflow" in snapshot:
-            return state_from_json(snapshot["reflow"], config, EventCodec(registry_for(config)))
+            codec = EventCodec(registry_for(config), values=serializer)
+            return state_from_json(snapshot["reflow"], config, codec)
         return _state_from_workers(snapshot.get("workers", {}), config, serializer)
     except ContextSerdeError:
         raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflow.engine._codec_events import JSON, EventCodec, check_requirements
+from reflow.engine._codec_events import JSON, EventCodec
 from reflow.engine._work_queue import WorkQueue
 from reflow.engine.state import (
     Attempt,
@@ -204,7 +204,7 @@ def _waiter_to_json(key: str, waiter: Waiter, codec: EventCodec) -> dict[str, An
         "attempt_id": waiter.attempt_id,
         "work": work_to_json(waiter.work, codec),
         "event_type": codec.type_to_json(waiter.event_type),
-        "requirements": check_requirements(waiter.requirements, where),
+        "requirements": codec.requirements_to_json(waiter.requirements, where),
         "timer_id": waiter.timer_id,
     }
 
@@ -217,7 +217,7 @@ def _waiter_from_json(data: JSON, codec: EventCodec) -> Waiter:
         attempt_id=data["attempt_id"],
         work=work_from_json(data["work"], codec),
         event_type=codec.type_from_json(data["event_type"]),
-        requirements=dict(data["requirements"]),
+        requirements=codec.requirements_from_json(data["requirements"]),
         timer_id=data["timer_id"],
     )
 

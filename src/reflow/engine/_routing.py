@@ -14,8 +14,11 @@ from reflow.events import Event, InputRequiredEvent, StepState, UnhandledEvent
 _MISSING: Any = object()
 
 
-def _matches(event: Event, event_type: type[Event], requirements: dict[str, Any]) -> bool:
-    if type(event) is not event_type:
+def _matches(
+    event: Event, event_type: type[Event], requirements: dict[str, Any], subclasses: bool
+) -> bool:
+    """Exactly ``event_type`` (or a subclass, when the waiting step accepts subclasses)."""
+    if type(event) is not event_type and not (subclasses and isinstance(event, event_type)):
         return False
     return all(getattr(event, key, _MISSING) == value for key, value in requirements.items())
 
@@ -102,7 +105,8 @@ def route(state: RunState, cmds: list[Command], work: Work, target: str | None) 
         for key, waiter in list(state.waiters.items()):
             if target is not None and waiter.step_name != target:
                 continue
-            if _matches(event, waiter.event_type, waiter.requirements):
+            subclasses = state.config.steps[waiter.step_name].accept_subclasses
+            if _matches(event, waiter.event_type, waiter.requirements, subclasses):
                 resolve_waiter(state, cmds, key, event)
                 resolved_steps.add(waiter.step_name)
     if target is not None:

@@ -233,6 +233,9 @@ def _handle_failure(
             last_exception=error,
             last_failed_at=state.now,
             recovery_counts=work.recovery_counts,
+            # Waits the failed attempt completed are answered again, not asked again (as the
+            # peer keeps a waiter's event); a timed-out wait is asked again.
+            resolved={slot: ev for slot, ev in work.resolved.items() if ev is not None},
         )
         retry.stream = work.stream
         if delay > 0:
