@@ -235,6 +235,12 @@ class Workflow(metaclass=WorkflowMeta):
         config = self._configs.get(step)
         if config is None:
             raise WorkflowRuntimeError(f"Step {step} does not exist")
+        if config.collection_param is not None:
+            raise WorkflowRuntimeError(
+                f"{type(event).__name__} was sent to collect step '{step}' via "
+                "send_event(step=...), but a collect step cannot receive targeted events: it "
+                "receives only what a fan-out stream produces."
+            )
         accepted = tuple(config.accepted_events)
         if type(event) in accepted:
             return

@@ -51,22 +51,26 @@ def open_stream(state: RunState, producer: str, parent: int | None) -> int | Non
 
 
 def capture(state: RunState, cmds: list[Command], stream_id: int | None, event: Event) -> bool:
-    """Keep ``event`` for the stream's collector that wants its type; False if none does."""
+    """Keep ``event`` for every collector of the stream that wants its type (each sees the
+    full stream); False if none does."""
     if stream_id is None:
         return False
     stream = state.streams.get(stream_id)
     if stream is None:
         return False
+    captured = False
     for name, events in stream.collectors.items():
         spec = state.config.steps[name]
-        if type(event) not in spec.collects:
+        if type(event) not in spec.collects and not (
+            spec.accept_subclasses and isinstance(event, spec.collects)
+        ):
             continue
+        captured = True
         if name not in stream.released:
             events.append(event)
             if spec.take is not None and len(events) >= spec.take:
                 _release(state, cmds, stream_id, stream, name, events)
-        return True
-    return False
+    return captured
 
 
 def _release(
