@@ -115,6 +115,14 @@ class Context(Generic[MODEL_T]):
         assert isinstance(face, PreRunFace)
         if face.store is None:
             checker = self._store_checker()
+            stored = (face.snapshot or {}).get("state") or {}
+            store_type = stored.get("store_type", "in_memory")
+            if store_type != "in_memory":
+                raise ContextSerdeError(
+                    "Context.store cannot be accessed before workflow start for durable state "
+                    f"store {store_type!r}. Pass the context to workflow.run() so the runtime "
+                    "can restore it."
+                )
             if face.snapshot is not None and face.snapshot.get("state"):
                 store = InMemoryStateStore.from_dict(face.snapshot["state"], self._serializer)
                 store._serializer = checker
