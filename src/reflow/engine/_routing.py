@@ -71,9 +71,10 @@ def _join(
     """
     event = work.event
     kind = type(event)
-    buffers = run.joins.get(work.stream)
+    lineage = (work.stream, work.member)
+    buffers = run.joins.get(lineage)
     if buffers is None:
-        buffers = run.joins[work.stream] = [[] for _ in slots]
+        buffers = run.joins[lineage] = [[] for _ in slots]
     best = -1
     for index, slot_type in enumerate(slots):
         fits = kind is slot_type or (subclasses and isinstance(event, slot_type))
@@ -86,8 +87,14 @@ def _join(
         return None
     joined = tuple(buffer.pop(0) for buffer in buffers)
     if not any(buffers):
-        del run.joins[work.stream]
-    return Work(event, recovery_counts=work.recovery_counts, stream=work.stream, join=joined)
+        del run.joins[lineage]
+    return Work(
+        event,
+        recovery_counts=work.recovery_counts,
+        stream=work.stream,
+        member=work.member,
+        join=joined,
+    )
 
 
 def dispatch(state: RunState, cmds: list[Command], step_name: str) -> None:
@@ -123,7 +130,9 @@ def route(state: RunState, cmds: list[Command], work: Work, target: str | None) 
             first = False
         else:
             # recovery_counts dicts are never mutated, so branches share them.
-            branch = Work(event, recovery_counts=work.recovery_counts, stream=work.stream)
+            branch = Work(
+                event, recovery_counts=work.recovery_counts, stream=work.stream, member=work.member
+            )
             enqueue(state, cmds, name, branch)
     if not names and not resolved_steps and not isinstance(event, InputRequiredEvent):
         event_type = type(event)
