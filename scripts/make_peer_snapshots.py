@@ -78,37 +78,24 @@ def _inside() -> int:
     def prompted(seen: list[Any]) -> bool:
         return any(isinstance(e, InputRequiredEvent) for e in seen)
 
-    def working(seen: list[Any]) -> bool:
-        return any(
-            isinstance(e, StepStateChanged)
-            and e.name == "work"
-            and e.step_state is StepState.RUNNING
-            for e in seen
-        )
+    def step_reached(step: str, state: StepState, times: int = 1) -> Any:
+        """A snapshot point: ``step`` published ``state`` at least ``times`` times."""
 
-    def failed_once(seen: list[Any]) -> bool:
-        return any(
-            isinstance(e, StepStateChanged)
-            and e.name == "flaky"
-            and e.step_state is StepState.NOT_RUNNING
-            for e in seen
-        )
+        def reached(seen: list[Any]) -> bool:
+            hits = [
+                e
+                for e in seen
+                if isinstance(e, StepStateChanged) and e.name == step and e.step_state is state
+            ]
+            return len(hits) >= times
 
-    def collected_two(seen: list[Any]) -> bool:
-        joins = [
-            e
-            for e in seen
-            if isinstance(e, StepStateChanged)
-            and e.name == "join"
-            and e.step_state is StepState.NOT_RUNNING
-        ]
-        return len(joins) >= 2
+        return reached
 
     points = {
         "asks": prompted,
-        "fans": working,
-        "collects": collected_two,
-        "retries": failed_once,
+        "fans": step_reached("work", StepState.RUNNING),
+        "collects": step_reached("join", StepState.NOT_RUNNING, times=2),
+        "retries": step_reached("flaky", StepState.NOT_RUNNING),
     }
     GOLDEN.mkdir(exist_ok=True)
     peer_version = version("llama-index-workflows")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,14 @@ async def test_a_delayed_retry_keeps_its_not_before_and_first_attempt_times(labe
         "exception_type": "builtins.RuntimeError",
         "exception_message": "first attempt fails",
     }
+
+
+def test_every_flow_has_a_golden_file_per_serializer_from_the_generator() -> None:
+    expected = {f"{flow}-{label}.json" for flow in peer_flows.flows() for label in SERIALIZERS}
+    assert {path.name for path in GOLDEN.glob("*.json")} == expected
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_peer_snapshots.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--peer-python" in done.stdout
