@@ -177,3 +177,16 @@ def test_every_write_leaves_earlier_snapshots_as_they_were(writes: list[tuple[st
             assert before.to_dict() == frozen
 
     asyncio.run(scenario())
+
+
+async def test_a_decorated_durable_runtime_still_refuses(tmp_path: Path) -> None:
+    from reflow.runtime.runtime_decorators import BaseRuntimeDecorator
+
+    runtime = DurableRuntime(str(tmp_path / "runs.db"), poll_interval=0.02)
+    wrapped = BaseRuntimeDecorator(runtime)
+    assert wrapped.persists_state is True
+    try:
+        outcome = await StoresClient(timeout=5, runtime=wrapped).run()
+    finally:
+        await runtime.destroy()
+    assert outcome == ("refused", 'state.services["llm"]')
