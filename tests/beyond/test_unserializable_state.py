@@ -124,6 +124,17 @@ async def test_set_state_and_edit_state_keep_it_too_and_the_snapshot_names_it() 
 # -- set copies the spine ------------------------------------------------------------------
 
 
+async def test_writes_without_a_read_between_them_leave_the_last_read_intact() -> None:
+    store = InMemoryStateStore(DictState())
+    await store.set("a", {"x": 1})
+    before = await store.get_state()
+    for n in range(3):
+        await store.set(f"k{n}", n)
+        await store.set("a.x", n + 10)
+    assert before.to_dict() == {"a": {"x": 1}}
+    assert (await store.get_state()).to_dict() == {"a": {"x": 12}, "k0": 0, "k1": 1, "k2": 2}
+
+
 async def test_set_copies_only_the_path_so_earlier_readers_are_unaffected() -> None:
     store = InMemoryStateStore(DictState())
     await store.set("a", {"b": {"c": 1}, "sibling": {"big": [1, 2, 3]}})
@@ -163,18 +174,24 @@ async def test_a_refused_write_through_an_uncopyable_container_is_undone() -> No
 paths = st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=4).map(".".join)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(paths, st.integers()), min_size=1, max_size=8))
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(paths, st.integers()), min_size=1, max_size=12))
 def test_every_write_leaves_earlier_snapshots_as_they_were(writes: list[tuple[str, int]]) -> None:
     async def scenario() -> None:
         store = InMemoryStateStore(DictState())
-        for path, value in writes:
-            before = await store.get_state()
-            frozen = copy.deepcopy(before.to_dict())
-            # Writing below an int is refused; either way nothing earlier changes.
+        for index, (path, value) in enumerate(writes):
+            # Alternate readers of the whole state with readers of the first container on
+            # the path, and runs of writes with no read between them.
+            held: Any = None
+            if index % 3 == 0:
+                held = (await store.get_state()).to_dict()
+            elif index % 3 == 1:
+                held = await store.get(path.split(".")[0], default=None)
+            frozen = copy.deepcopy(held)
+            # Writing below an int is refused; either way nothing read earlier changes.
             with contextlib.suppress(AttributeError, ValueError, TypeError):
                 await store.set(path, value)
-            assert before.to_dict() == frozen
+            assert held == frozen
 
     asyncio.run(scenario())
 

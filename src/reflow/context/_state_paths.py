@@ -8,7 +8,7 @@ a dict-like model (``Event``, ``DictState``), a key of a mapping, an index of a 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -83,26 +83,26 @@ class Assignment:
     # True when every container between the root and the written one is a dict or a list.
     plain_chain: bool
     previous: Any = MISSING
-    # True when ``container`` is shared with the committed state (a container on the path that
-    # cannot be copied is written through), so the write must be undone if it is refused.
-    in_place: bool = True
+    # Containers on the path replaced by their copies, ``(container, segment, original)``, in
+    # path order: undone, after the write itself, when the write is refused.
+    replaced: list[tuple[Any, str, Any]] = field(default_factory=list)
 
 
-def plan_copy_on_write(
-    root: Any, segments: list[str], value: Any, root_path: str
-) -> tuple[Any, Assignment]:
-    """A shallow copy of ``root`` with the containers on the path copied too (the spine).
+def plan_copy_on_write(root: Any, segments: list[str], value: Any, root_path: str) -> Assignment:
+    """The write of ``value`` at ``segments``, the containers below ``root`` on the path
+    replaced by shallow copies (the spine).
 
-    Siblings of the path stay shared, so a write costs the path's length, and readers holding
-    the old root never see it.  Past a container that cannot be copied (an arbitrary object),
-    the write goes through to the shared object.  Returns the new root and the write, still
-    to be applied.
+    The root itself is written in place: the store never hands it out (readers get a copy of
+    it), so only what lies below it can be shared with a reader.  Siblings of the path stay
+    shared, so a write costs the path's length, and a container a reader got earlier never
+    changes.  Past a container that cannot be copied (an arbitrary object) the write goes
+    through to the shared object.
     """
-    new_root = shallow_copy(root)
-    container = new_root
+    container = root
     display = root_path
     plain = True
-    copying = new_root is not root
+    copying = True
+    replaced: list[tuple[Any, str, Any]] = []
     for position, segment in enumerate(segments[:-1]):
         child = lookup(container, segment)
         if child is MISSING:
@@ -110,21 +110,21 @@ def plan_copy_on_write(
             for later in reversed(segments[position + 1 :]):
                 wrapped = {later: wrapped}
             where = render(display, container, segment)
-            write = Assignment(container, segment, wrapped, where, plain, in_place=not copying)
-            return new_root, write
+            return Assignment(container, segment, wrapped, where, plain, replaced=replaced)
         display = render(display, container, segment)
         if copying:
             copied = shallow_copy(child)
             if copied is child:
                 copying = False  # written through from here on
             else:
+                replaced.append((container, segment, child))
                 _assign(container, segment, copied, display)
                 child = copied
         container = child
         plain = plain and isinstance(child, (dict, list))
     last = segments[-1]
     where = render(display, container, last)
-    return new_root, Assignment(container, last, value, where, plain, in_place=not copying)
+    return Assignment(container, last, value, where, plain, replaced=replaced)
 
 
 def shallow_copy(value: Any) -> Any:
@@ -151,6 +151,7 @@ def apply(assignment: Assignment, path: str) -> None:
 
 
 def undo(assignment: Assignment, path: str) -> None:
+    """Restore what :func:`apply` (and the copying of the spine) replaced."""
     container, segment, previous = assignment.container, assignment.segment, assignment.previous
     if previous is not MISSING:
         _assign(container, segment, previous, path)
@@ -160,6 +161,13 @@ def undo(assignment: Assignment, path: str) -> None:
         container.pop(segment, None)
     else:
         delattr(container, segment)
+    undo_spine(assignment, path)
+
+
+def undo_spine(assignment: Assignment, path: str) -> None:
+    """Put back the containers on the path that were replaced by copies."""
+    for parent, key, original in reversed(assignment.replaced):
+        _assign(parent, key, original, path)
 
 
 def _assign(container: Any, segment: str, value: Any, path: str) -> None:

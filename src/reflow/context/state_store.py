@@ -5,9 +5,11 @@ and ``edit_state`` blocks) take turns on a lock; readers see the last committed 
 waiting.  ``edit_state()`` yields a private deep copy, committed when the block exits normally
 and dropped if it raises.
 
-``set()`` copies only the spine of its path (the root and the containers on the path; siblings
-stay shared), so readers holding the old state never see the write; a container on the path
-that cannot be copied (an arbitrary object) is written through.
+``set()`` copies only the spine of its path (the containers on the path, and the root once
+after it was handed to a reader; siblings stay shared), so a reader holding state read
+earlier never sees the write, and a run of writes with no read between them costs the path's
+length each; a container on the path that cannot be copied (an arbitrary object) is written
+through.
 
 Values the store's serializer cannot encode (a client, a lock), written by ``set()``,
 ``set_state()`` or the exit of ``edit_state()``: with ``keep_unserializable=True`` (what a
@@ -113,6 +115,10 @@ class InMemoryStateStore(Generic[MODEL_T]):
         # reference (with a warning naming its path) as the peer does; snapshots then fail.
         self._keep_unserializable = keep_unserializable
         self._warned_paths: set[str] = set()
+        # Whether a reader may hold the root model or a DictState's key dict (the caller
+        # passed it in, or get_state() handed out a copy sharing its keys); the next set()
+        # then writes to a copy of the root instead of the root itself.
+        self._root_shared = True
         # Created on first write, so a store can be built outside a running event loop.
         self._lock_instance: asyncio.Lock | None = None
         # The task inside an edit_state() block: its own writes would wait forever for the lock
@@ -126,7 +132,9 @@ class InMemoryStateStore(Generic[MODEL_T]):
     # -- reads -------------------------------------------------------------------------------
 
     async def get_state(self) -> MODEL_T:
-        """A shallow copy of the state: nested objects (and a DictState's keys) are shared."""
+        """A shallow copy of the state: nested objects (and a DictState's keys) are shared
+        until the next write, which leaves them as they were (see ``set``)."""
+        self._root_shared = True
         return self._state.model_copy()
 
     async def get(self, path: str, default: Any = ...) -> Any:
@@ -136,6 +144,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
     def get_sync(self, path: str, default: Any = ...) -> Any:
         """Synchronous :meth:`get`."""
         if path == "":
+            self._root_shared = True
             return self._state
         segments = paths.split_path(path)
         value, missing_at = paths.find(self._state, segments)
@@ -184,6 +193,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
                 )
             self._check_state(new_state)
             self._state = new_state
+            self._root_shared = True
 
     async def clear(self) -> None:
         """Reset the state to its type's defaults."""
@@ -214,6 +224,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
                 yield draft
                 self._check_state(draft)
                 self._state = draft
+                self._root_shared = True
             finally:
                 self._edit_owner = None
 
@@ -265,13 +276,21 @@ class InMemoryStateStore(Generic[MODEL_T]):
         return segments
 
     def _set_unlocked(self, path: str, segments: list[str], value: Any) -> None:
+        previous = self._state
+        if self._root_shared:
+            # A reader may hold the root (or a DictState's key dict): write a copy of it.
+            self._state = paths.shallow_copy(previous)
+            self._root_shared = False
         state = self._state
-        new_state, assignment = paths.plan_copy_on_write(state, segments, value, _ROOT)
-        paths.apply(assignment, path)
+        assignment = paths.plan_copy_on_write(state, segments, value, _ROOT)
+        try:
+            paths.apply(assignment, path)
+        except BaseException:
+            self._restore(previous, assignment, path, applied=False)
+            raise
         if not self._check_values or (
             isinstance(state, DictState) and segments[0] in KNOWN_UNSERIALIZABLE_KEYS
         ):
-            self._state = new_state
             return
         try:
             if (
@@ -285,17 +304,27 @@ class InMemoryStateStore(Generic[MODEL_T]):
             elif isinstance(state, DictState):
                 key = segments[0]
                 check_serializable(
-                    new_state[key], child_path(_ROOT, key, attribute=True), self._serializer
+                    state[key], child_path(_ROOT, key, attribute=True), self._serializer
                 )
             else:
-                check_serializable(new_state, _ROOT, self._serializer)
+                check_serializable(state, _ROOT, self._serializer)
         except SerializationError as error:
             if not self._keep_unserializable:
-                if assignment.in_place:
-                    paths.undo(assignment, path)
+                self._restore(previous, assignment, path)
                 raise
             self._warn_kept(error)
-        self._state = new_state
+
+    def _restore(
+        self, previous: MODEL_T, assignment: paths.Assignment, path: str, *, applied: bool = True
+    ) -> None:
+        """Undo a refused or failed write (and the copying of its spine)."""
+        if previous is not self._state:
+            self._state = previous
+            self._root_shared = True
+        if applied:
+            paths.undo(assignment, path)
+        else:
+            paths.undo_spine(assignment, path)
 
     def _check_state(self, state: BaseModel) -> None:
         if not self._check_values:
