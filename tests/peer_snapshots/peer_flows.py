@@ -62,8 +62,8 @@ class Asks(Workflow):
         return StopEvent(result=f"{answer.user}:{answer.response}")
 
 
-class Fans(Workflow):
-    """Fans out three items to one worker; the first blocks, so two stay queued."""
+class _SendsThree(Workflow):
+    """Sends three items and collects what their work step returns; ``work`` is per flow."""
 
     @step
     async def fan(self, ctx: Context, ev: StartEvent) -> Item | None:
@@ -72,41 +72,32 @@ class Fans(Workflow):
             ctx.send_event(Item(n=n))
         return None
 
+    @step
+    async def join(self, ctx: Context, ev: Done) -> StopEvent | None:
+        done = ctx.collect_events(ev, [Done] * 3)
+        if done is None:
+            return None
+        return StopEvent(result=sorted(d.n for d in done))
+
+
+class Fans(_SendsThree):
+    """One worker and the first item blocks, so two stay queued."""
+
     @step(num_workers=1)
     async def work(self, ev: Item) -> Done:
         if ev.n == 0 and not gate("work").is_set():
             await gate("work").wait()
         return Done(n=ev.n)
 
-    @step
-    async def join(self, ctx: Context, ev: Done) -> StopEvent | None:
-        done = ctx.collect_events(ev, [Done] * 3)
-        if done is None:
-            return None
-        return StopEvent(result=sorted(d.n for d in done))
 
-
-class Collects(Workflow):
-    """Three items on three workers; the last blocks, so ``join`` holds two collected events."""
-
-    @step
-    async def fan(self, ctx: Context, ev: StartEvent) -> Item | None:
-        for n in range(3):
-            ctx.send_event(Item(n=n))
-        return None
+class Collects(_SendsThree):
+    """Three workers and the last item blocks, so ``join`` holds two collected events."""
 
     @step(num_workers=3)
     async def work(self, ev: Item) -> Done:
         if ev.n == 2 and not gate("collect").is_set():
             await gate("collect").wait()
         return Done(n=ev.n)
-
-    @step
-    async def join(self, ctx: Context, ev: Done) -> StopEvent | None:
-        done = ctx.collect_events(ev, [Done] * 3)
-        if done is None:
-            return None
-        return StopEvent(result=sorted(d.n for d in done))
 
 
 class Retries(Workflow):
