@@ -13,6 +13,7 @@ import math
 import pickle
 import random
 import re
+import typing
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -143,15 +144,17 @@ PEER_SIGNATURES: dict[str, tuple[tuple[str, str, Any], ...]] = {
     "stop_never": (),
     "wait_chain": (("strategies", "var", REQ),),
     "wait_combine": (("strategies", "var", REQ),),
+    # Tenacity's parameter order (the peer's own differs; item 9 of issue 9).
     "wait_exponential": (
-        ("multiplier", "pk", 1.0), ("exp_base", "pk", 2.0), ("max", "pk", 60.0), ("min", "pk", 0.0),
+        ("multiplier", "pk", 1.0), ("max", "pk", 60.0), ("exp_base", "pk", 2.0), ("min", "pk", 0.0),
     ),
     "wait_exponential_jitter": (
-        ("initial", "pk", 1.0), ("exp_base", "pk", 2.0), ("max", "pk", 60.0), ("jitter", "pk", 1.0),
+        ("initial", "pk", 1.0), ("max", "pk", 60.0), ("exp_base", "pk", 2.0), ("jitter", "pk", 1.0),
+        ("min", "pk", 0.0), ("multiplier", "pk", 1.0),
     ),
     "wait_fixed": (("wait", "pk", REQ),),
     "wait_full_jitter": (
-        ("multiplier", "pk", 1.0), ("exp_base", "pk", 2.0), ("max", "pk", 60.0), ("min", "pk", 0.0),
+        ("multiplier", "pk", 1.0), ("max", "pk", 60.0), ("exp_base", "pk", 2.0), ("min", "pk", 0.0),
     ),
     "wait_incrementing": (
         ("start", "pk", 0.0), ("increment", "pk", 100.0), ("max", "pk", math.inf),
@@ -159,7 +162,7 @@ PEER_SIGNATURES: dict[str, tuple[tuple[str, str, Any], ...]] = {
     "wait_none": (),
     "wait_random": (("min", "pk", 0.0), ("max", "pk", 1.0)),
     "wait_random_exponential": (
-        ("multiplier", "pk", 1.0), ("exp_base", "pk", 2.0), ("max", "pk", 60.0), ("min", "pk", 0.0),
+        ("multiplier", "pk", 1.0), ("max", "pk", 60.0), ("exp_base", "pk", 2.0), ("min", "pk", 0.0),
     ),
 }  # fmt: skip
 
@@ -170,9 +173,9 @@ PEER_VALUES: list[tuple[str, Callable[[], Any], list[Any]]] = [
     ("fixed-str", lambda: seq(wait_fixed("2.5"), range(1)), [2.5]),  # type: ignore[arg-type]
     ("none", lambda: seq(wait_none(), range(3)), [0.0, 0.0, 0.0]),
     ("exp", lambda: seq(wait_exponential()), [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]),
-    ("exp-3-3-100-5", lambda: seq(wait_exponential(3, 3, 100, 5)),
+    ("exp-3-3-100-5", lambda: seq(wait_exponential(3, exp_base=3, max=100, min=5)),
      [5.0, 9.0, 27.0, 81.0, 100.0, 100.0, 100.0, 100.0]),
-    ("exp-fractional", lambda: seq(wait_exponential(0.3, 1.7, 7.7, 0.2)),
+    ("exp-fractional", lambda: seq(wait_exponential(0.3, exp_base=1.7, max=7.7, min=0.2)),
      [0.3, 0.51, 0.8669999999999999, 1.4738999999999998, 2.5056299999999996,
       4.259570999999999, 7.2412706999999985, 7.7]),
     ("exp-negative-floor", lambda: seq(wait_exponential(-1, min=-5), range(3)), [0.0, 0.0, 0.0]),
@@ -203,16 +206,17 @@ PEER_VALUES: list[tuple[str, Callable[[], Any], list[Any]]] = [
     ("expj-seed-2", lambda: seq(wait_exponential_jitter(), seed=2),
      [1.9560342718892494, 2.9560342718892496, 4.95603427188925, 8.95603427188925,
       16.956034271889248, 32.95603427188925, 60.0, 60.0]),
-    ("expj-fractional", lambda: seq(wait_exponential_jitter(1.3, 1.7, 9.1, 0.7), seed=12345),
+    ("expj-fractional", lambda: seq(wait_exponential_jitter(1.3, 9.1, 1.7, 0.7), seed=12345),
      [1.5916339107817388, 2.501633910781739, 4.048633910781739, 6.678533910781739,
       9.1, 9.1, 9.1, 9.1]),
-    ("expj-int-max", lambda: seq(wait_exponential_jitter(3, 3, 500, 0), seed=1),
+    ("expj-int-max", lambda: seq(wait_exponential_jitter(3, 500, 3, 0), seed=1),
      [3.0, 9.0, 27.0, 81.0, 243.0, 500.0, 500.0, 500.0]),
+    # Tenacity's ``min`` (default 0) floors the result; the peer returned negative delays here.
     ("expj-negative-initial", lambda: seq(wait_exponential_jitter(-5), range(3), seed=3),
-     [-4.762035372908109, -9.762035372908109, -19.76203537290811]),
-    ("expj-int-huge-attempts", lambda: seq(wait_exponential_jitter(1, 2, 3, 4), [5000], seed=1),
+     [0.0, 0.0, 0.0]),
+    ("expj-int-huge-attempts", lambda: seq(wait_exponential_jitter(1, 3, 2, 4), [5000], seed=1),
      [3]),
-    ("expj-int-huge-no-jitter", lambda: seq(wait_exponential_jitter(1, 2, 3, 0), [5000], seed=1),
+    ("expj-int-huge-no-jitter", lambda: seq(wait_exponential_jitter(1, 3, 2, 0), [5000], seed=1),
      [3.0]),
     ("rexp-seed-1", lambda: seq(wait_random_exponential(), seed=1),
      [0.13436424411240122, 0.26872848822480244, 0.5374569764496049, 1.0749139528992098,
@@ -223,10 +227,10 @@ PEER_VALUES: list[tuple[str, Callable[[], Any], list[Any]]] = [
     ("rexp-min-3", lambda: seq(wait_random_exponential(min=3), seed=7),
      [3.0, 3.0, 3.3238327648331625, 4.6191638241658115, 7.2098259428311104,
       12.39115018016171, 21.458467595490255, 21.458467595490255]),
-    ("rexp-0.5-3-10", lambda: seq(wait_random_exponential(0.5, 3, 10, 0), seed=7),
+    ("rexp-0.5-3-10", lambda: seq(wait_random_exponential(0.5, exp_base=3, max=10, min=0), seed=7),
      [0.16191638241658118, 0.48574914724974355, 1.4572474417492307, 3.238327648331624,
       3.238327648331624, 3.238327648331624, 3.238327648331624, 3.238327648331624]),
-    ("rexp-fractional", lambda: seq(wait_random_exponential(0.3, 1.7, 7.7, 0.2), seed=99),
+    ("rexp-fractional", lambda: seq(wait_random_exponential(0.3, 7.7, 1.7, 0.2), seed=99),
      [0.24039780749436662, 0.32523320323253657, 0.46945337598742537, 0.7146276696707365,
       1.131423968932365, 1.8399776776771342, 3.0445189825432415, 3.229835562077498]),
     ("rexp-min-above-max", lambda: seq(wait_random_exponential(min=10, max=5), range(2), seed=99),
@@ -331,7 +335,7 @@ def test_class_hierarchy_and_module_name_match_the_peer() -> None:
     assert issubclass(retry_if_not_exception_message, retry_if_exception_message)
     assert issubclass(wait_none, wait_fixed)
     assert not issubclass(wait_random_exponential, wait_exponential)
-    assert type(wait_full_jitter()) is wait_random_exponential
+    assert isinstance(wait_full_jitter(), wait_random_exponential)  # a subclass, as in tenacity
     assert type(retry_policy()).__name__ == "_ComposableRetryPolicy"
     for name in PEER_PUBLIC_NAMES - {"time_unit_type"}:
         assert getattr(rp, name).__module__ == "reflow.retry_policy", name
@@ -341,15 +345,15 @@ def test_class_hierarchy_and_module_name_match_the_peer() -> None:
 def test_attributes_keep_the_peers_names_and_conversions() -> None:
     assert vars(wait_fixed(3)) == {"wait": 3.0}
     assert vars(wait_none()) == {"wait": 0.0}
-    assert vars(wait_exponential(2, 3, timedelta(seconds=9), 1)) == {
+    assert vars(wait_exponential(2, timedelta(seconds=9), 3, 1)) == {
         "multiplier": 2.0, "exp_base": 3.0, "max": 9.0, "min": 1.0,
     }  # fmt: skip
     assert vars(wait_incrementing(timedelta(seconds=1), 2, 3)) == {
         "start": 1.0, "increment": 2.0, "max": 3.0,
     }  # fmt: skip
     assert vars(wait_random(timedelta(seconds=1), 2)) == {"min": 1.0, "max": 2.0}
-    jitter = wait_exponential_jitter(1, 2, 3, 4)
-    assert vars(jitter) == {"initial": 1, "exp_base": 2, "max": 3, "jitter": 4}
+    jitter = wait_exponential_jitter(1, 3, 2, 4)
+    assert vars(jitter) == {"initial": 1, "exp_base": 2, "max": 3, "jitter": 4, "min": 0.0}
     assert type(jitter.initial) is int
     assert vars(stop_after_attempt(3)) == {"max_attempt_number": 3}
     assert vars(stop_after_delay(timedelta(seconds=3))) == {"max_delay": 3.0}
@@ -379,7 +383,7 @@ def test_attributes_keep_the_peers_names_and_conversions() -> None:
 def test_wait_exponential_stays_within_its_clamp(
     attempts: int, multiplier: float, base: float, low: float, high: float
 ) -> None:
-    value = wait_exponential(multiplier, base, max=high, min=low)(attempts)
+    value = wait_exponential(multiplier, exp_base=base, max=high, min=low)(attempts)
     assert isinstance(value, float)
     if low <= high:
         assert max(0.0, low) <= value <= max(high, 0.0)
@@ -524,7 +528,7 @@ def test_wait_arguments_are_validated() -> None:
     as_seconds: Any = timedelta(minutes=1)
     assert wait_exponential_jitter(max=as_seconds).max == 60.0
     as_fraction: Any = Fraction(500)
-    assert wait_exponential_jitter(3, 3, as_fraction, 0)(6, seed=1) == 500.0
+    assert wait_exponential_jitter(3, as_fraction, 3, 0)(6, seed=1) == 500.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -997,3 +1001,65 @@ def test_compute_retry_delay_rejects_non_numeric_results_and_propagates_errors()
         compute_retry_delay(wordy, elapsed_time=0, attempts=1, error=ERR, seed=0)
     with pytest.raises(RuntimeError, match="policy bug"):
         compute_retry_delay(broken, elapsed_time=0, attempts=1, error=ERR, seed=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter names, order and annotations are tenacity's (9.2), so code written against
+# tenacity's constructors (positionally or by keyword) means the same here.
+
+_TIME = int | float | timedelta
+_EXC_TYPES = type[BaseException] | tuple[type[BaseException], ...]
+TENACITY_PARAMETERS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "stop_after_attempt": (("max_attempt_number", int),),
+    "stop_after_delay": (("max_delay", _TIME),),
+    "stop_before_delay": (("max_delay", _TIME),),
+    "wait_fixed": (("wait", _TIME),),
+    "wait_exponential": (
+        ("multiplier", float), ("max", _TIME), ("exp_base", float), ("min", _TIME),
+    ),
+    "wait_random_exponential": (
+        ("multiplier", float), ("max", _TIME), ("exp_base", float), ("min", _TIME),
+    ),
+    "wait_full_jitter": (
+        ("multiplier", float), ("max", _TIME), ("exp_base", float), ("min", _TIME),
+    ),
+    "wait_exponential_jitter": (
+        ("initial", float), ("max", _TIME), ("exp_base", float), ("jitter", _TIME),
+        ("min", _TIME), ("multiplier", float),
+    ),
+    "wait_incrementing": (("start", _TIME), ("increment", _TIME), ("max", _TIME)),
+    "wait_random": (("min", _TIME), ("max", _TIME)),
+    "retry_if_exception_type": (("exception_types", _EXC_TYPES),),
+    "retry_if_not_exception_type": (("exception_types", _EXC_TYPES),),
+    "retry_unless_exception_type": (("exception_types", _EXC_TYPES),),
+    "retry_if_exception_cause_type": (("exception_types", _EXC_TYPES),),
+    "retry_if_exception_message": (
+        ("message", str | None), ("match", str | re.Pattern[str] | None),
+    ),
+    "retry_if_not_exception_message": (
+        ("message", str | None), ("match", str | re.Pattern[str] | None),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(TENACITY_PARAMETERS))
+def test_parameter_names_order_and_annotations_are_tenacitys(name: str) -> None:
+    cls = getattr(rp, name)
+    hints = typing.get_type_hints(cls.__init__)
+    names = [p for p in inspect.signature(cls).parameters]
+    assert tuple((p, hints[p]) for p in names) == TENACITY_PARAMETERS[name]
+
+
+def test_wait_exponential_jitter_takes_min_and_multiplier() -> None:
+    tripled = wait_exponential_jitter(multiplier=3, jitter=0)
+    assert seq(tripled, range(4)) == [3.0, 6.0, 12.0, 24.0]
+    assert seq(wait_exponential_jitter(jitter=0, min=20, max=10), range(2)) == [20.0, 20.0]
+    assert wait_exponential_jitter(initial=3).multiplier == 3
+    with pytest.raises(ValueError, match="'initial' or 'multiplier'"):
+        wait_exponential_jitter(initial=2, multiplier=3)
+
+
+def test_positional_arguments_mean_what_they_mean_in_tenacity() -> None:
+    # tenacity: wait_exponential(multiplier, max, exp_base, min)
+    assert seq(wait_exponential(1, 10), range(6)) == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert wait_random_exponential(1, 5).max == 5.0

@@ -132,13 +132,16 @@ class wait_none(wait_fixed):
 
 
 class wait_exponential(_WaitStrategyBase):
-    """``multiplier * exp_base ** attempts``, clamped to ``[max(0, min), max]``."""
+    """``multiplier * exp_base ** attempts``, clamped to ``[max(0, min), max]``.
+
+    Parameters are tenacity's, in its order (``multiplier, max, exp_base, min``).
+    """
 
     def __init__(
         self,
-        multiplier: int | float = 1.0,
-        exp_base: int | float = 2.0,
+        multiplier: float = 1.0,
         max: time_unit_type = 60.0,
+        exp_base: float = 2.0,
         min: time_unit_type = 0.0,
     ) -> None:
         self.multiplier = _to_float(multiplier, "wait_exponential(multiplier)")
@@ -188,29 +191,46 @@ class wait_random(_WaitStrategyBase):
 
 
 class wait_exponential_jitter(_WaitStrategyBase):
-    """``min(initial * exp_base ** attempts, max) + uniform(0, jitter)``, capped at ``max``.
+    """``min(initial * exp_base ** attempts, max) + uniform(0, jitter)``, capped at ``max``,
+    then raised to at least ``min``.
 
-    Unlike ``wait_exponential`` there is no lower clamp, and int/float arguments are stored
-    exactly as given.
+    Parameters are tenacity's, in its order (``initial, max, exp_base, jitter, min,
+    multiplier``); ``multiplier`` is tenacity's newer name for ``initial`` (giving both with
+    different values is an error).  int/float arguments are stored exactly as given.
     """
 
     def __init__(
         self,
         initial: float = 1.0,
+        max: time_unit_type = 60.0,
         exp_base: float = 2.0,
-        max: float = 60.0,
-        jitter: float = 1.0,
+        jitter: time_unit_type = 1.0,
+        min: time_unit_type = 0.0,
+        multiplier: float = 1.0,
     ) -> None:
-        self.initial = _raw_seconds(initial, "wait_exponential_jitter(initial)")
+        initial = _raw_seconds(initial, "wait_exponential_jitter(initial)")
+        multiplier = _raw_number(multiplier, "wait_exponential_jitter(multiplier)")
+        if initial != 1 and multiplier != 1 and initial != multiplier:
+            raise ValueError(
+                "wait_exponential_jitter() takes 'initial' or 'multiplier' (the same "
+                f"setting), not both: got initial={initial!r}, multiplier={multiplier!r}"
+            )
+        self.initial = multiplier if multiplier != 1 else initial
         self.exp_base = _raw_number(exp_base, "wait_exponential_jitter(exp_base)")
         self.max = _raw_seconds(max, "wait_exponential_jitter(max)")
         self.jitter = _raw_seconds(jitter, "wait_exponential_jitter(jitter)")
+        self.min = _raw_seconds(min, "wait_exponential_jitter(min)")
+
+    @property
+    def multiplier(self) -> float:
+        return self.initial
 
     def __call__(self, attempts: int, *, seed: int | None = None) -> float:
         # Capping before adding the jitter keeps all-int arguments exact for huge attempt
         # numbers, so the result is ``max`` instead of an OverflowError.
         capped = min(self.initial * self.exp_base**attempts, self.max)
-        return min(capped + _uniform(0, self.jitter, seed), self.max)
+        jittered = min(capped + _uniform(0, self.jitter, seed), self.max)
+        return jittered if jittered >= self.min else self.min
 
 
 class wait_random_exponential(_WaitStrategyBase):
@@ -218,9 +238,9 @@ class wait_random_exponential(_WaitStrategyBase):
 
     def __init__(
         self,
-        multiplier: int | float = 1.0,
-        exp_base: int | float = 2.0,
+        multiplier: float = 1.0,
         max: time_unit_type = 60.0,
+        exp_base: float = 2.0,
         min: time_unit_type = 0.0,
     ) -> None:
         self.multiplier = _to_float(multiplier, "wait_random_exponential(multiplier)")
@@ -233,14 +253,8 @@ class wait_random_exponential(_WaitStrategyBase):
         return _uniform(self.min, high, seed)
 
 
-def wait_full_jitter(
-    multiplier: int | float = 1.0,
-    exp_base: int | float = 2.0,
-    max: time_unit_type = 60.0,
-    min: time_unit_type = 0.0,
-) -> wait_random_exponential:
-    """Another name for :class:`wait_random_exponential`."""
-    return wait_random_exponential(multiplier=multiplier, exp_base=exp_base, max=max, min=min)
+class wait_full_jitter(wait_random_exponential):
+    """Another name for :class:`wait_random_exponential` (a subclass, as in tenacity)."""
 
 
 class wait_chain(_WaitStrategyBase):

@@ -8,6 +8,8 @@ llama-index-workflows 2.26.
 
 from __future__ import annotations
 
+import collections.abc
+import inspect
 import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
@@ -267,11 +269,24 @@ def _check_event_parameters(found: _Parameters) -> None:
                 )
 
 
+_ASYNC_ITERATORS = (
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncIterable,
+    collections.abc.AsyncGenerator,
+)
+
+
 def inspect_step_signature(
     func: Any, parameter_names: list[str], localns: dict[str, Any]
 ) -> StepSignature:
     """Apply the step signature rules to ``func``; raises ``WorkflowValidationError``."""
     hints = resolve_hints(func, localns)
+    if inspect.isasyncgenfunction(func) or get_origin(hints.get("return")) in _ASYNC_ITERATORS:
+        raise WorkflowValidationError(
+            "Async-iterator fan-out (an async generator step, or a step annotated "
+            "AsyncIterator[E] / AsyncGenerator[E, None]) is not supported: return list[E] to "
+            "fan out a known collection, or send events one by one with ctx.send_event."
+        )
     found = _scan_parameters(parameter_names, hints, localns)
     _check_event_parameters(found)
     if "return" not in hints:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,14 @@ def make_step_worker(
     collects = config.collection_param is not None
     join_params = [name for name, _ in config.collect_params or ()]
     fans_out = bool(config.is_fan_out)
+    # Types the annotation declares only inside a list: returned bare, they would be routed
+    # outside the stream their collector waits on, so the run fails at once instead.
+    list_only = tuple(
+        kind
+        for kind in config.return_types
+        if fans_out and isinstance(kind, type) and kind not in config.bare_return_types
+    )
+    bare_types = tuple(kind for kind in config.bare_return_types if isinstance(kind, type))
 
     async def run_step(call: StepCall) -> Event | list[Event] | None:
         scope = StepScope(workflow, call)
@@ -44,7 +53,7 @@ def make_step_worker(
             kwargs[ctx_param] = scope.context()
         if resources:
             kwargs.update(await resolve_step_resources(manager, resources))
-        token = _current_step_context.set(scope)
+        token = _current_step_context.set(weakref.ref(scope))
         try:
             if is_async:
                 result = await func(**kwargs)
@@ -66,6 +75,16 @@ def make_step_worker(
             raise WorkflowRuntimeError(
                 f"Step function {name} returned {type(result).__name__} instead of an "
                 "Event instance."
+            )
+        if (
+            list_only
+            and isinstance(result, list_only)
+            and not (bare_types and isinstance(result, bare_types))
+        ):
+            raise WorkflowRuntimeError(
+                f"Step function {name} returned a bare {type(result).__name__} but its return "
+                "annotation only declares it inside a list. Return a list (of one) to fan "
+                f"out, or add {type(result).__name__} to the annotation as a union member."
             )
         return result
 

@@ -229,6 +229,8 @@ class StopEvent(Event):
         return str(self._result)
 
     def __repr_args__(self) -> Any:
+        # Dynamic fields first, then declared ones, then the result (the peer's order).
+        yield from self._data.items()
         yield from super().__repr_args__()
         if self._result is not None and "result" not in type(self).__pydantic_fields__:
             yield "result", self._result
@@ -319,7 +321,12 @@ def deserialize_exception(value: Any) -> BaseException:
         raise ValueError(f"Expected an exception or its serialized form, got {value!r}")
     name, message = value["exception_type"], value.get("exception_message", "")
     try:
-        cls = import_qualified_name(name)
+        # Built-in exceptions always; others as the decoding serializer resolves classes, so
+        # an import allow-list keeps types it does not name unreconstructed (original type kept).
+        if str(name).startswith("builtins."):
+            cls = import_qualified_name(name)
+        else:
+            cls = resolve_serialized_class(name)
         if isinstance(cls, type) and issubclass(cls, BaseException):
             return cls(message)
     except Exception:

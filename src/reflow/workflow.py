@@ -257,6 +257,12 @@ class Workflow(metaclass=WorkflowMeta):
         config = self._configs.get(step)
         if config is None:
             raise WorkflowRuntimeError(f"Step {step} does not exist")
+        if config.collection_param is not None:
+            raise WorkflowRuntimeError(
+                f"{type(event).__name__} was sent to collect step '{step}' via "
+                "send_event(step=...), but a collect step cannot receive targeted events: it "
+                "receives only what a fan-out stream produces."
+            )
         accepted = tuple(config.accepted_events)
         if type(event) in accepted:
             return
@@ -295,7 +301,7 @@ class Workflow(metaclass=WorkflowMeta):
         if snapshot is not None and snapshot.get("is_running"):
             from reflow.context._snapshot import run_state_from_snapshot
 
-            return run_state_from_snapshot(snapshot, config, self._serializer, self)
+            return run_state_from_snapshot(snapshot, config, ctx._serializer, self)
         return RunState.initial(config)
 
 

@@ -200,3 +200,64 @@ async def test_missing_resource_config_file_fails_validation(tmp_path: Path) -> 
         "Resource config validation failed:\n"
         f"  - In step 'only', parameter 'cfg': No such file: {missing}"
     )
+
+
+class ConfiguredClient:
+    def __init__(self, cfg: Cfg) -> None:
+        self.cfg = cfg
+
+
+async def test_an_invalid_nested_resource_config_fails_validation(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.json")
+    invalid = _write(tmp_path / "bad.json", {"name": "n", "size": "many"})
+
+    def make_missing(cfg: Annotated[Cfg, ResourceConfig(config_file=missing)]) -> ConfiguredClient:
+        return ConfiguredClient(cfg)
+
+    def make_invalid(cfg: Annotated[Cfg, ResourceConfig(config_file=invalid)]) -> ConfiguredClient:
+        return ConfiguredClient(cfg)
+
+    class Nested(Workflow):
+        @step
+        async def only(
+            self,
+            ev: StartEvent,
+            gone: Annotated[ConfiguredClient, Resource(make_missing)],
+            bad: Annotated[ConfiguredClient, Resource(make_invalid)],
+        ) -> StopEvent:
+            return StopEvent(result=1)
+
+    with pytest.raises(WorkflowValidationError) as info:
+        Nested(timeout=2).run()
+    lines = str(info.value).splitlines()
+    assert lines[0] == "Resource config validation failed:"
+    prefix = "test_an_invalid_nested_resource_config_fails_validation.<locals>"
+    problems = sorted(line for line in lines[1:] if line.startswith("  - "))
+    assert problems[0].startswith(
+        f"  - In step 'only', parameter 'bad' ({prefix}.make_invalid -> {invalid}): "
+        "1 validation error for Cfg"
+    )
+    assert problems[1] == (
+        f"  - In step 'only', parameter 'gone' ({prefix}.make_missing -> {missing}): "
+        f"No such file: {missing}"
+    )
+
+
+def _fails() -> int:
+    raise RuntimeError("Factory failed")
+
+
+class FactoryFails(Workflow):
+    @step
+    async def start_step(
+        self, ev: StartEvent, value: Annotated[int, Resource(_fails)]
+    ) -> StopEvent:
+        return StopEvent(result=value)
+
+
+def test_validating_resources_names_the_step_and_parameter_of_a_failing_factory() -> None:
+    with pytest.raises(WorkflowValidationError) as info:
+        FactoryFails(timeout=2).validate(validate_resources=True)
+    assert str(info.value) == (
+        "Resource validation failed:\n  - In step 'start_step', parameter 'value': Factory failed"
+    )

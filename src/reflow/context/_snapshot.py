@@ -9,15 +9,15 @@ in this process or another one.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from reflow.context._faces import ExternalFace, PreRunFace
+from reflow.context._peer_view import state_from_workers, workers_view
 from reflow.context.serializers import BaseSerializer
 from reflow.engine import RunConfig, RunState
 from reflow.engine.codec import EventCodec, registry_for, state_from_json, state_to_json
-from reflow.engine.state import StepRun, Work
 from reflow.errors import ContextSerdeError
-from reflow.events import Event, serialize_exception
 
 if TYPE_CHECKING:
     from reflow.context.context import Context
@@ -46,45 +46,6 @@ def validate_snapshot(data: Any) -> None:
         raise ContextSerdeError(f"{_INVALID}: 'reflow' must be a dict")
 
 
-def _work_view(work: Work, serializer: BaseSerializer) -> dict[str, Any]:
-    return {
-        "event": serializer.serialize(work.event),
-        "attempts": work.attempts,
-        "first_attempt_at": work.first_attempt_at,
-        "last_exception": (
-            None if work.last_exception is None else serialize_exception(work.last_exception)
-        ),
-        "last_failed_at": work.last_failed_at,
-        "recovery_counts": dict(work.recovery_counts),
-    }
-
-
-def _workers_view(state: RunState, serializer: BaseSerializer) -> dict[str, Any]:
-    workers: dict[str, Any] = {}
-    for name in state.config.steps:
-        run = state.steps.get(name) or StepRun()
-        waiters = [w for w in state.waiters.values() if w.step_name == name]
-        workers[name] = {
-            "queue": [_work_view(work, serializer) for work in run.queue],
-            "in_progress": [serializer.serialize(a.work.event) for a in run.active.values()],
-            "collected_events": {
-                buffer_id: [serializer.serialize(e) for e in buffer.events()]
-                for buffer_id, buffer in run.collected.items()
-            },
-            "collected_waiters": [
-                {
-                    "waiter_id": w.waiter_id,
-                    "event": serializer.serialize(w.work.event),
-                    "waiting_for_event": f"{w.event_type.__module__}.{w.event_type.__qualname__}",
-                    "has_requirements": bool(w.requirements),
-                    "resolved_event": None,
-                }
-                for w in waiters
-            ],
-        }
-    return workers
-
-
 def snapshot_from_context(
     ctx: Context[Any], serializer: BaseSerializer, include_state: bool
 ) -> dict[str, Any]:
@@ -103,9 +64,10 @@ def snapshot_from_context(
     snapshot: dict[str, Any] = {"version": SNAPSHOT_VERSION}
     snapshot["state"] = ctx.store.to_dict(serializer) if include_state else {}
     snapshot["is_running"] = is_running
-    snapshot["workers"] = {} if state is None else _workers_view(state, serializer)
+    snapshot["workers"] = {} if state is None else workers_view(state, serializer)
     if state is not None:
-        codec = EventCodec(registry_for(state.config))
+        # Waiter requirements JSON cannot hold go through the snapshot's serializer.
+        codec = EventCodec(registry_for(state.config), values=serializer)
         snapshot["reflow"] = state_to_json(state, codec)
     return snapshot
 
@@ -116,44 +78,10 @@ def run_state_from_snapshot(
     """Rebuild the engine state to resume from; in-flight attempts are queued again."""
     try:
         if "reflow" in snapshot:
-            return state_from_json(snapshot["reflow"], config, EventCodec(registry_for(config)))
-        return _state_from_workers(snapshot.get("workers", {}), config, serializer)
+            codec = EventCodec(registry_for(config), values=serializer)
+            return state_from_json(snapshot["reflow"], config, codec)
+        return state_from_workers(snapshot.get("workers", {}), config, serializer, time.time())
     except ContextSerdeError:
         raise
     except (KeyError, ValueError, TypeError) as exc:
         raise ContextSerdeError(f"{_INVALID}: {exc}") from exc
-
-
-def _state_from_workers(
-    workers: dict[str, Any], config: RunConfig, serializer: BaseSerializer
-) -> RunState:
-    """Best effort from the portable view: queues and in-progress events become work again."""
-    state = RunState.initial(config)
-    for name, data in workers.items():
-        if name not in config.steps:
-            continue  # the step was renamed or removed since the snapshot was taken
-        run = state.steps[name]
-        for raw in data.get("in_progress", []):
-            run.queue.append(Work(_event(serializer, raw)))
-        for item in data.get("queue", []):
-            run.queue.append(
-                Work(
-                    _event(serializer, item["event"]),
-                    attempts=item.get("attempts", 0) or 0,
-                    first_attempt_at=item.get("first_attempt_at"),
-                    last_failed_at=item.get("last_failed_at"),
-                    recovery_counts=dict(item.get("recovery_counts") or {}),
-                )
-            )
-        for waiter in data.get("collected_waiters", []):
-            # Requirements are not in the portable view: the waiting step runs again.
-            run.queue.append(Work(_event(serializer, waiter["event"])))
-    state.recount()
-    return state
-
-
-def _event(serializer: BaseSerializer, raw: Any) -> Event:
-    value = serializer.deserialize(raw) if isinstance(raw, str) else raw
-    if not isinstance(value, Event):
-        raise ContextSerdeError(f"Expected a serialized event in the snapshot, got {value!r}")
-    return value

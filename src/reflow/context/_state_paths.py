@@ -8,8 +8,10 @@ a dict-like model (``Event``, ``DictState``), a key of a mapping, an index of a 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from reflow.context._serializability import child_path
 from reflow.events import DictLikeModel
@@ -81,26 +83,65 @@ class Assignment:
     # True when every container between the root and the written one is a dict or a list.
     plain_chain: bool
     previous: Any = MISSING
+    # Containers on the path replaced by their copies, ``(container, segment, original)``, in
+    # path order: undone, after the write itself, when the write is refused.
+    replaced: list[tuple[Any, str, Any]] = field(default_factory=list)
 
 
-def plan_assignment(root: Any, segments: list[str], value: Any, root_path: str) -> Assignment:
+def plan_copy_on_write(root: Any, segments: list[str], value: Any, root_path: str) -> Assignment:
+    """The write of ``value`` at ``segments``, the containers below ``root`` on the path
+    replaced by shallow copies (the spine).
+
+    The root itself is written in place: the store never hands it out (readers get a copy of
+    it), so only what lies below it can be shared with a reader.  Siblings of the path stay
+    shared, so a write costs the path's length, and a container a reader got earlier never
+    changes.  Past a container that cannot be copied (an arbitrary object) the write goes
+    through to the shared object.
+    """
     container = root
     display = root_path
     plain = True
+    copying = True
+    replaced: list[tuple[Any, str, Any]] = []
     for position, segment in enumerate(segments[:-1]):
         child = lookup(container, segment)
         if child is MISSING:
             wrapped = value
             for later in reversed(segments[position + 1 :]):
                 wrapped = {later: wrapped}
-            return Assignment(
-                container, segment, wrapped, render(display, container, segment), plain
-            )
+            where = render(display, container, segment)
+            return Assignment(container, segment, wrapped, where, plain, replaced=replaced)
         display = render(display, container, segment)
+        if copying:
+            copied = shallow_copy(child)
+            if copied is child:
+                copying = False  # written through from here on
+            else:
+                replaced.append((container, segment, child))
+                _assign(container, segment, copied, display)
+                child = copied
         container = child
         plain = plain and isinstance(child, (dict, list))
     last = segments[-1]
-    return Assignment(container, last, value, render(display, container, last), plain)
+    where = render(display, container, last)
+    return Assignment(container, last, value, where, plain, replaced=replaced)
+
+
+def shallow_copy(value: Any) -> Any:
+    """A copy of a path container whose children are shared, or ``value`` itself if its kind
+    is not known to copy safely (such containers are written through)."""
+    kind = type(value)
+    if kind is dict:
+        return dict(value)
+    if kind is list:
+        return list(value)
+    if isinstance(value, DictLikeModel):
+        copied = value.model_copy()
+        copied._data = dict(value._data)
+        return copied
+    if isinstance(value, BaseModel):
+        return value.model_copy()
+    return value
 
 
 def apply(assignment: Assignment, path: str) -> None:
@@ -110,6 +151,7 @@ def apply(assignment: Assignment, path: str) -> None:
 
 
 def undo(assignment: Assignment, path: str) -> None:
+    """Restore what :func:`apply` (and the copying of the spine) replaced."""
     container, segment, previous = assignment.container, assignment.segment, assignment.previous
     if previous is not MISSING:
         _assign(container, segment, previous, path)
@@ -119,6 +161,13 @@ def undo(assignment: Assignment, path: str) -> None:
         container.pop(segment, None)
     else:
         delattr(container, segment)
+    undo_spine(assignment, path)
+
+
+def undo_spine(assignment: Assignment, path: str) -> None:
+    """Put back the containers on the path that were replaced by copies."""
+    for parent, key, original in reversed(assignment.replaced):
+        _assign(parent, key, original, path)
 
 
 def _assign(container: Any, segment: str, value: Any, path: str) -> None:

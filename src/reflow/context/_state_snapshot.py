@@ -83,9 +83,10 @@ def decode_state(
 
     store_type = serialized.get("store_type", "in_memory")
     if store_type != "in_memory":
+        # The peer's wording, which code written against it may match.
         raise ValueError(
-            f"Cannot read a state snapshot with store_type {store_type!r} into an "
-            "InMemoryStateStore; use that store's own from_dict()"
+            f"Cannot parse store_type {store_type!r} as InMemorySerializedState. "
+            "Use the appropriate store's from_dict() method."
         )
     data = serialized.get("state_data")
     if data is None:

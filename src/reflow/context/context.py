@@ -7,6 +7,7 @@ import contextvars
 import math
 import time
 import warnings
+import weakref
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -32,7 +33,7 @@ class StepScope:
     Most steps never ask for a context, so none is built for them.
     """
 
-    __slots__ = ("_call", "_ctx", "_workflow")
+    __slots__ = ("__weakref__", "_call", "_ctx", "_workflow")
 
     def __init__(self, workflow: Workflow, call: StepCall) -> None:
         self._workflow = workflow
@@ -46,8 +47,12 @@ class StepScope:
         return self._ctx
 
 
-_current_step_context: contextvars.ContextVar[StepScope | None] = contextvars.ContextVar(
-    "reflow_step_context", default=None
+# A weak reference, not the scope: every timer or task a step arms (``asyncio.wait_for``, a
+# background task) copies the step's context, and asyncio keeps a cancelled timer, context
+# included, in its heap until the timer's due time.  The running step holds the scope
+# strongly, so the reference dies with the attempt instead of pinning the run.
+_current_step_context: contextvars.ContextVar[weakref.ref[StepScope] | None] = (
+    contextvars.ContextVar("reflow_step_context", default=None)
 )
 
 
@@ -110,13 +115,22 @@ class Context(Generic[MODEL_T]):
         assert isinstance(face, PreRunFace)
         if face.store is None:
             checker = self._store_checker()
+            stored = (face.snapshot or {}).get("state") or {}
+            store_type = stored.get("store_type", "in_memory")
+            if store_type != "in_memory":
+                raise ContextSerdeError(
+                    "Context.store cannot be accessed before workflow start for durable state "
+                    f"store {store_type!r}. Pass the context to workflow.run() so the runtime "
+                    "can restore it."
+                )
             if face.snapshot is not None and face.snapshot.get("state"):
                 store = InMemoryStateStore.from_dict(face.snapshot["state"], self._serializer)
                 store._serializer = checker
-                face.store = store
             else:
                 state_type = self._workflow._state_type() or DictState
-                face.store = InMemoryStateStore(state_type(), serializer=checker)
+                store = InMemoryStateStore(state_type(), serializer=checker)
+            store._keep_unserializable = self._keeps_unserializable()
+            face.store = store
         return cast("InMemoryStateStore[Any]", face.store)
 
     def _store_checker(self) -> BaseSerializer:
@@ -125,6 +139,14 @@ class Context(Generic[MODEL_T]):
         if self._serializer_explicit:
             return self._serializer
         return self._workflow._value_checker()
+
+    def _keeps_unserializable(self) -> bool:
+        """The rule for values no serializer can encode: kept by reference only in memory
+        with no serializer chosen (as the peer does); refused when written otherwise."""
+        workflow = self._workflow
+        chosen = self._serializer_explicit or getattr(workflow, "_serializer_explicit", False)
+        runtime = getattr(workflow, "_runtime", None)
+        return not chosen and not getattr(runtime, "persists_state", False)
 
     @property
     def _snapshot(self) -> dict[str, Any] | None:
@@ -309,7 +331,8 @@ class Context(Generic[MODEL_T]):
 
     @staticmethod
     def get_step_context() -> Context[Any]:
-        scope = _current_step_context.get()
+        ref = _current_step_context.get()
+        scope = None if ref is None else ref()
         if scope is None:
             raise WorkflowRuntimeError(
                 "Context.get_step_context() may only be called from within a step function"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import io
 import json
 import pickle
 from abc import ABC, abstractmethod
@@ -203,10 +204,24 @@ class PickleSerializer(JsonSerializer):
             payload = None
         if payload:
             try:
-                return pickle.loads(payload)
+                return _PeerAwareUnpickler(io.BytesIO(payload)).load()
             except Exception:
                 pass
         return super().deserialize(value, type_registry=type_registry)
+
+
+class _PeerAwareUnpickler(pickle.Unpickler):
+    """Unpickles payloads the peer wrote: its classes (``workflows.events.StartEvent``) are
+    found under reflow's module of the same name when the peer is not installed."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return super().find_class(module, name)
+        except (ImportError, AttributeError):
+            mapped = _types.peer_to_reflow_name(f"{module}.{name}")
+            if mapped is None:
+                raise
+            return super().find_class(mapped[: -len(name) - 1], name)
 
 
 JsonPickleSerializer = PickleSerializer

@@ -5,17 +5,27 @@ and ``edit_state`` blocks) take turns on a lock; readers see the last committed 
 waiting.  ``edit_state()`` yields a private deep copy, committed when the block exits normally
 and dropped if it raises.
 
-Difference from llama-index-workflows: with ``check_values=True`` (the default) a value that the
-store's serializer cannot encode is rejected when it is written, by ``set()``, ``set_state()`` or
-the exit of ``edit_state()``, with a ``SerializationError`` naming its path
-(``state.customer.client``), and the state is left as it was.  The peer accepts the value and
-fails later, when a snapshot is taken, without saying where it is.
+``set()`` copies only the spine of its path (the containers on the path, and the root once
+after it was handed to a reader; siblings stay shared), so a reader holding state read
+earlier never sees the write, and a run of writes with no read between them costs the path's
+length each; a container on the path that cannot be copied (an arbitrary object) is written
+through.
+
+Values the store's serializer cannot encode (a client, a lock), written by ``set()``,
+``set_state()`` or the exit of ``edit_state()``: with ``keep_unserializable=True`` (what a
+context chooses under the in-memory runtime when no serializer was chosen) the value is kept by
+reference with a one-time ``UnserializableStateWarning`` naming its path, and ``to_dict()`` then
+fails with that path, as in llama-index-workflows.  Otherwise (a durable runtime, an explicit
+serializer, or a store built directly) the write is refused at once with a
+``SerializationError`` naming the path (``state.customer.client``) and the state is left as it
+was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, Protocol, cast, runtime_checkable
@@ -38,6 +48,11 @@ from reflow.events import DictLikeModel
 
 MAX_DEPTH = paths.MAX_PATH_SEGMENTS
 _ROOT = "state"
+
+
+class UnserializableStateWarning(UserWarning):
+    """A value that cannot be serialized was stored by reference (in-memory runtime, no
+    serializer chosen); ``Context.to_dict()`` fails, naming its path, until it is replaced."""
 
 
 class DictState(DictLikeModel):
@@ -86,6 +101,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         *,
         serializer: BaseSerializer | None = None,
         check_values: bool = True,
+        keep_unserializable: bool = False,
     ) -> None:
         if not isinstance(initial_state, BaseModel):
             raise TypeError(
@@ -95,6 +111,14 @@ class InMemoryStateStore(Generic[MODEL_T]):
         self._state: MODEL_T = initial_state
         self._serializer = serializer if serializer is not None else JsonSerializer()
         self._check_values = check_values
+        # In memory with no serializer chosen, a value that cannot be serialized is kept by
+        # reference (with a warning naming its path) as the peer does; snapshots then fail.
+        self._keep_unserializable = keep_unserializable
+        self._warned_paths: set[str] = set()
+        # Whether a reader may hold the root model or a DictState's key dict (the caller
+        # passed it in, or get_state() handed out a copy sharing its keys); the next set()
+        # then writes to a copy of the root instead of the root itself.
+        self._root_shared = True
         # Created on first write, so a store can be built outside a running event loop.
         self._lock_instance: asyncio.Lock | None = None
         # The task inside an edit_state() block: its own writes would wait forever for the lock
@@ -108,7 +132,9 @@ class InMemoryStateStore(Generic[MODEL_T]):
     # -- reads -------------------------------------------------------------------------------
 
     async def get_state(self) -> MODEL_T:
-        """A shallow copy of the state: nested objects (and a DictState's keys) are shared."""
+        """A shallow copy of the state: nested objects (and a DictState's keys) are shared
+        until the next write, which leaves them as they were (see ``set``)."""
+        self._root_shared = True
         return self._state.model_copy()
 
     async def get(self, path: str, default: Any = ...) -> Any:
@@ -118,6 +144,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
     def get_sync(self, path: str, default: Any = ...) -> Any:
         """Synchronous :meth:`get`."""
         if path == "":
+            self._root_shared = True
             return self._state
         segments = paths.split_path(path)
         value, missing_at = paths.find(self._state, segments)
@@ -166,6 +193,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
                 )
             self._check_state(new_state)
             self._state = new_state
+            self._root_shared = True
 
     async def clear(self) -> None:
         """Reset the state to its type's defaults."""
@@ -196,6 +224,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
                 yield draft
                 self._check_state(draft)
                 self._state = draft
+                self._root_shared = True
             finally:
                 self._edit_owner = None
 
@@ -247,47 +276,86 @@ class InMemoryStateStore(Generic[MODEL_T]):
         return segments
 
     def _set_unlocked(self, path: str, segments: list[str], value: Any) -> None:
+        previous = self._state
+        if self._root_shared:
+            # A reader may hold the root (or a DictState's key dict): write a copy of it.
+            self._state = paths.shallow_copy(previous)
+            self._root_shared = False
         state = self._state
-        assignment = paths.plan_assignment(state, segments, value, _ROOT)
+        assignment = paths.plan_copy_on_write(state, segments, value, _ROOT)
+        try:
+            paths.apply(assignment, path)
+        except BaseException:
+            self._restore(previous, assignment, path, applied=False)
+            raise
         if not self._check_values or (
             isinstance(state, DictState) and segments[0] in KNOWN_UNSERIALIZABLE_KEYS
         ):
-            paths.apply(assignment, path)
             return
-        if (
-            isinstance(state, DictState)
-            and assignment.plain_chain
-            and type(self._serializer) is JsonSerializer
-        ):
-            # Below a DictState key only dicts and lists: JsonSerializer encodes the new value
-            # the same way wherever it sits, so checking it alone is enough (and cheap).
-            check_serializable(assignment.value, assignment.display_path, self._serializer)
-            paths.apply(assignment, path)
-            return
-        paths.apply(assignment, path)
         try:
-            if isinstance(state, DictState):
+            if (
+                isinstance(state, DictState)
+                and assignment.plain_chain
+                and type(self._serializer) is JsonSerializer
+            ):
+                # Below a DictState key only dicts and lists: JsonSerializer encodes the new
+                # value the same way wherever it sits, so checking it alone is enough (and cheap).
+                check_serializable(assignment.value, assignment.display_path, self._serializer)
+            elif isinstance(state, DictState):
                 key = segments[0]
                 check_serializable(
                     state[key], child_path(_ROOT, key, attribute=True), self._serializer
                 )
             else:
                 check_serializable(state, _ROOT, self._serializer)
-        except SerializationError:
+        except SerializationError as error:
+            if not self._keep_unserializable:
+                self._restore(previous, assignment, path)
+                raise
+            self._warn_kept(error)
+
+    def _restore(
+        self, previous: MODEL_T, assignment: paths.Assignment, path: str, *, applied: bool = True
+    ) -> None:
+        """Undo a refused or failed write (and the copying of its spine)."""
+        if previous is not self._state:
+            self._state = previous
+            self._root_shared = True
+        if applied:
             paths.undo(assignment, path)
-            raise
+        else:
+            paths.undo_spine(assignment, path)
 
     def _check_state(self, state: BaseModel) -> None:
         if not self._check_values:
             return
-        if isinstance(state, DictState):
-            for key, value in state.items():
-                if key not in KNOWN_UNSERIALIZABLE_KEYS:
-                    check_serializable(
-                        value, child_path(_ROOT, key, attribute=True), self._serializer
-                    )
-        else:
-            check_serializable(state, _ROOT, self._serializer)
+        try:
+            if isinstance(state, DictState):
+                for key, value in state.items():
+                    if key not in KNOWN_UNSERIALIZABLE_KEYS:
+                        check_serializable(
+                            value, child_path(_ROOT, key, attribute=True), self._serializer
+                        )
+            else:
+                check_serializable(state, _ROOT, self._serializer)
+        except SerializationError as error:
+            if not self._keep_unserializable:
+                raise
+            self._warn_kept(error)
+
+    def _warn_kept(self, error: SerializationError) -> None:
+        """Warn once per path that a value is held by reference and blocks snapshots."""
+        if error.path in self._warned_paths:
+            return
+        self._warned_paths.add(error.path)
+        warnings.warn(
+            UnserializableStateWarning(
+                f"{error.path} holds a value that cannot be serialized ({error.reason}). It is "
+                "kept by reference in memory; Context.to_dict() fails until it is replaced. "
+                "Choose a serializer or a durable runtime to refuse such values when stored."
+            ),
+            stacklevel=5,
+        )
 
 
 def _copy_for_edit(state: MODEL_T) -> MODEL_T:
@@ -317,4 +385,5 @@ __all__ = [
     "InMemoryStateStore",
     "StateStore",
     "UnserializableKeyWarning",
+    "UnserializableStateWarning",
 ]

@@ -59,6 +59,8 @@ class DurableRuntime(Runtime):
     scan only pick up runs this process asked for (``run(run_id=...)``, ``get_handler``).
     """
 
+    persists_state = True
+
     def __init__(
         self,
         path: str | os.PathLike[str],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from reflow._qualname import qualified_name
 from reflow._type_resolution import (
@@ -95,10 +95,29 @@ def _is_event_marker(value: Any) -> bool:
     return isinstance(value, dict) and value.get("__is_pydantic") is True and "value" in value
 
 
-class EventCodec:
-    """Encodes and decodes events, exceptions and event types, resolving names via a registry."""
+class ValueEncoder(Protocol):
+    """Turns an arbitrary value into text and back (a snapshot's serializer, such as pickle)."""
 
-    def __init__(self, registry: Mapping[str, type] | None = None) -> None:
+    def serialize(self, value: Any) -> str: ...
+
+    def deserialize(self, value: str) -> Any: ...
+
+
+# The one key of the dict standing for a requirement value stored through a ValueEncoder.
+_ENCODED = "__reflow_encoded__"
+
+
+class EventCodec:
+    """Encodes and decodes events, exceptions and event types, resolving names via a registry.
+
+    ``values`` encodes waiter requirements that JSON cannot hold (a snapshot taken with the
+    pickle serializer); without it such requirements are refused with a clear error.
+    """
+
+    def __init__(
+        self, registry: Mapping[str, type] | None = None, *, values: ValueEncoder | None = None
+    ) -> None:
+        self._values = values
         self._registry: dict[str, type] = dict(registry or {})
         self._resolved: dict[str, type] = {}
         self._types: dict[str, type[Event]] = {}
@@ -183,6 +202,38 @@ class EventCodec:
 
     def optional_exception_from_json(self, data: JSON) -> BaseException | None:
         return None if data is None else self.exception_from_json(data)
+
+    # Waiter requirements -----------------------------------------------------------------
+
+    def requirements_to_json(self, requirements: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """JSON values as they are; others through ``values`` if given, else a ValueError."""
+        if self._values is None:
+            return check_requirements(requirements, where)
+        encoded: dict[str, Any] = {}
+        for key, value in requirements.items():
+            if _json_problem(value) is None:
+                encoded[key] = value
+                continue
+            try:
+                encoded[key] = {_ENCODED: self._values.serialize(value)}
+            except Exception as exc:
+                raise ValueError(
+                    f"{where}: requirement {key!r}={value!r} cannot be serialized: {exc}"
+                ) from exc
+        return encoded
+
+    def requirements_from_json(self, data: JSON) -> dict[str, Any]:
+        decoded: dict[str, Any] = {}
+        for key, value in dict(data).items():
+            if isinstance(value, dict) and list(value) == [_ENCODED]:
+                if self._values is None:
+                    raise ValueError(
+                        f"requirement {key!r} was stored with a serializer; "
+                        "load the snapshot with the same serializer"
+                    )
+                value = self._values.deserialize(value[_ENCODED])
+            decoded[key] = value
+        return decoded
 
 
 def check_requirements(requirements: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reflow.engine._codec_events import JSON, EventCodec, check_requirements
+from reflow.engine._codec_events import JSON, EventCodec
 from reflow.engine._work_queue import WorkQueue
 from reflow.engine.state import (
     Attempt,
@@ -42,6 +42,7 @@ def work_to_json(work: Work, codec: EventCodec) -> dict[str, Any]:
         "last_failed_at": work.last_failed_at,
         "recovery_counts": dict(work.recovery_counts),
         "stream": work.stream,
+        "member": work.member,
         "attempt_id": work.attempt_id,
         "resolved": {s: codec.optional_event_to_json(e) for s, e in work.resolved.items()},
         "resume_waiter": work.resume_waiter,
@@ -58,6 +59,7 @@ def work_from_json(data: JSON, codec: EventCodec) -> Work:
         last_failed_at=data["last_failed_at"],
         recovery_counts=dict(data["recovery_counts"]),
         stream=data["stream"],
+        member=data.get("member"),
         attempt_id=data["attempt_id"],
         resolved={s: codec.optional_event_from_json(e) for s, e in data["resolved"].items()},
         resume_waiter=data["resume_waiter"],
@@ -152,8 +154,8 @@ def _step_run_to_json(run: StepRun, codec: EventCodec) -> dict[str, Any]:
             for buffer_id, buffer in run.collected.items()
         ],
         "joins": [
-            [stream, [[codec.event_to_json(e) for e in slot] for slot in buffers]]
-            for stream, buffers in run.joins.items()
+            [list(lineage), [[codec.event_to_json(e) for e in slot] for slot in buffers]]
+            for lineage, buffers in run.joins.items()
         ],
     }
 
@@ -165,10 +167,17 @@ def _step_run_from_json(data: JSON, codec: EventCodec) -> StepRun:
         active={attempt.attempt_id: attempt for attempt in active},
         collected={bid: _buffer_from_json(buf, codec) for bid, buf in data["collected"]},
         joins={
-            stream: [[codec.event_from_json(e) for e in slot] for slot in buffers]
-            for stream, buffers in data.get("joins", [])
+            _lineage(key): [[codec.event_from_json(e) for e in slot] for slot in buffers]
+            for key, buffers in data.get("joins", [])
         },
     )
+
+
+def _lineage(key: JSON) -> tuple[int | None, int | None]:
+    """A join buffer's key: ``[stream, member]``, or a bare stream id (older journals)."""
+    if isinstance(key, list):
+        return (key[0], key[1])
+    return (key, None)
 
 
 def _stream_to_json(stream: Stream, codec: EventCodec) -> dict[str, Any]:
@@ -178,6 +187,7 @@ def _stream_to_json(stream: Stream, codec: EventCodec) -> dict[str, Any]:
             for name, events in stream.collectors.items()
         ],
         "parent": stream.parent,
+        "parent_member": stream.parent_member,
         "live": stream.live,
         "released": sorted(stream.released),
     }
@@ -189,6 +199,7 @@ def _stream_from_json(data: JSON, codec: EventCodec) -> Stream:
             name: [codec.event_from_json(e) for e in events] for name, events in data["collectors"]
         },
         parent=data["parent"],
+        parent_member=data.get("parent_member"),
         live=data["live"],
         released=set(data["released"]),
     )
@@ -204,7 +215,7 @@ def _waiter_to_json(key: str, waiter: Waiter, codec: EventCodec) -> dict[str, An
         "attempt_id": waiter.attempt_id,
         "work": work_to_json(waiter.work, codec),
         "event_type": codec.type_to_json(waiter.event_type),
-        "requirements": check_requirements(waiter.requirements, where),
+        "requirements": codec.requirements_to_json(waiter.requirements, where),
         "timer_id": waiter.timer_id,
     }
 
@@ -217,7 +228,7 @@ def _waiter_from_json(data: JSON, codec: EventCodec) -> Waiter:
         attempt_id=data["attempt_id"],
         work=work_from_json(data["work"], codec),
         event_type=codec.type_from_json(data["event_type"]),
-        requirements=dict(data["requirements"]),
+        requirements=codec.requirements_from_json(data["requirements"]),
         timer_id=data["timer_id"],
     )
 

@@ -14,8 +14,11 @@ from reflow.events import Event, InputRequiredEvent, StepState, UnhandledEvent
 _MISSING: Any = object()
 
 
-def _matches(event: Event, event_type: type[Event], requirements: dict[str, Any]) -> bool:
-    if type(event) is not event_type:
+def _matches(
+    event: Event, event_type: type[Event], requirements: dict[str, Any], subclasses: bool
+) -> bool:
+    """Exactly ``event_type`` (or a subclass, when the waiting step accepts subclasses)."""
+    if type(event) is not event_type and not (subclasses and isinstance(event, event_type)):
         return False
     return all(getattr(event, key, _MISSING) == value for key, value in requirements.items())
 
@@ -68,9 +71,10 @@ def _join(
     """
     event = work.event
     kind = type(event)
-    buffers = run.joins.get(work.stream)
+    lineage = (work.stream, work.member)
+    buffers = run.joins.get(lineage)
     if buffers is None:
-        buffers = run.joins[work.stream] = [[] for _ in slots]
+        buffers = run.joins[lineage] = [[] for _ in slots]
     best = -1
     for index, slot_type in enumerate(slots):
         fits = kind is slot_type or (subclasses and isinstance(event, slot_type))
@@ -83,8 +87,14 @@ def _join(
         return None
     joined = tuple(buffer.pop(0) for buffer in buffers)
     if not any(buffers):
-        del run.joins[work.stream]
-    return Work(event, recovery_counts=work.recovery_counts, stream=work.stream, join=joined)
+        del run.joins[lineage]
+    return Work(
+        event,
+        recovery_counts=work.recovery_counts,
+        stream=work.stream,
+        member=work.member,
+        join=joined,
+    )
 
 
 def dispatch(state: RunState, cmds: list[Command], step_name: str) -> None:
@@ -102,7 +112,8 @@ def route(state: RunState, cmds: list[Command], work: Work, target: str | None) 
         for key, waiter in list(state.waiters.items()):
             if target is not None and waiter.step_name != target:
                 continue
-            if _matches(event, waiter.event_type, waiter.requirements):
+            subclasses = state.config.steps[waiter.step_name].accept_subclasses
+            if _matches(event, waiter.event_type, waiter.requirements, subclasses):
                 resolve_waiter(state, cmds, key, event)
                 resolved_steps.add(waiter.step_name)
     if target is not None:
@@ -119,7 +130,9 @@ def route(state: RunState, cmds: list[Command], work: Work, target: str | None) 
             first = False
         else:
             # recovery_counts dicts are never mutated, so branches share them.
-            branch = Work(event, recovery_counts=work.recovery_counts, stream=work.stream)
+            branch = Work(
+                event, recovery_counts=work.recovery_counts, stream=work.stream, member=work.member
+            )
             enqueue(state, cmds, name, branch)
     if not names and not resolved_steps and not isinstance(event, InputRequiredEvent):
         event_type = type(event)

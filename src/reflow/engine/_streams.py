@@ -30,43 +30,52 @@ def drop(state: RunState, cmds: list[Command], stream_id: int | None) -> None:
     if stream.live <= 0:
         del state.streams[stream_id]
         for run in state.steps.values():
-            if run.joins:
-                run.joins.pop(stream_id, None)  # join leftovers die with their stream
+            if run.joins:  # join leftovers die with their stream
+                for lineage in [key for key in run.joins if key[0] == stream_id]:
+                    del run.joins[lineage]
         for name, events in stream.collectors.items():
             if name not in stream.released:
                 _release(state, cmds, stream_id, stream, name, events)
         drop(state, cmds, stream.parent)
 
 
-def open_stream(state: RunState, producer: str, parent: int | None) -> int | None:
-    """A new stream for ``producer``'s returned list, or None when no collector wants it."""
+def open_stream(
+    state: RunState, producer: str, parent: int | None, parent_member: int | None = None
+) -> int | None:
+    """A new stream for ``producer``'s returned list, or ``parent`` when no collector wants it."""
     collectors = state.config.steps[producer].bound_collectors
     if not collectors:
         return parent
     stream_id = state.next_stream_id
     state.next_stream_id += 1
-    state.streams[stream_id] = Stream(collectors={name: [] for name in collectors}, parent=parent)
+    state.streams[stream_id] = Stream(
+        collectors={name: [] for name in collectors}, parent=parent, parent_member=parent_member
+    )
     hold(state, parent)
     return stream_id
 
 
 def capture(state: RunState, cmds: list[Command], stream_id: int | None, event: Event) -> bool:
-    """Keep ``event`` for the stream's collector that wants its type; False if none does."""
+    """Keep ``event`` for every collector of the stream that wants its type (each sees the
+    full stream); False if none does."""
     if stream_id is None:
         return False
     stream = state.streams.get(stream_id)
     if stream is None:
         return False
+    captured = False
     for name, events in stream.collectors.items():
         spec = state.config.steps[name]
-        if type(event) not in spec.collects:
+        if type(event) not in spec.collects and not (
+            spec.accept_subclasses and isinstance(event, spec.collects)
+        ):
             continue
+        captured = True
         if name not in stream.released:
             events.append(event)
             if spec.take is not None and len(events) >= spec.take:
                 _release(state, cmds, stream_id, stream, name, events)
-        return True
-    return False
+    return captured
 
 
 def _release(
@@ -81,4 +90,4 @@ def _release(
 
     stream.released.add(name)
     release = CollectionReleaseEvent(events=list(events), stream_id=str(stream_id), binding_id=name)
-    enqueue(state, cmds, name, Work(release, stream=stream.parent))
+    enqueue(state, cmds, name, Work(release, stream=stream.parent, member=stream.parent_member))

@@ -163,13 +163,18 @@ def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
     if isinstance(result, list):
         _fan_out(state, cmds, tick.step_name, work, result)
     elif result is not None:
-        _emit(state, cmds, work, result, work.stream)
+        _emit(state, cmds, work, result, work.stream, work.member)
     drop(state, cmds, work.stream)
     dispatch(state, cmds, tick.step_name)
 
 
 def _emit(
-    state: RunState, cmds: list[Command], parent: Work, event: Event, stream: int | None
+    state: RunState,
+    cmds: list[Command],
+    parent: Work,
+    event: Event,
+    stream: int | None,
+    member: int | None,
 ) -> None:
     """Route a step's output, unless a list[E] collector of its stream captures it."""
     if isinstance(event, InputRequiredEvent):
@@ -178,7 +183,7 @@ def _emit(
         route(
             state,
             cmds,
-            Work(event, recovery_counts=parent.recovery_counts, stream=stream),
+            Work(event, recovery_counts=parent.recovery_counts, stream=stream, member=member),
             None,
         )
 
@@ -186,10 +191,12 @@ def _emit(
 def _fan_out(
     state: RunState, cmds: list[Command], step_name: str, parent: Work, members: list[Event]
 ) -> None:
-    stream = open_stream(state, step_name, parent.stream)
+    stream = open_stream(state, step_name, parent.stream, parent.member)
     hold(state, stream)  # keeps an empty or fully captured stream open until all are routed
-    for member in members:
-        _emit(state, cmds, parent, member, stream)
+    opened = stream != parent.stream
+    for index, member in enumerate(members):
+        # Each member of a new stream starts a lineage of its own.
+        _emit(state, cmds, parent, member, stream, index if opened else parent.member)
     drop(state, cmds, stream)
 
 
@@ -233,8 +240,12 @@ def _handle_failure(
             last_exception=error,
             last_failed_at=state.now,
             recovery_counts=work.recovery_counts,
+            # Waits the failed attempt completed are answered again, not asked again (as the
+            # peer keeps a waiter's event); a timed-out wait is asked again.
+            resolved={slot: ev for slot, ev in work.resolved.items() if ev is not None},
         )
         retry.stream = work.stream
+        retry.member = work.member
         if delay > 0:
             hold(state, retry.stream)
             schedule(state, cmds, state.now + delay, TimerAddEvent(retry, step_name))
@@ -256,7 +267,8 @@ def _handle_failure(
                 failed_at=datetime.fromtimestamp(state.now, tz=timezone.utc),
             )
             counts = {**work.recovery_counts, handler: used + 1}
-            route(state, cmds, Work(failed, recovery_counts=counts, stream=work.stream), handler)
+            recovery = Work(failed, recovery_counts=counts, stream=work.stream, member=work.member)
+            route(state, cmds, recovery, handler)
             drop(state, cmds, work.stream)
             dispatch(state, cmds, step_name)
             return

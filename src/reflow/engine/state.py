@@ -73,8 +73,10 @@ class Work:
     last_exception: BaseException | None = None
     last_failed_at: float | None = None
     recovery_counts: dict[str, int] = field(default_factory=dict)
-    # The list[E] stream whose member lineage this work belongs to.
+    # The list[E] stream whose member lineage this work belongs to, and which member of
+    # that stream's list started the lineage (multi-slot joins pair within one member).
     stream: int | None = None
+    member: int | None = None
     # Set when this work resumes an attempt that was suspended in wait_for_event.
     attempt_id: int | None = None
     resolved: dict[str, Event | None] = field(default_factory=dict)
@@ -102,7 +104,7 @@ class StepRun:
     active: dict[int, Attempt] = field(default_factory=dict)  # attempt_id -> Attempt
     collected: dict[str, CollectBuffer] = field(default_factory=dict)
     # Multi-slot join arrivals waiting for partners, per stream (None: top level), per slot.
-    joins: dict[int | None, list[list[Event]]] = field(default_factory=dict)
+    joins: dict[tuple[int | None, int | None], list[list[Event]]] = field(default_factory=dict)
 
     def free_worker_id(self) -> int:
         if not self.active:
@@ -203,6 +205,8 @@ class Stream:
 
     collectors: dict[str, list[Event]]
     parent: int | None = None
+    # The member lineage of the parent stream the list was returned in.
+    parent_member: int | None = None
     live: int = 0
     released: set[str] = field(default_factory=set)
 

@@ -10,7 +10,9 @@ docstrings are read, so the order and ids of nodes and edges follow from the ste
 * edges: every resource-to-resource edge first, then per step its return edges (plus
   ``event -> external_step`` for input requests), its accept edges (plus
   ``external_step -> event`` for human responses, when the graph has an external node) and
-  its resource edges labelled with the parameter name.
+  its resource edges labelled with the parameter name.  A step with
+  ``accept_event_subclasses=True`` also gets an edge from every subclass of what it accepts
+  that appears in the graph (in order of first appearance), stop events excepted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reflow.events import Event, HumanResponseEvent, InputRequiredEvent
+from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
 from reflow.representation._models import (
     WorkflowEventNode,
     WorkflowExternalNode,
@@ -41,6 +43,7 @@ class EventKinds:
     base: type[Any] = Event
     input_required: type[Any] = InputRequiredEvent
     human_response: type[Any] = HumanResponseEvent
+    stop: type[Any] = StopEvent
 
 
 def build_workflow_graph(
@@ -57,6 +60,14 @@ def build_workflow_graph(
         for config in configs.values()
         for event in _event_classes(config.return_types, kinds)
     )
+
+    # Every event class of the graph, in order of first appearance: the sources of the edges
+    # into steps that accept subclasses.
+    graph_events: list[type[Any]] = []
+    for config in configs.values():
+        for event in _event_classes([*config.accepted_events, *config.return_types], kinds):
+            if event not in graph_events:
+                graph_events.append(event)
 
     nodes: dict[str, WorkflowGraphNode] = {}
     dependency_edges: list[WorkflowGraphEdge] = []
@@ -93,7 +104,7 @@ def build_workflow_graph(
             step_edges.append(WorkflowGraphEdge(source=name, target=event.__name__))
             if issubclass(event, kinds.input_required):
                 step_edges.append(WorkflowGraphEdge(source=event.__name__, target=EXTERNAL_NODE_ID))
-        for event in accepted:
+        for event in _incoming(accepted, graph_events, config, kinds):
             step_edges.append(WorkflowGraphEdge(source=event.__name__, target=name))
             if has_external and issubclass(event, kinds.human_response):
                 step_edges.append(WorkflowGraphEdge(source=EXTERNAL_NODE_ID, target=event.__name__))
@@ -106,6 +117,25 @@ def build_workflow_graph(
         edges=dependency_edges + step_edges,
         description=inspect.getdoc(owner),
     )
+
+
+def _incoming(
+    accepted: list[type[Any]], graph_events: list[type[Any]], config: Any, kinds: EventKinds
+) -> list[type[Any]]:
+    """The events with an edge into a step: what it accepts and, when it opts into subclass
+    routing, every subclass of those in the graph, except stop events (they end the run and
+    are never routed)."""
+    if not getattr(config, "accept_event_subclasses", False):
+        return accepted
+    incoming = [event for event in accepted if not issubclass(event, kinds.stop)]
+    for event in graph_events:
+        if (
+            event not in incoming
+            and not issubclass(event, kinds.stop)
+            and issubclass(event, tuple(accepted))
+        ):
+            incoming.append(event)
+    return incoming
 
 
 def _ordered_steps(owner: type[Any], steps: Mapping[str, Callable[..., Any]]) -> list[str]:

@@ -26,6 +26,8 @@ class BaseRuntimeDecorator(Runtime):
     def __init__(self, decorated: Runtime) -> None:
         super().__init__()
         self._decorated = decorated
+        # Whether values must be serializable when stored follows the runtime that runs.
+        self.persists_state = decorated.persists_state
 
     @property
     def decorated(self) -> Runtime:

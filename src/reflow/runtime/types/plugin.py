@@ -226,6 +226,10 @@ _current_runtime: contextvars.ContextVar[Runtime | None] = contextvars.ContextVa
 class Runtime(ABC):
     """Runs workflows.  ``BasicRuntime`` (in-memory asyncio) is the default."""
 
+    # True for a runtime that serializes the run's state store as the run goes (a durable
+    # one): a stored value it cannot serialize is refused when written, not kept by reference.
+    persists_state: bool = False
+
     def __init__(self) -> None:
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
         self._launched = False
