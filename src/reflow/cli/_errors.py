@@ -51,8 +51,8 @@ class Interrupted(CliError):
 
     exit_code = 130
 
-    def __init__(self) -> None:
-        super().__init__("interrupted")
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message if message == "interrupted" else f"interrupted: {message}")
 
 
 def _enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

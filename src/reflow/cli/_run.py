@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
 from collections.abc import Collection
 from typing import Any
 
@@ -14,11 +16,12 @@ from rich.pretty import Pretty
 from rich.text import Text
 
 from reflow import Workflow
-from reflow.cli._drive import RunOutcome, drive
+from reflow.cli._drive import Attachment, DeadlineExceeded, RunOutcome, drive
 from reflow.cli._errors import Interrupted, RunFailed, UsageProblem, debug_option, one_line
 from reflow.cli._format import event_fields, to_jsonable
 from reflow.cli._live import LineView, LiveView, QuietView, RunView, format_seconds
-from reflow.cli._targets import build_workflow, load_target
+from reflow.cli._targets import build_workflow, load_target, target_for_journal
+from reflow.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
 
 _RESERVED_KEYS = {"run_id": "--run-id"}
@@ -106,14 +109,33 @@ def _failure_message(outcome: RunOutcome) -> str:
     return f"run {outcome.run_id} failed{where}: {detail}"
 
 
-def _json_document(outcome: RunOutcome) -> dict[str, Any]:
+def _status(outcome: RunOutcome) -> str:
+    """The run's status in the words the journal uses (see ``reflow.durable``)."""
+    if outcome.waiting is not None:
+        return "waiting"
+    error = outcome.error
+    if error is None:
+        return "completed"
+    if isinstance(error, (WorkflowTimeoutError, DeadlineExceeded)):
+        return "timed_out"
+    if isinstance(error, WorkflowCancelledByUser):
+        return "cancelled"
+    return "failed"
+
+
+def _json_document(outcome: RunOutcome, db_path: str | None) -> dict[str, Any]:
     document: dict[str, Any] = {
         "run_id": outcome.run_id,
         "workflow": outcome.workflow_name,
-        "status": "completed" if outcome.error is None else "failed",
+        "status": _status(outcome),
         "seconds": round(outcome.seconds, 3),
     }
-    if outcome.error is None:
+    if outcome.waiting is not None:
+        document["waiting_for"] = outcome.waiting.strip()
+        if db_path is not None:
+            document["answer_with"] = answer_command(outcome.run_id, db_path)
+            document["resume_with"] = resume_command(outcome.run_id, db_path)
+    elif outcome.error is None:
         result = outcome.result
         if isinstance(result, StopEvent) and type(result) is not StopEvent:
             document["result_type"] = type(result).__name__
@@ -127,22 +149,122 @@ def _json_document(outcome: RunOutcome) -> dict[str, Any]:
     return document
 
 
+def _db_arg(db_path: str) -> str:
+    return shlex.quote(os.path.abspath(db_path))
+
+
+def answer_command(run_id: str, db_path: str) -> str:
+    """The command that answers a waiting run from any shell."""
+    return (
+        f"reflow runs send {shlex.quote(run_id)} --db {_db_arg(db_path)} "
+        """--event '{"response": "..."}'"""
+    )
+
+
+def resume_command(run_id: str, db_path: str) -> str:
+    """The command that drives a run again (and asks its open question) from any shell."""
+    return f"reflow runs resume {shlex.quote(run_id)} --db {_db_arg(db_path)}"
+
+
+def _print_waiting(outcome: RunOutcome, db_path: str) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    question = outcome.waiting.strip() if outcome.waiting else ""
+    console.print(
+        Text(f"◆ run {outcome.run_id} is waiting for an answer to {question!r}", style="bold")
+    )
+    console.print(Text(f"  answer it: {answer_command(outcome.run_id, db_path)}"))
+    console.print(Text(f"  follow it: {resume_command(outcome.run_id, db_path)}"))
+
+
+async def _attachment(runtime: Any, run_id: str | None, detach: bool) -> Attachment:
+    from reflow.durable._queries import Lookup, OpenQuestions
+
+    journal = runtime.journal
+    row = None if run_id is None else await journal.call(Lookup(run_id), write=False)
+
+    async def open_questions(rid: str) -> list[int]:
+        found: list[int] = await journal.call(OpenQuestions(rid), write=False)
+        return found
+
+    return Attachment(
+        history=0 if row is None else row.last_event_seq,
+        open_questions=open_questions,
+        can_wait=True,
+        detach=detach,
+    )
+
+
 async def _drive_durably(
     workflow: Workflow,
     db_path: str,
     kwargs: dict[str, Any],
     view: RunView,
     deadline: float | None,
+    detach: bool,
+    target: str | None,
 ) -> RunOutcome:
     from reflow.durable import JournalError
     from reflow.durable._cli import drive_durably
 
+    async def go(runtime: Any) -> RunOutcome:
+        attachment = await _attachment(runtime, kwargs.get("run_id"), detach)
+        return await drive(workflow, kwargs, view, deadline, attachment)
+
     try:
-        return await drive_durably(
-            workflow, db_path, lambda: drive(workflow, kwargs, view, deadline)
-        )
+        return await drive_durably(workflow, db_path, go, target)
     except JournalError as exc:
         raise UsageProblem(f"--db: {exc}") from exc
+
+
+def execute(
+    target: str,
+    kwargs: dict[str, Any] | None,
+    args: tuple[str, ...],
+    json_text: str | None,
+    run_id: str | None,
+    timeout: float | None,
+    output: str,
+    db_path: str,
+    memory: bool,
+    detach: bool,
+) -> None:
+    """``reflow run`` and ``reflow runs resume``: run (or resume), report, set the exit code."""
+    loaded = load_target(target)
+    # A class gets the timeout as its own; an instance's timeout is fixed, so the CLI enforces it.
+    workflow = build_workflow(loaded, timeout)
+    deadline = timeout if isinstance(loaded, Workflow) else None
+    if kwargs is None:
+        kwargs = parse_start_kwargs(args, json_text, _declared_fields(workflow))
+    if run_id is not None:
+        kwargs["run_id"] = run_id
+    if detach and memory:
+        raise UsageProblem("--detach needs a journal: an in-memory run cannot wait for later")
+    view = _make_view(output)
+    try:
+        if memory:
+            outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
+        else:
+            stored = target_for_journal(target)
+            outcome = asyncio.run(
+                _drive_durably(workflow, db_path, kwargs, view, deadline, detach, stored)
+            )
+    except KeyboardInterrupt:
+        view.finish()
+        if memory or view.run_id is None:
+            raise Interrupted() from None
+        raise Interrupted(
+            f"run {view.run_id} stays in {db_path} as it was; continue it with: "
+            f"{resume_command(view.run_id, db_path)}"
+        ) from None
+    if output == "json":
+        document = _json_document(outcome, None if memory else db_path)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif outcome.waiting is not None:
+        _print_waiting(outcome, db_path)
+    elif outcome.error is None:
+        _print_text_result(outcome)
+    if outcome.error is not None:
+        raise RunFailed(_failure_message(outcome)) from outcome.error
 
 
 @click.command("run")
@@ -162,6 +284,12 @@ async def _drive_durably(
     help="Start-event fields as one JSON object; --arg values override its keys.",
 )
 @click.option("--run-id", metavar="ID", help="Use this run id instead of a generated one.")
+@click.option(
+    "--resume",
+    "resume_id",
+    metavar="ID",
+    help="Resume the run ID of the journal (the same as --run-id ID of an existing run).",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -186,16 +314,24 @@ async def _drive_durably(
     "resumes it, of a finished one shows its result.",
 )
 @click.option("--memory", is_flag=True, help="Run in memory only: nothing is journaled.")
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Do not ask questions here: at the first question the run is left waiting, and the "
+    "commands that answer and follow it are printed.",
+)
 @debug_option
 def run_command(
     target: str,
     args: tuple[str, ...],
     json_text: str | None,
     run_id: str | None,
+    resume_id: str | None,
     timeout: float | None,
     output: str,
     db_path: str,
     memory: bool,
+    detach: bool,
 ) -> None:
     """Run the workflow TARGET and print its result.
 
@@ -204,27 +340,15 @@ def run_command(
     (InputRequiredEvent), the question is asked here and the answer is sent back as a
     HumanResponseEvent(response=...). The run is journaled in --db unless --memory is given.
 
-    Exit codes: 0 success, 1 the run failed, 2 bad usage or an invalid workflow.
+    When a question cannot be answered here (standard input is closed, or --detach), the run
+    stays waiting in the journal, and the commands that answer it (`reflow runs send`) and
+    continue it (`reflow runs resume`) are printed.
+
+    Exit codes: 0 success, or the run waits for an answer; 1 the run failed; 2 bad usage or
+    an invalid workflow; 130 interrupted (a journaled run can be resumed).
     """
-    loaded = load_target(target)
-    # A class gets the timeout as its own; an instance's timeout is fixed, so the CLI enforces it.
-    workflow = build_workflow(loaded, timeout)
-    deadline = timeout if isinstance(loaded, Workflow) else None
-    kwargs = parse_start_kwargs(args, json_text, _declared_fields(workflow))
-    if run_id is not None:
-        kwargs["run_id"] = run_id
-    view = _make_view(output)
-    try:
-        if memory:
-            outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
-        else:
-            outcome = asyncio.run(_drive_durably(workflow, db_path, kwargs, view, deadline))
-    except KeyboardInterrupt:
-        view.finish()
-        raise Interrupted() from None
-    if output == "json":
-        click.echo(json.dumps(_json_document(outcome), indent=2, ensure_ascii=False))
-    elif outcome.error is None:
-        _print_text_result(outcome)
-    if outcome.error is not None:
-        raise RunFailed(_failure_message(outcome)) from outcome.error
+    if resume_id is not None:
+        if run_id is not None and run_id != resume_id:
+            raise UsageProblem("--resume and --run-id name different runs")
+        run_id = resume_id
+    execute(target, None, args, json_text, run_id, timeout, output, db_path, memory, detach)

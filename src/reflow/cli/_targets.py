@@ -167,3 +167,15 @@ def build_workflow(obj: Workflow | type[Workflow], timeout: float | None = None)
         raise InvalidWorkflow(str(exc)) from exc
     except Exception as exc:
         raise UsageProblem(f"cannot create {obj.__name__}: {one_line(exc)}") from exc
+
+
+def target_for_journal(target: str) -> str:
+    """``target`` as any working directory can load it again: a file part made absolute.
+
+    Stored with the workflow's catalogue, for ``reflow runs resume``.
+    """
+    spec = parse_target(target)
+    if not spec.is_file:
+        return target
+    location = str(Path(spec.location).resolve())
+    return location if spec.attribute is None else f"{location}:{spec.attribute}"
