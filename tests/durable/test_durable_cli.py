@@ -51,7 +51,7 @@ async def test_list_show_and_events(make_runtime: MakeRuntime, db: str) -> None:
 
     shown = runs(db, "show", "done-1")
     assert "status: completed" in shown.stdout
-    assert 'result: {"result": {"n": 5, "seen": 2}}' in shown.stdout
+    assert 'result: {"n": 5, "seen": 2}' in shown.stdout
     assert runs(db, "show", "nope").exit_code == 1
 
     events = runs(db, "events", "done-1", "--output", "json").stdout.splitlines()

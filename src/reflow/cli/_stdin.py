@@ -17,12 +17,14 @@ import os
 import sys
 import threading
 from collections import deque
+from typing import TextIO
 
 
 class LineReader:
     """Lines of stdin; ``None`` once it is closed (end of file)."""
 
     def __init__(self) -> None:
+        self._stream = sys.stdin
         self._lock = threading.Lock()
         self._lines: deque[str | None] = deque()
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[str | None]] | None = None
@@ -57,7 +59,7 @@ class LineReader:
             self._thread.start()
 
     def _read(self) -> None:
-        for line in _lines():
+        for line in _lines(self._stream):
             self._deliver(line)
             if line is None:
                 return
@@ -84,13 +86,13 @@ class LineReader:
             loop.call_soon_threadsafe(settle)
 
 
-def _lines() -> _FdLines:
+def _lines(stream: TextIO) -> _FdLines:
     try:
-        fd = sys.stdin.fileno()
+        fd = stream.fileno()
     except (AttributeError, ValueError, OSError):
         fd = -1
-    if fd < 0 or sys.stdin is not sys.__stdin__:
-        return _TextLines()  # a replaced stdin (tests) has no descriptor of its own
+    if fd < 0 or stream is not sys.__stdin__:
+        return _TextLines(stream)  # a replaced stdin (tests) has no descriptor of its own
     return _FdLines(fd)
 
 
@@ -128,14 +130,15 @@ class _FdLines:
 
 
 class _TextLines(_FdLines):
-    def __init__(self) -> None:
+    def __init__(self, stream: TextIO) -> None:
         super().__init__(-1)
+        self.stream = stream
 
     def __next__(self) -> str | None:
         if self.done:
             raise StopIteration
         try:
-            line = sys.stdin.readline()
+            line = self.stream.readline()
         except (OSError, ValueError):
             line = ""
         if line == "":
