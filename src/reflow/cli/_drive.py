@@ -91,6 +91,7 @@ class _Questions:
         self.queue: list[tuple[int, InputRequiredEvent]] = []
         self.task: asyncio.Task[None] | None = None
         self.prompt: str | None = None
+        self.prompt_seq = 0
         self.stopped: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
 
     async def is_open(self, seq: int) -> bool:
@@ -117,7 +118,7 @@ class _Questions:
     async def _ask(self, seq: int, prompt: str) -> None:
         if self.attachment.detach:
             raise _LeaveWaiting(prompt)
-        self.prompt = prompt
+        self.prompt, self.prompt_seq = prompt, seq
         read = asyncio.get_running_loop().create_task(self.view.ask(prompt))
         try:
             while not read.done():
@@ -139,11 +140,16 @@ class _Questions:
         await self.handler.send_event(HumanResponseEvent(response=answer))
 
     async def close(self, reason: str) -> None:
+        """Stop asking; a prompt still shown is withdrawn with ``reason`` (or the better one,
+        that the question was answered from elsewhere)."""
         if self.task is not None and not self.task.done():
             self.task.cancel()
             with contextlib.suppress(BaseException):
                 await self.task
         if self.prompt is not None:
+            with contextlib.suppress(Exception):
+                if self.attachment.open_questions and not await self.is_open(self.prompt_seq):
+                    reason = "it was answered from elsewhere"
             self.view.withdraw(self.prompt, reason)
             self.prompt = None
 
