@@ -22,7 +22,7 @@ from reflow.durable._errors import JournalError
 from reflow.durable._info import PRUNE_BATCH
 from reflow.durable._journal import Journal
 from reflow.durable._leases import host_identity, pid_alive
-from reflow.durable._ops import FINISHED, PostToInbox, Prune
+from reflow.durable._ops import FINISHED, MoveAside, PostToInbox, Prune
 from reflow.durable._queries import (
     CatalogueOf,
     EventsPage,
@@ -281,7 +281,11 @@ class CancelUnheld:
                 self.run_id,
             ),
         )
-        conn.execute("DELETE FROM inbox WHERE run_id = ?", (self.run_id,))
+        queued = conn.execute("SELECT id FROM inbox WHERE run_id = ?", (self.run_id,)).fetchall()
+        MoveAside(
+            [(int(row[0]), "the run was cancelled before it was delivered") for row in queued],
+            self.now,
+        )(conn)
         return True
 
 
