@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from reflow import Context, Workflow, step
 from reflow.events import (
@@ -117,3 +118,27 @@ class TypedResult(Workflow):
 hello = Hello(timeout=10)
 slow = Slow(timeout=None)
 not_a_workflow = 42
+
+
+class Gated(StartEvent):
+    gate: str
+
+
+class AtGate(Event):
+    gate: str
+
+
+class Gate(Workflow):
+    """Waits (up to 30 s) for the file ``gate`` to exist: a step to kill a process in."""
+
+    @step
+    async def prepare(self, ev: Gated) -> AtGate:
+        return AtGate(gate=ev.gate)
+
+    @step
+    async def wait_for_gate(self, ev: AtGate) -> StopEvent:
+        for _ in range(300):
+            if os.path.exists(ev.gate):
+                return StopEvent(result="through the gate")
+            await asyncio.sleep(0.1)
+        return StopEvent(result="gave up")

@@ -208,7 +208,13 @@ async def _drive_durably(
 
     async def go(runtime: Any) -> RunOutcome:
         attachment = await _attachment(runtime, kwargs.get("run_id"), detach)
-        return await drive(workflow, kwargs, view, deadline, attachment)
+        start = kwargs
+        if attachment.history:
+            # The run exists: it attaches, and its start arguments are ignored, so required
+            # fields the resume does not repeat must not stop it from being built.
+            placeholder = workflow.start_event_class.model_construct()
+            start = {"run_id": kwargs["run_id"], "start_event": placeholder}
+        return await drive(workflow, start, view, deadline, attachment)
 
     try:
         return await drive_durably(workflow, db_path, go, target)
