@@ -48,6 +48,16 @@ class Streaming(Workflow):
         return StopEvent(result="streamed")
 
 
+class Chatty(Workflow):
+    """Streams a few thousand events: more output than a pipe holds."""
+
+    @step
+    async def talk(self, ev: StartEvent, ctx: Context) -> StopEvent:
+        for done in range(3000):
+            ctx.write_event_to_stream(Progress(done=done))
+        return StopEvent(result="talked")
+
+
 class Middle(Event):
     value: int
 

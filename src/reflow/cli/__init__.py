@@ -31,7 +31,10 @@ class ReflowGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().main(*args, **kwargs)
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # here, where a closed pipe can still be handled
         except BrokenPipeError:
             # ``reflow runs list | head``: the reader left; say nothing, and keep the
             # interpreter from complaining while it flushes stdout at exit.
@@ -44,6 +47,8 @@ class ReflowGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             raise Interrupted() from None
+        except BrokenPipeError:
+            raise  # handled in ``main``: the reader of our output left
         except CliError as error:
             if debug_enabled(ctx) and error.__cause__ is not None:
                 print_cause(error)
