@@ -13,6 +13,7 @@ from reflow.events import (
     StartEvent,
     StopEvent,
 )
+from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 
 
 class Greeting(StartEvent):
@@ -70,6 +71,14 @@ class Failing(Workflow):
     @step
     async def explode(self, ev: Middle) -> StopEvent:
         raise ValueError("kaboom")
+
+
+class Retried(Workflow):
+    """Fails every attempt: three of them, 0.05 s apart."""
+
+    @step(retry_policy=retry_policy(wait=wait_fixed(0.05), stop=stop_after_attempt(3)))
+    async def fetch(self, ev: StartEvent) -> StopEvent:
+        raise ConnectionError("the server said no")
 
 
 class Ask(Workflow):

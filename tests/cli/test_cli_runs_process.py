@@ -5,7 +5,6 @@ Ctrl-C, and the command-line conventions (issue 8, problems 4, 6 and 9).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reflow import Workflow
-from reflow.cli._errors import InvalidWorkflow, UsageProblem, one_line
+from reflow.cli._errors import InvalidWorkflow, UsageProblem, described, one_line
 from reflow.cli._format import prompt_text
 from reflow.cli._live import RunView
 from reflow.errors import WorkflowConfigurationError, WorkflowValidationError
@@ -19,6 +19,7 @@ from reflow.events import (
     HumanResponseEvent,
     InputRequiredEvent,
     InternalDispatchEvent,
+    StepAttemptFailed,
     StepStateChanged,
     StopEvent,
     UnhandledEvent,
@@ -172,7 +173,7 @@ async def drive(
     try:
         handler = workflow.run(**kwargs)
     except (WorkflowValidationError, WorkflowConfigurationError) as exc:
-        raise InvalidWorkflow(str(exc)) from exc
+        raise InvalidWorkflow(described(exc)) from exc
     except Exception as exc:
         raise UsageProblem(f"cannot start {name}: {one_line(exc)}") from exc
     started = time.monotonic()
@@ -195,6 +196,8 @@ async def drive(
                 pass  # the result is reported once the handler resolves
             elif isinstance(event, UnhandledEvent):
                 view.unhandled(event)
+            elif isinstance(event, StepAttemptFailed):
+                view.attempt_failed(event, max_attempts(workflow, event.step_name))
             elif isinstance(event, InternalDispatchEvent):
                 pass
             elif isinstance(event, InputRequiredEvent):
@@ -241,8 +244,20 @@ async def drive(
         outcome.seconds = time.monotonic() - started
         view.finish()
     if isinstance(outcome.error, (WorkflowValidationError, WorkflowConfigurationError)):
-        raise InvalidWorkflow(str(outcome.error)) from outcome.error
+        raise InvalidWorkflow(described(outcome.error)) from outcome.error
     return outcome
+
+
+def max_attempts(workflow: Workflow, step_name: str) -> int | None:
+    """How many attempts the step's retry policy allows, when it says (``stop_after_attempt``)."""
+    config = getattr(workflow, "_configs", {}).get(step_name)
+    policy = getattr(config, "retry_policy", None)
+    limit = getattr(getattr(policy, "stop", None), "max_attempt_number", None)
+    if limit is None:
+        limit = getattr(policy, "maximum_attempts", None)
+    if limit is None and config is not None and policy is None:
+        return 1
+    return limit if isinstance(limit, int) else None
 
 
 async def _cancel(handler: WorkflowHandler) -> None:

@@ -20,7 +20,7 @@ from rich.text import Text
 from reflow.cli._format import describe_event
 from reflow.cli._stdin import stdin_lines
 from reflow.cli._steps import RowState, StepBoard, StepChange, StepRow
-from reflow.events import Event, StepState, StepStateChanged, UnhandledEvent
+from reflow.events import Event, StepAttemptFailed, StepState, StepStateChanged, UnhandledEvent
 
 _STATE_STYLES = {
     RowState.QUEUED: "yellow",
@@ -94,6 +94,9 @@ class RunView:
     def event(self, event: Event) -> None:
         """A user event was streamed."""
 
+    def attempt_failed(self, event: StepAttemptFailed, max_attempts: int | None) -> None:
+        """An attempt of a step raised (retried or not)."""
+
     def unhandled(self, event: UnhandledEvent) -> None:
         """An event reached no step."""
 
@@ -156,9 +159,28 @@ class LineView(RunView):
     def event(self, event: Event) -> None:
         self.console.print(self._mark(Text.assemble(("● ", "magenta"), describe_event(event))))
 
+    def attempt_failed(self, event: StepAttemptFailed, max_attempts: int | None) -> None:
+        self.console.print(self._mark(attempt_line(event, max_attempts)))
+
     def unhandled(self, event: UnhandledEvent) -> None:
         line = Text(f"! no step accepts {event.event_type}", style="yellow")
         self.console.print(self._mark(line))
+
+
+def attempt_line(event: StepAttemptFailed, max_attempts: int | None) -> Text:
+    """``✗ fetch attempt 2/3 raised ValueError: boom; retrying in 0.50s``."""
+    of = f"/{max_attempts}" if max_attempts else ""
+    message = event.exception_message.strip().splitlines()
+    what = f"{event.exception_type}: {message[0]}" if message else event.exception_type
+    if event.retry_in is not None:
+        after = f"; retrying in {format_seconds(event.retry_in)}"
+    else:
+        after = "; no retry left" if event.attempt > 1 or max_attempts != 1 else ""
+    return Text.assemble(
+        ("✗ ", "red"),
+        (event.step_name, "bold"),
+        f" attempt {event.attempt}{of} raised {what}{after}",
+    )
 
 
 def _change_line(change: StepChange, replaying: bool = False) -> Text:
@@ -173,9 +195,7 @@ def _change_line(change: StepChange, replaying: bool = False) -> Text:
     took = "" if replaying else f" in {format_seconds(change.seconds)}"
     if change.stopped:
         after = "" if replaying else f" after {format_seconds(change.seconds)}"
-        return Text.assemble(
-            ("○ ", "yellow"), name, f" stopped{after} (it raised, or waits for an event)"
-        )
+        return Text.assemble(("○ ", "yellow"), name, f" ended{after} without an output event")
     output = f" → {change.output_name}" if change.output_name else ""
     return Text.assemble(("✓ ", "green"), name, f" done{took}{output}")
 
