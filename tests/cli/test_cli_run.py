@@ -110,10 +110,12 @@ def test_timeout_on_a_class_becomes_the_workflow_timeout(invoke: Invoke) -> None
     assert "0.2 seconds" in result.stderr
 
 
-def test_timeout_on_an_instance_cancels_the_run(invoke: Invoke) -> None:
-    result = invoke(["run", sample("slow"), "--timeout", "0.2"])
+def test_timeout_on_an_instance_times_the_run_out_too(invoke: Invoke) -> None:
+    result = invoke(["run", sample("slow"), "--timeout", "0.2", "--output", "json"])
     assert result.exit_code == 1
-    assert "took longer than 0.2 seconds and was cancelled" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "timed_out"
+    assert document["error"]["type"] == "WorkflowTimeoutError"
 
 
 def test_an_invalid_workflow_exits_2_with_the_validation_message(invoke: Invoke) -> None:

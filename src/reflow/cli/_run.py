@@ -236,9 +236,12 @@ def execute(
 ) -> None:
     """``reflow run`` and ``reflow runs resume``: run (or resume), report, set the exit code."""
     loaded = load_target(target)
-    # A class gets the timeout as its own; an instance's timeout is fixed, so the CLI enforces it.
     workflow = build_workflow(loaded, timeout)
-    deadline = timeout if isinstance(loaded, Workflow) else None
+    if timeout is not None and isinstance(loaded, Workflow):
+        # An instance gets it too (this process only), so every timeout is the run's own:
+        # it ends ``timed_out`` in the journal, whatever the target named.
+        workflow._timeout = timeout
+    deadline = None
     if kwargs is None:
         kwargs = parse_start_kwargs(args, json_text, _declared_fields(workflow))
     if run_id is not None:
