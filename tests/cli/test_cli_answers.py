@@ -62,7 +62,7 @@ def test_a_queued_answer_is_used_on_resume_and_the_question_never_asked_again(
         == 0
     )
     # Resumed as the issue did it: `reflow run FILE --run-id ID` with stdin closed.
-    resumed = reflow("run", sample("Ask"), "--db", db, "--run-id", "wait-2")
+    resumed = reflow("run", sample("Ask"), "--db", db, "--run-id", "wait-2", "--verbose")
     assert resumed.returncode == 0, resumed.stderr
     assert "Your name?" not in resumed.stdout
     assert "hi Ada" in resumed.stdout

@@ -14,8 +14,23 @@ def test_prints_the_result_and_exits_0(invoke: Invoke) -> None:
     assert "completed in" in result.stdout
 
 
-def test_shows_each_step_starting_and_finishing(invoke: Invoke) -> None:
+def test_output_that_is_not_a_terminal_gets_a_summary(invoke: Invoke) -> None:
     result = invoke(["run", sample("Failing")])
+    assert "started" not in result.stdout  # no line per step change
+    assert "✗ explode attempt 1/1 raised ValueError: kaboom" in result.stdout
+    assert "steps:\n  prepare      1 run  " in result.stdout
+    assert "  explode      1 run  " in result.stdout and ", failed" in result.stdout
+
+
+def test_quiet_shows_no_progress(invoke: Invoke) -> None:
+    result = invoke(["run", sample("Streaming"), "--quiet"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("✓ completed in")
+    assert "Progress" not in result.stdout
+
+
+def test_verbose_shows_each_step_starting_and_finishing(invoke: Invoke) -> None:
+    result = invoke(["run", sample("Failing"), "--verbose"])
     assert "▶ prepare started ← StartEvent" in result.stdout
     assert "✓ prepare done in" in result.stdout
     assert "→ Middle" in result.stdout

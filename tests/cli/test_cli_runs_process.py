@@ -38,6 +38,7 @@ def _started(db: str, run_id: str, gate: Path) -> subprocess.Popen[str]:
             run_id,
             "--arg",
             f"gate={gate}",
+            "--verbose",
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -121,7 +122,7 @@ def test_a_crashed_run_resumes_from_the_journal(tmp_path: Path) -> None:
     process.kill()
     process.wait()
     gate.touch()
-    resumed = reflow("runs", "resume", "c-1", "--db", db)
+    resumed = reflow("runs", "resume", "c-1", "--db", db, "--verbose")
     assert resumed.returncode == 0, resumed.stderr
     assert "── resumed: live from here ──" in resumed.stdout
     assert "through the gate" in resumed.stdout

@@ -131,40 +131,43 @@ class LineView(RunView):
 
     def start(self, run_id: str, workflow_name: str) -> None:
         super().start(run_id, workflow_name)
-        self.console.print(Text.assemble(("Running ", "bold"), workflow_name, f" (run {run_id})"))
+        self._print_line(Text.assemble(("Running ", "bold"), workflow_name, f" (run {run_id})"))
 
     def step_changed(self, event: StepStateChanged) -> StepChange:
         change = super().step_changed(event)
-        self.console.print(self._mark(_change_line(change, self.replaying)))
+        self._print_line(self._mark(_change_line(change, self.replaying)))
         return change
+
+    def _print_line(self, line: Text) -> None:
+        self.console.print(line)
 
     def _mark(self, line: Text) -> Text:
         return Text.assemble(("  history │ ", "dim"), line) if self.replaying else line
 
     def history(self, replaying: bool) -> None:
         if replaying and not self.replaying:
-            self.console.print(Text("── history of the run, as stored ──", style="dim"))
+            self._print_line(Text("── history of the run, as stored ──", style="dim"))
         elif not replaying and self.replaying:
-            self.console.print(Text("── resumed: live from here ──", style="bold"))
+            self._print_line(Text("── resumed: live from here ──", style="bold"))
         super().history(replaying)
 
     def note(self, text: str) -> None:
-        self.console.print(Text(text, style="yellow"))
+        self._print_line(Text(text, style="yellow"))
 
     def step_failed(self, name: str, error: str) -> None:
         super().step_failed(name, error)
         line = Text.assemble(("✗ ", "bold red"), (name, "bold"), f" failed: {error}")
-        self.console.print(self._mark(line))
+        self._print_line(self._mark(line))
 
     def event(self, event: Event) -> None:
-        self.console.print(self._mark(Text.assemble(("● ", "magenta"), describe_event(event))))
+        self._print_line(self._mark(Text.assemble(("● ", "magenta"), describe_event(event))))
 
     def attempt_failed(self, event: StepAttemptFailed, max_attempts: int | None) -> None:
-        self.console.print(self._mark(attempt_line(event, max_attempts)))
+        self._print_line(self._mark(attempt_line(event, max_attempts)))
 
     def unhandled(self, event: UnhandledEvent) -> None:
         line = Text(f"! no step accepts {event.event_type}", style="yellow")
-        self.console.print(self._mark(line))
+        self._print_line(self._mark(line))
 
 
 def attempt_line(event: StepAttemptFailed, max_attempts: int | None) -> Text:
@@ -212,6 +215,9 @@ class LiveView(LineView):
         super().__init__(console, prompt_console, clock)
         self._live = Live(console=console, auto_refresh=False, transient=True)
         self._ticker: asyncio.Task[None] | None = None
+        # Lines for above the table, printed by the ticker in one go: printing while the table
+        # is shown redraws it, once per line.
+        self._lines: list[Text] = []
 
     def start(self, run_id: str, workflow_name: str) -> None:
         super().start(run_id, workflow_name)
@@ -226,8 +232,20 @@ class LiveView(LineView):
             await asyncio.sleep(_TICK_SECONDS)
 
     def _redraw(self) -> None:
+        self._flush_lines()
         if self._live.is_started:
             self._live.update(self.render(), refresh=True)
+
+    def _flush_lines(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            self.console.print(Text("\n").join(lines))
+
+    def _print_line(self, line: Text) -> None:
+        if self._live.is_started:
+            self._lines.append(line)
+        else:
+            self.console.print(line)
 
     def step_changed(self, event: StepStateChanged) -> StepChange:
         if self.replaying:
@@ -237,6 +255,7 @@ class LiveView(LineView):
         return self.board.apply(event)
 
     async def ask(self, prompt: str) -> str | None:
+        self._flush_lines()
         self._live.stop()
         try:
             return await super().ask(prompt)
@@ -246,6 +265,7 @@ class LiveView(LineView):
     def finish(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        self._flush_lines()
         if self._live.is_started:
             self._live.stop()
         self.console.print(self.render())

@@ -17,9 +17,10 @@ from rich.text import Text
 
 from reflow import Workflow
 from reflow.cli._drive import Attachment, DeadlineExceeded, RunOutcome, drive
-from reflow.cli._errors import Interrupted, RunFailed, UsageProblem, debug_option, one_line
+from reflow.cli._errors import F, Interrupted, RunFailed, UsageProblem, debug_option, one_line
 from reflow.cli._format import event_fields, to_jsonable
 from reflow.cli._live import LineView, LiveView, QuietView, RunView, format_seconds
+from reflow.cli._summary import SummaryView
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
 from reflow.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
@@ -82,13 +83,38 @@ def _declared_fields(workflow: Workflow) -> dict[str, Any]:
     return {name: info.annotation for name, info in fields.items()}
 
 
-def _make_view(output: str) -> RunView:
+def _make_view(output: str, progress: str) -> RunView:
+    """``progress``: ``auto`` (a live table in a terminal, else a summary), ``quiet`` (none),
+    ``verbose`` (a line per step change)."""
     if output == "json":
         return QuietView(Console(stderr=True), Console(stderr=True))
     console = Console(highlight=False, soft_wrap=True)
+    if progress == "quiet":
+        return QuietView(console)
+    if progress == "verbose":
+        return LineView(console)
     if console.is_terminal and not console.is_dumb_terminal:
         return LiveView(console)
-    return LineView(console)
+    return SummaryView(console)
+
+
+def progress_options(func: F) -> F:
+    """``--quiet`` / ``--verbose``: how much progress ``reflow run`` shows."""
+    func = click.option(
+        "--verbose",
+        "-v",
+        "progress",
+        flag_value="verbose",
+        help="A line per step start and end (a log of everything the run did).",
+    )(func)
+    return click.option(
+        "--quiet",
+        "-q",
+        "progress",
+        flag_value="quiet",
+        default="auto",
+        help="No progress: only questions and the result.",
+    )(func)
 
 
 def _print_text_result(outcome: RunOutcome) -> None:
@@ -233,6 +259,7 @@ def execute(
     db_path: str,
     memory: bool,
     detach: bool,
+    progress: str = "auto",
 ) -> None:
     """``reflow run`` and ``reflow runs resume``: run (or resume), report, set the exit code."""
     loaded = load_target(target)
@@ -248,7 +275,7 @@ def execute(
         kwargs["run_id"] = run_id
     if detach and memory:
         raise UsageProblem("--detach needs a journal: an in-memory run cannot wait for later")
-    view = _make_view(output)
+    view = _make_view(output, progress)
     try:
         if memory:
             outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
@@ -329,6 +356,7 @@ def execute(
     help="Do not ask questions here: at the first question the run is left waiting, and the "
     "commands that answer and follow it are printed.",
 )
+@progress_options
 @debug_option
 def run_command(
     target: str,
@@ -341,13 +369,16 @@ def run_command(
     db_path: str,
     memory: bool,
     detach: bool,
+    progress: str,
 ) -> None:
     """Run the workflow TARGET and print its result.
 
-    TARGET is module:attr or path/to/file.py:attr, naming a Workflow class or instance. Steps
-    and streamed events are shown as they happen; when the workflow asks for input
-    (InputRequiredEvent), the question is asked here and the answer is sent back as a
-    HumanResponseEvent(response=...). The run is journaled in --db unless --memory is given.
+    TARGET is module:attr or path/to/file.py:attr, naming a Workflow class or instance. In a
+    terminal, steps and streamed events are shown as they happen (a table redrawn ten times a
+    second); elsewhere, streamed events and failures, then a summary of the steps. When the
+    workflow asks for input (InputRequiredEvent), the question is asked here and the answer is
+    sent back as a HumanResponseEvent(response=...). The run is journaled in --db unless
+    --memory is given.
 
     When a question cannot be answered here (standard input is closed, or --detach), the run
     stays waiting in the journal, and the commands that answer it (`reflow runs send`) and
@@ -360,4 +391,6 @@ def run_command(
         if run_id is not None and run_id != resume_id:
             raise UsageProblem("--resume and --run-id name different runs")
         run_id = resume_id
-    execute(target, None, args, json_text, run_id, timeout, output, db_path, memory, detach)
+    execute(
+        target, None, args, json_text, run_id, timeout, output, db_path, memory, detach, progress
+    )

@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
-from reflow.cli._run import execute, resume_command
+from reflow.cli._run import execute, progress_options, resume_command
 from reflow.durable._catalogue import SendRefused
 from reflow.durable._cli import JournalFile
 from reflow.durable._errors import JournalError, UnknownRun
@@ -342,10 +342,16 @@ def _report(run_id: str, delivered: str, workflow: str, what: str) -> None:
 @click.option(
     "--detach", is_flag=True, help="Leave the run waiting at its next question, not asking it."
 )
+@progress_options
 @db_option
 @click.pass_context
 def resume_command_(
-    ctx: click.Context, run_id: str, target: str | None, output: str, detach: bool
+    ctx: click.Context,
+    run_id: str,
+    target: str | None,
+    output: str,
+    detach: bool,
+    progress: str,
 ) -> None:
     """Drive the run RUN_ID again here: its history, then live; its open question is asked.
 
@@ -365,7 +371,7 @@ def resume_command_(
                 f"the journal does not say where workflow {row.workflow} is defined; "
                 f"give its TARGET: reflow runs resume {run_id} path/to/file.py:Name"
             )
-    execute(target, {}, (), None, run_id, None, output, db, False, detach)
+    execute(target, {}, (), None, run_id, None, output, db, False, detach, progress)
 
 
 @runs_group.command("prune")
