@@ -116,7 +116,13 @@ DURABLE_CASES: tuple[CaseSpec, ...] = tuple(
     )
 )
 
-ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES
+# The command line itself: one fan-out through ``reflow run`` in a pseudo-terminal, piped and
+# with ``--output json`` (reflow only: the peer has no command line).
+CLI_CASES: tuple[CaseSpec, ...] = (
+    CaseSpec("cli", "benchmarks.cases.cli", (2_000,), (500,), tiny_size=20, engines=(REFLOW,)),
+)
+
+ALL_CASES: tuple[CaseSpec, ...] = ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + CLI_CASES
 
 
 def select_cases(names: str | None) -> list[CaseSpec]:

@@ -35,6 +35,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "durable[chain]": {"steps_per_s", "run_p50_ms"},
     "durable[fanout]": {"seconds"},
     "durable[hitl]": {"heap_kb_per_waiting_run", "rss_kb_per_waiting_run", "answers_per_s"},
+    "cli": {"terminal_s", "piped_s", "json_s", "terminal_vs_json", "piped_vs_json"},
 }
 
 
