@@ -160,6 +160,14 @@ def test_json_documents_share_one_shape(tmp_path: Path) -> None:
     assert from_run["result"] == shown["result"] == {"total": 3}
     assert from_run["result_type"] == shown["result_type"] == "CustomStop"
     assert "__is_pydantic" not in json.dumps(shown)
+    events = reflow("runs", "events", "j-1", "--db", db, "--output", "json").stdout
+    assert "<class" not in events and "qualified_name" not in events
+    asked = reflow("run", sample("Ask"), "--db", db, "--run-id", "j-3", "--detach")
+    assert asked.returncode == 0
+    stored = reflow("runs", "events", "j-3", "--db", db, "--output", "json").stdout.splitlines()
+    documents = [json.loads(line) for line in stored]
+    question = next(item for item in documents if item["type"] == "InputRequiredEvent")
+    assert question["event"] == {"prefix": "Your name? "}  # no "_data" envelope
     failed = reflow("run", sample("Failing"), "--db", db, "--run-id", "j-2", "--output", "json")
     shown_failed = json.loads(reflow("runs", "show", "j-2", "--db", db, "--output", "json").stdout)
     assert json.loads(failed.stdout)["error"]["type"] == shown_failed["error"]["type"]

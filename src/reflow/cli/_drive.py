@@ -30,10 +30,6 @@ from reflow.handler import WorkflowHandler
 _CANCEL_GRACE_SECONDS = 5.0
 
 
-class DeadlineExceeded(Exception):
-    """The CLI's own ``--timeout`` passed before the run ended; the run was cancelled."""
-
-
 class NoAnswer(Exception):
     """Standard input closed before a question of an in-memory run was answered."""
 
@@ -159,14 +155,12 @@ async def drive(
     workflow: Workflow,
     kwargs: dict[str, Any],
     view: RunView,
-    deadline: float | None = None,
     attachment: Attachment | None = None,
 ) -> RunOutcome:
     """Start ``workflow.run(**kwargs)``, stream it into ``view`` and wait for its result.
 
-    ``deadline`` (seconds) is enforced here, by cancelling the run; it is only needed when the
-    workflow's own timeout could not be set. Failures to *start* (an invalid workflow, start
-    arguments that do not fit) raise CLI errors; failures of the run end up in the outcome.
+    Failures to *start* (an invalid workflow, start arguments that do not fit) raise CLI
+    errors; failures of the run end up in the outcome.
     """
     attachment = attachment or Attachment()
     name = workflow.workflow_name
@@ -222,18 +216,10 @@ async def drive(
         raise questions.stopped.result()
 
     try:
-        if deadline is None:
-            outcome.result = await follow_or_stop()
-        else:
-            try:
-                outcome.result = await asyncio.wait_for(follow_or_stop(), deadline)
-            except asyncio.TimeoutError:
-                raise DeadlineExceeded(
-                    f"the run took longer than {deadline:g} seconds and was cancelled"
-                ) from None
+        outcome.result = await follow_or_stop()
     except _LeaveWaiting as exc:
         outcome.waiting = str(exc)
-    except (NoAnswer, DeadlineExceeded) as exc:
+    except NoAnswer as exc:
         outcome.error = exc
         await _cancel(handler)
     except Exception as exc:

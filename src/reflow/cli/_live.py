@@ -115,9 +115,6 @@ class RunView:
         """Events from here on were stored before this process attached (or are live again)."""
         self.replaying = replaying
 
-    def note(self, text: str) -> None:
-        """A line about the run that is not one of its events."""
-
     def finish(self) -> None:
         """The run is over; leave the terminal tidy."""
 
@@ -150,9 +147,6 @@ class LineView(RunView):
         elif not replaying and self.replaying:
             self._print_line(Text("── resumed: live from here ──", style="bold"))
         super().history(replaying)
-
-    def note(self, text: str) -> None:
-        self._print_line(Text(text, style="yellow"))
 
     def step_failed(self, name: str, error: str) -> None:
         super().step_failed(name, error)

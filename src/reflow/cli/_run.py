@@ -16,7 +16,7 @@ from rich.pretty import Pretty
 from rich.text import Text
 
 from reflow import Workflow
-from reflow.cli._drive import Attachment, DeadlineExceeded, RunOutcome, drive
+from reflow.cli._drive import Attachment, RunOutcome, drive
 from reflow.cli._errors import F, Interrupted, RunFailed, UsageProblem, debug_option, one_line
 from reflow.cli._format import event_fields, to_jsonable
 from reflow.cli._live import LineView, LiveView, QuietView, RunView, format_seconds
@@ -142,7 +142,7 @@ def _status(outcome: RunOutcome) -> str:
     error = outcome.error
     if error is None:
         return "completed"
-    if isinstance(error, (WorkflowTimeoutError, DeadlineExceeded)):
+    if isinstance(error, WorkflowTimeoutError):
         return "timed_out"
     if isinstance(error, WorkflowCancelledByUser):
         return "cancelled"
@@ -225,7 +225,6 @@ async def _drive_durably(
     db_path: str,
     kwargs: dict[str, Any],
     view: RunView,
-    deadline: float | None,
     detach: bool,
     target: str | None,
 ) -> RunOutcome:
@@ -240,7 +239,7 @@ async def _drive_durably(
             # fields the resume does not repeat must not stop it from being built.
             placeholder = workflow.start_event_class.model_construct()
             start = {"run_id": kwargs["run_id"], "start_event": placeholder}
-        return await drive(workflow, start, view, deadline, attachment)
+        return await drive(workflow, start, view, attachment)
 
     try:
         return await drive_durably(workflow, db_path, go, target)
@@ -268,7 +267,6 @@ def execute(
         # An instance gets it too (this process only), so every timeout is the run's own:
         # it ends ``timed_out`` in the journal, whatever the target named.
         workflow._timeout = timeout
-    deadline = None
     if kwargs is None:
         kwargs = parse_start_kwargs(args, json_text, _declared_fields(workflow))
     if run_id is not None:
@@ -278,12 +276,10 @@ def execute(
     view = _make_view(output, progress)
     try:
         if memory:
-            outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
+            outcome = asyncio.run(drive(workflow, kwargs, view))
         else:
             stored = target_for_journal(target)
-            outcome = asyncio.run(
-                _drive_durably(workflow, db_path, kwargs, view, deadline, detach, stored)
-            )
+            outcome = asyncio.run(_drive_durably(workflow, db_path, kwargs, view, detach, stored))
     except KeyboardInterrupt:
         view.finish()
         if memory or view.run_id is None:

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
+from reflow.cli._format import short_type_name
 from reflow.cli._run import execute, progress_options, resume_command
 from reflow.durable._catalogue import SendRefused
 from reflow.durable._cli import JournalFile
@@ -131,10 +132,19 @@ def _event_text(body: Any) -> tuple[str, Any]:
     if isinstance(body, dict) and "__step_state" in body:
         name, state, worker, input_name, output_name = body["__step_state"]
         fields = {"name": name, "step_state": state, "worker_id": worker}
-        fields.update({"input_event_name": input_name, "output_event_name": output_name})
+        fields.update(
+            {
+                "input_event_name": short_type_name(input_name),
+                "output_event_name": short_type_name(output_name),
+            }
+        )
         return "StepStateChanged", fields
     if isinstance(body, dict) and "qualified_name" in body:
-        return str(body["qualified_name"]).rsplit(".", 1)[-1], body.get("value")
+        value = body.get("value")
+        if isinstance(value, dict) and isinstance(value.get("_data"), dict):
+            # Fields an event was given without declaring them: shown like declared ones.
+            value = {**value["_data"], **{k: v for k, v in value.items() if k != "_data"}}
+        return str(body["qualified_name"]).rsplit(".", 1)[-1], value
     return "event", body
 
 
