@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,10 +108,7 @@ class Catalogue:
         if step is not None:
             accepts = self.steps.get(step)
             if accepts is None:
-                raise SendRefused(
-                    f"workflow {self.workflow} has no step {step!r}; its steps: "
-                    f"{', '.join(sorted(self.steps))}"
-                )
+                raise no_such_step(self.workflow, step, self.steps)
             if type_name not in accepts:
                 short = type_name.rsplit(".", 1)[-1]
                 raise SendRefused(f"step {step!r} of {self.workflow} does not accept {short}")
@@ -129,15 +127,17 @@ class SendRefused(ValueError):
     """An event that cannot be sent to a run; nothing was stored."""
 
 
+def no_such_step(workflow: str, step: str, steps: Iterable[str]) -> SendRefused:
+    return SendRefused(
+        f"workflow {workflow} has no step {step!r}; its steps: {', '.join(sorted(steps))}"
+    )
+
+
 def check_send(workflow: Any, event: Event, step: str | None) -> None:
     """Refuse, before anything is stored, an event ``workflow`` cannot deliver to ``step``."""
     if step is not None:
-        config = workflow._configs.get(step)
-        if config is None:
-            raise SendRefused(
-                f"workflow {workflow.workflow_name} has no step {step!r}; its steps: "
-                f"{', '.join(sorted(workflow._configs))}"
-            )
+        if step not in workflow._configs:
+            raise no_such_step(workflow.workflow_name, step, workflow._configs)
         try:
             workflow._check_send_target(event, step)
         except Exception as exc:
