@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shlex
 from collections.abc import Collection
 from typing import Any
 
 import click
 from pydantic import TypeAdapter
 from rich.console import Console
-from rich.pretty import Pretty
-from rich.text import Text
 
 from reflow import Workflow
 from reflow.cli._drive import Attachment, RunOutcome, drive
-from reflow.cli._errors import F, Interrupted, RunFailed, UsageProblem, debug_option, one_line
-from reflow.cli._format import event_fields, to_jsonable
-from reflow.cli._live import LineView, LiveView, QuietView, RunView, format_seconds
+from reflow.cli._errors import F, Interrupted, RunFailed, UsageProblem, debug_option
+from reflow.cli._live import LineView, LiveView, QuietView, RunView
+from reflow.cli._report import (
+    failure_message,
+    json_document,
+    print_text_result,
+    print_waiting,
+    resume_command,
+)
 from reflow.cli._summary import SummaryView
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
-from reflow.errors import WorkflowCancelledByUser, WorkflowTimeoutError
-from reflow.events import Event, StopEvent
 
 _RESERVED_KEYS = {"run_id": "--run-id"}
 
@@ -117,91 +117,6 @@ def progress_options(func: F) -> F:
     )(func)
 
 
-def _print_text_result(outcome: RunOutcome) -> None:
-    console = Console(highlight=False, soft_wrap=True)
-    took = format_seconds(outcome.seconds)
-    console.print(Text(f"✓ completed in {took}", style="bold green"))
-    result = outcome.result
-    if isinstance(result, Event):
-        console.print(Text(type(result).__name__, style="bold"), Pretty(event_fields(result)))
-    elif result is not None:
-        console.print(Pretty(result) if not isinstance(result, str) else Text(result))
-
-
-def _failure_message(outcome: RunOutcome) -> str:
-    where = f" in step {outcome.failed_step!r}" if outcome.failed_step else ""
-    error = outcome.error
-    detail = one_line(error) if error is not None else "unknown error"
-    return f"run {outcome.run_id} failed{where}: {detail}"
-
-
-def _status(outcome: RunOutcome) -> str:
-    """The run's status in the words the journal uses (see ``reflow.durable``)."""
-    if outcome.waiting is not None:
-        return "waiting"
-    error = outcome.error
-    if error is None:
-        return "completed"
-    if isinstance(error, WorkflowTimeoutError):
-        return "timed_out"
-    if isinstance(error, WorkflowCancelledByUser):
-        return "cancelled"
-    return "failed"
-
-
-def _json_document(outcome: RunOutcome, db_path: str | None) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "run_id": outcome.run_id,
-        "workflow": outcome.workflow_name,
-        "status": _status(outcome),
-        "seconds": round(outcome.seconds, 3),
-    }
-    if outcome.waiting is not None:
-        document["waiting_for"] = outcome.waiting.strip()
-        if db_path is not None:
-            document["answer_with"] = answer_command(outcome.run_id, db_path)
-            document["resume_with"] = resume_command(outcome.run_id, db_path)
-    elif outcome.error is None:
-        result = outcome.result
-        if isinstance(result, StopEvent) and type(result) is not StopEvent:
-            document["result_type"] = type(result).__name__
-        document["result"] = to_jsonable(result)
-    else:
-        document["error"] = {
-            "type": type(outcome.error).__name__,
-            "message": str(outcome.error),
-            "step": outcome.failed_step,
-        }
-    return document
-
-
-def _db_arg(db_path: str) -> str:
-    return shlex.quote(os.path.abspath(db_path))
-
-
-def answer_command(run_id: str, db_path: str) -> str:
-    """The command that answers a waiting run from any shell."""
-    return (
-        f"reflow runs send {shlex.quote(run_id)} --db {_db_arg(db_path)} "
-        """--event '{"response": "..."}'"""
-    )
-
-
-def resume_command(run_id: str, db_path: str) -> str:
-    """The command that drives a run again (and asks its open question) from any shell."""
-    return f"reflow runs resume {shlex.quote(run_id)} --db {_db_arg(db_path)}"
-
-
-def _print_waiting(outcome: RunOutcome, db_path: str) -> None:
-    console = Console(highlight=False, soft_wrap=True)
-    question = outcome.waiting.strip() if outcome.waiting else ""
-    console.print(
-        Text(f"◆ run {outcome.run_id} is waiting for an answer to {question!r}", style="bold")
-    )
-    console.print(Text(f"  answer it: {answer_command(outcome.run_id, db_path)}"))
-    console.print(Text(f"  follow it: {resume_command(outcome.run_id, db_path)}"))
-
-
 async def _attachment(runtime: Any, run_id: str | None, detach: bool) -> Attachment:
     from reflow.durable._queries import Lookup, OpenQuestions
 
@@ -289,14 +204,14 @@ def execute(
             f"{resume_command(view.run_id, db_path)}"
         ) from None
     if output == "json":
-        document = _json_document(outcome, None if memory else db_path)
+        document = json_document(outcome, None if memory else db_path)
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif outcome.waiting is not None:
-        _print_waiting(outcome, db_path)
+        print_waiting(outcome, db_path)
     elif outcome.error is None:
-        _print_text_result(outcome)
+        print_text_result(outcome)
     if outcome.error is not None:
-        raise RunFailed(_failure_message(outcome)) from outcome.error
+        raise RunFailed(failure_message(outcome)) from outcome.error
 
 
 @click.command("run")

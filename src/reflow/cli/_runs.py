@@ -25,7 +25,8 @@ import click
 
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
 from reflow.cli._format import short_type_name
-from reflow.cli._run import execute, progress_options, resume_command
+from reflow.cli._report import resume_command, short_name, stored_outcome_document
+from reflow.cli._run import execute, progress_options
 from reflow.durable._catalogue import SendRefused
 from reflow.durable._cli import JournalFile
 from reflow.durable._errors import JournalError, UnknownRun
@@ -72,31 +73,6 @@ def _open(ctx: click.Context) -> JournalFile:
         raise UsageProblem(str(exc)) from exc
 
 
-def _short(name: Any) -> str:
-    return str(name).rsplit(".", 1)[-1]
-
-
-def _outcome_document(outcome: str) -> dict[str, Any]:
-    """A stored result or error in the shape ``reflow run --output json`` prints."""
-    data = json.loads(outcome)
-    if "result" in data:
-        stored = data["result"]
-        if isinstance(stored, dict) and "qualified_name" in stored:
-            value = stored.get("value")
-            if stored["qualified_name"] == "reflow.events.StopEvent" and isinstance(value, dict):
-                return {"result": value.get("result")}
-            return {"result_type": _short(stored["qualified_name"]), "result": value}
-        return {"result": stored}
-    error = data.get("error", {})
-    return {
-        "error": {
-            "type": _short(error.get("exception_type", "Exception")),
-            "message": error.get("exception_message", ""),
-            "step": None,
-        }
-    }
-
-
 def _when(value: float | None) -> str:
     if value is None:
         return "-"
@@ -112,7 +88,7 @@ def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "finished_at": row.finished_at,
-        "waiting_on": [_short(name) for name in row.waiting_on],
+        "waiting_on": [short_name(name) for name in row.waiting_on],
         "held_by": None
         if holder is None
         else {"pid": holder.pid, "host": holder.host, "alive": holder.alive, "why": holder.why},
@@ -123,7 +99,7 @@ def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
     if holder is not None and not holder.alive:
         document["resume_with"] = resume_command(row.run_id, db)
     if row.outcome is not None:
-        document.update(_outcome_document(row.outcome))
+        document.update(stored_outcome_document(row.outcome))
     return document
 
 
