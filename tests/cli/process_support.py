@@ -91,6 +91,8 @@ class Terminal:
         deadline = time.monotonic() + WAIT_SECONDS
         while text not in plain(self.output):
             if time.monotonic() > deadline or self._read(0.2) is False:
+                self.process.kill()  # leave nothing running behind a failed test
+                self.process.wait()
                 raise AssertionError(f"{text!r} never appeared in:\n{plain(self.output)}")
 
     def send(self, text: str) -> None:
@@ -102,6 +104,7 @@ class Terminal:
         while True:
             if time.monotonic() > deadline:
                 self.process.kill()
+                self.process.wait()
                 raise AssertionError(f"the command did not exit:\n{plain(self.output)}")
             got = self._read(0.2)
             if got is False or (got is None and self.process.poll() is not None):
