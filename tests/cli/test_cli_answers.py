@@ -50,6 +50,11 @@ def test_closed_stdin_leaves_the_run_waiting_with_the_commands_that_answer_it(
     assert follow.returncode == 0, follow.stderr
     assert "hi Linus" in follow.stdout
     assert "status: completed" in reflow("runs", "show", "wait-1", "--db", db).stdout
+    # Attaching to the finished run shows its whole stream as history, and its result.
+    again = reflow("run", sample("Ask"), "--db", db, "--run-id", "wait-1", "--verbose")
+    assert "── end of the stored history ──" in again.stdout
+    assert "resumed" not in again.stdout
+    assert "hi Linus" in again.stdout
 
 
 def test_a_queued_answer_is_used_on_resume_and_the_question_never_asked_again(

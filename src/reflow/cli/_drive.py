@@ -50,6 +50,7 @@ class Attachment:
     """
 
     history: int = 0
+    finished: bool = False  # the run had ended: its whole stream is history
     open_questions: Callable[[str], Awaitable[list[int]]] | None = None
     can_wait: bool = False
     detach: bool = False
@@ -198,7 +199,7 @@ async def drive(
                 questions.add(seq, event)
             else:
                 view.event(event)
-            if seq == attachment.history:
+            if seq == attachment.history and not attachment.finished:
                 view.history(False)
         return await handler
 
@@ -226,7 +227,7 @@ async def drive(
         outcome.error = exc
     finally:
         await questions.close("the run ended" if outcome.waiting is None else "left waiting")
-        view.history(False)
+        view.history(False, "end of the stored history")
         outcome.seconds = time.monotonic() - started
         view.finish()
     if isinstance(outcome.error, (WorkflowValidationError, WorkflowConfigurationError)):

@@ -111,8 +111,9 @@ class RunView:
             Text(f"(question {prompt.strip()!r} withdrawn: {reason})", style="yellow")
         )
 
-    def history(self, replaying: bool) -> None:
-        """Events from here on were stored before this process attached (or are live again)."""
+    def history(self, replaying: bool, label: str = "resumed: live from here") -> None:
+        """Events from here on were stored before this process attached (or, with ``label``
+        saying so, are live again)."""
         self.replaying = replaying
 
     def finish(self) -> None:
@@ -141,12 +142,12 @@ class LineView(RunView):
     def _mark(self, line: Text) -> Text:
         return Text.assemble(("  history │ ", "dim"), line) if self.replaying else line
 
-    def history(self, replaying: bool) -> None:
+    def history(self, replaying: bool, label: str = "resumed: live from here") -> None:
         if replaying and not self.replaying:
             self._print_line(Text("── history of the run, as stored ──", style="dim"))
         elif not replaying and self.replaying:
-            self._print_line(Text("── resumed: live from here ──", style="bold"))
-        super().history(replaying)
+            self._print_line(Text(f"── {label} ──", style="bold"))
+        super().history(replaying, label)
 
     def step_failed(self, name: str, error: str) -> None:
         super().step_failed(name, error)

@@ -129,6 +129,7 @@ async def _attachment(runtime: Any, run_id: str | None, detach: bool) -> Attachm
 
     return Attachment(
         history=0 if row is None else row.last_event_seq,
+        finished=row is not None and row.finished,
         open_questions=open_questions,
         can_wait=True,
         detach=detach,
