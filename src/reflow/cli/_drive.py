@@ -129,7 +129,11 @@ class _Questions:
                     return
             answer = read.result()
         finally:
-            read.cancel()
+            if not read.done():
+                read.cancel()
+                # Let the view put its display back before anything else draws.
+                with contextlib.suppress(BaseException):
+                    await read
         self.prompt = None
         if answer is None:
             if self.attachment.can_wait:
