@@ -211,7 +211,8 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
         click.echo(f"result{kind}: {json.dumps(document['result'])}")
     if "error" in document:
         error = document["error"]
-        click.echo(f"error: {error['type']}: {error['message']}")
+        message = f": {error['message']}" if error["message"] else ""
+        click.echo(f"error: {error['type']}{message}")
     for item in document["undelivered"]:
         click.echo(f"undelivered {item['event']} ({_when(item['at'])}): {item['reason']}")
 
