@@ -182,8 +182,20 @@ FLOWS_CASES: tuple[CaseSpec, ...] = (
     ),
 )
 
+# The command line itself: one fan-out through ``reflow run`` in a pseudo-terminal, piped and
+# with ``--output json`` (reflow only: the peer has no command line).
+CLI_CASES: tuple[CaseSpec, ...] = (
+    CaseSpec("cli", "benchmarks.cases.cli", (2_000,), (500,), tiny_size=20, engines=(REFLOW,)),
+)
+
 ALL_CASES: tuple[CaseSpec, ...] = (
-    ENGINE_CASES + FLOOR_CASES + DURABLE_CASES + TRACED_CASES + RUNNER_CASES + FLOWS_CASES
+    *ENGINE_CASES,
+    *FLOOR_CASES,
+    *DURABLE_CASES,
+    *TRACED_CASES,
+    *RUNNER_CASES,
+    *FLOWS_CASES,
+    *CLI_CASES,
 )
 
 

@@ -52,6 +52,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
         "concurrent8_iterations_per_s",
     },
     "flows[queue]": {"messages_per_s", "p50_ms", "p99_ms", "flow_messages_per_s"},
+    "cli": {"terminal_s", "piped_s", "json_s", "terminal_vs_json", "piped_vs_json"},
 }
 
 

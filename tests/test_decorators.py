@@ -62,7 +62,8 @@ def config_of(func: Any) -> StepConfig:
 
 
 def raises_message(message: str) -> Any:
-    return pytest.raises(WorkflowValidationError, match="^" + re.escape(message) + "$")
+    # pytest matches the message and then the exception's notes (where the step is), one a line.
+    return pytest.raises(WorkflowValidationError, match="(?s)^" + re.escape(message) + r"(\n.*)?$")
 
 
 # -- StepConfig ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
+from reflow._notes import with_note
 from reflow.collect import All, Collect, Take
 from reflow.errors import WorkflowValidationError
 from reflow.events import Event
@@ -276,6 +277,36 @@ _ASYNC_ITERATORS = (
 )
 
 
+def step_location(func: Any) -> str:
+    """``step Class.method at path/file.py:12``: where a step is defined, for messages."""
+    func = inspect.unwrap(func)
+    name = getattr(func, "__qualname__", repr(func))
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return f"step {name}"
+    return f"step {name} at {code.co_filename}:{code.co_firstlineno}"
+
+
+def _event_parameter_detail(parameter_names: list[str], hints: dict[str, Any]) -> str:
+    """Which parameters the step has, and why none of them counts as its event."""
+    candidates = [
+        n
+        for n in parameter_names
+        if n not in _IGNORED_PARAMETERS and not (n in hints and _is_context_annotation(hints[n]))
+    ]
+    if not candidates:
+        return ": the step has no parameter for it"
+    described = []
+    for name in candidates:
+        if name not in hints:
+            described.append(f"'{name}' has no annotation")
+        else:
+            annotation = hints[name]
+            shown = getattr(annotation, "__name__", None) or repr(annotation)
+            described.append(f"'{name}' is annotated {shown}, not an Event")
+    return ": " + ", ".join(described)
+
+
 def inspect_step_signature(
     func: Any, parameter_names: list[str], localns: dict[str, Any]
 ) -> StepSignature:
@@ -288,10 +319,18 @@ def inspect_step_signature(
             "fan out a known collection, or send events one by one with ctx.send_event."
         )
     found = _scan_parameters(parameter_names, hints, localns)
-    _check_event_parameters(found)
+    try:
+        _check_event_parameters(found)
+    except WorkflowValidationError as exc:
+        detail = _event_parameter_detail(parameter_names, hints) if not found.events else ""
+        with_note(exc, f"{step_location(func)}{detail}")
+        raise
     if "return" not in hints:
-        raise WorkflowValidationError(
-            "Return types of workflows step functions must be annotated with their type."
+        raise with_note(
+            WorkflowValidationError(
+                "Return types of workflows step functions must be annotated with their type."
+            ),
+            step_location(func),
         )
     return_types, bare_return_types, is_fan_out = parse_return_annotation(hints["return"])
     collection_param: tuple[str, tuple[Any, ...]] | None = None

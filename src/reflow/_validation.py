@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from reflow._notes import with_note
 from reflow._stream_levels import check_stream_parameters, compute_levels, matches, type_name
 from reflow.errors import WorkflowConfigurationError, WorkflowValidationError
 from reflow.events import (
+    Event,
     HumanResponseEvent,
     InputRequiredEvent,
     StartEvent,
@@ -67,10 +69,17 @@ def infer_start_stop(
         t for c in configs.values() for t in c.return_types if _is_subclass(t, StopEvent)
     )
     if not stops:
-        raise WorkflowConfigurationError(
+        not_events = [
+            f"step '{name}' is annotated -> {type_name(t)}, which is not an Event"
+            for name, c in configs.items()
+            for t in c.return_types
+            if t is not _NONE and not _is_subclass(t, Event)
+        ]
+        error = WorkflowConfigurationError(
             "At least one Event of type StopEvent must be returned by any step. "
             f"(Workflow '{workflow_name}' has no @step that returns StopEvent.)"
         )
+        raise with_note(error, "; ".join(not_events)) if not_events else error
     if len(stops) > 1:
         raise WorkflowConfigurationError(
             f"Only one type of StopEvent is allowed per workflow, found {len(stops)}: "

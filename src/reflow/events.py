@@ -419,6 +419,22 @@ class StepFailedEvent(Event):
     failed_at: datetime
 
 
+class StepAttemptFailed(InternalDispatchEvent):
+    """reflow's own notice (the peer has none): one attempt of a step raised.
+
+    Published for every failed attempt, retried or not, so a live view and a durable run's
+    stored stream show what failed, which attempt it was and when the next one is due.
+    """
+
+    step_name: str
+    attempt: int = Field(description="Which attempt failed: 1 for the first.")
+    exception_type: str
+    exception_message: str
+    retry_in: float | None = Field(
+        default=None, description="Seconds until the next attempt; None: no retry follows."
+    )
+
+
 class CollectionReleaseEvent(InternalDispatchEvent):
     """Releases a ``list[E]`` fan-in batch to the step that collects it."""
 
@@ -442,6 +458,7 @@ __all__ = [
     "SerializableOptionalEvent",
     "SerializableOptionalException",
     "StartEvent",
+    "StepAttemptFailed",
     "StepFailedEvent",
     "StepState",
     "StepStateChanged",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import types
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reflow._notes import with_note
 from reflow._step_runner import make_step_worker
 from reflow._stream_levels import collect_bindings, compute_levels
 from reflow._validation import (
@@ -187,6 +189,7 @@ class Workflow(metaclass=WorkflowMeta):
         **kwargs: Any,
     ) -> WorkflowHandler:
         """Start a run and return its handler at once (needs a running event loop)."""
+        _require_running_loop(type(self).__name__)
         self._own_instance_state()
         run_id = kwargs.pop("run_id", None) or _new_run_id()
         if not self._disable_validation and self._validated is None:
@@ -290,10 +293,15 @@ class Workflow(metaclass=WorkflowMeta):
         try:
             return self._start_event_class(**kwargs)
         except ValidationError as exc:
-            raise WorkflowRuntimeError(
+            problems = "; ".join(
+                f"{'.'.join(map(str, error['loc'])) or 'input'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            error = WorkflowRuntimeError(
                 f"Failed creating a start event of type '{self._start_event_class.__name__}' "
                 f"with the keyword arguments: {kwargs}"
-            ) from exc
+            )
+            raise with_note(error, problems) from exc
 
     def _initial_state(self, run_id: str, ctx: Context[Any]) -> RunState:
         config = self._run_config(run_id)
@@ -303,6 +311,19 @@ class Workflow(metaclass=WorkflowMeta):
 
             return run_state_from_snapshot(snapshot, config, ctx._serializer, self)
         return RunState.initial(config)
+
+
+def _require_running_loop(name: str) -> None:
+    """``run()`` schedules the run on the running loop: say how to get one when there is none."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            f"{name}().run() needs a running event loop: call it inside an async function and "
+            "await the handler it returns, e.g. `async def main(): return await "
+            f"{name}().run(...)` then `asyncio.run(main())` (asyncio.run(workflow.run()) calls "
+            "run() before the loop starts)"
+        ) from None
 
 
 def _free_step_names(cls: type) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from reflow import Context, Workflow, step
 from reflow.events import (
@@ -12,6 +13,7 @@ from reflow.events import (
     StartEvent,
     StopEvent,
 )
+from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 
 
 class Greeting(StartEvent):
@@ -47,6 +49,16 @@ class Streaming(Workflow):
         return StopEvent(result="streamed")
 
 
+class Chatty(Workflow):
+    """Streams a few thousand events: more output than a pipe holds."""
+
+    @step
+    async def talk(self, ev: StartEvent, ctx: Context) -> StopEvent:
+        for done in range(3000):
+            ctx.write_event_to_stream(Progress(done=done))
+        return StopEvent(result="talked")
+
+
 class Middle(Event):
     value: int
 
@@ -59,6 +71,14 @@ class Failing(Workflow):
     @step
     async def explode(self, ev: Middle) -> StopEvent:
         raise ValueError("kaboom")
+
+
+class Retried(Workflow):
+    """Fails every attempt: three of them, 0.05 s apart."""
+
+    @step(retry_policy=retry_policy(wait=wait_fixed(0.05), stop=stop_after_attempt(3)))
+    async def fetch(self, ev: StartEvent) -> StopEvent:
+        raise ConnectionError("the server said no")
 
 
 class Ask(Workflow):
@@ -117,3 +137,27 @@ class TypedResult(Workflow):
 hello = Hello(timeout=10)
 slow = Slow(timeout=None)
 not_a_workflow = 42
+
+
+class Gated(StartEvent):
+    gate: str
+
+
+class AtGate(Event):
+    gate: str
+
+
+class Gate(Workflow):
+    """Waits (up to 30 s) for the file ``gate`` to exist: a step to kill a process in."""
+
+    @step
+    async def prepare(self, ev: Gated) -> AtGate:
+        return AtGate(gate=ev.gate)
+
+    @step
+    async def wait_for_gate(self, ev: AtGate) -> StopEvent:
+        for _ in range(300):
+            if os.path.exists(ev.gate):
+                return StopEvent(result="through the gate")
+            await asyncio.sleep(0.1)
+        return StopEvent(result="gave up")

@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from reflow.cli._live import LiveView, NoAnswer, format_seconds, read_answer, render_board
+from reflow.cli._live import LiveView, format_seconds, read_answer, render_board
 from reflow.cli._steps import StepBoard
 from reflow.events import Event, StepState, StepStateChanged
 
@@ -83,15 +83,19 @@ async def test_read_answer_returns_one_line(monkeypatch: pytest.MonkeyPatch) -> 
     assert output.getvalue() == "Continue? yes please\n"
 
 
+class _TerminalInput(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 async def test_read_answer_leaves_the_echo_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("typed\n"))
+    monkeypatch.setattr("sys.stdin", _TerminalInput("typed\n"))
     output = io.StringIO()
     console = Console(file=output, force_terminal=True, color_system=None)
     assert await read_answer(console, "Name? ") == "typed"
     assert output.getvalue() == "Name? "
 
 
-async def test_read_answer_raises_when_stdin_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_read_answer_is_none_when_stdin_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    with pytest.raises(NoAnswer, match="standard input is closed"):
-        await read_answer(Console(file=io.StringIO()), "Continue? ")
+    assert await read_answer(Console(file=io.StringIO()), "Continue? ") is None

@@ -19,7 +19,7 @@ def test_run_help_documents_the_options_and_exit_codes(invoke: Invoke) -> None:
     text = invoke(["run", "--help"]).stdout
     for option in ("--arg", "--json", "--run-id", "--timeout", "--output", "--debug"):
         assert option in text
-    assert "Exit codes: 0 success, 1 the run failed, 2 bad usage" in text
+    assert "Exit codes: 0 success, or the run waits for an answer; 1 the run failed" in text
 
 
 def test_version(invoke: Invoke) -> None:

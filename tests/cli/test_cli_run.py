@@ -14,8 +14,23 @@ def test_prints_the_result_and_exits_0(invoke: Invoke) -> None:
     assert "completed in" in result.stdout
 
 
-def test_shows_each_step_starting_and_finishing(invoke: Invoke) -> None:
+def test_output_that_is_not_a_terminal_gets_a_summary(invoke: Invoke) -> None:
     result = invoke(["run", sample("Failing")])
+    assert "started" not in result.stdout  # no line per step change
+    assert "✗ explode attempt 1/1 raised ValueError: kaboom" in result.stdout
+    assert "steps:\n  prepare      1 run  " in result.stdout
+    assert "  explode      1 run  " in result.stdout and ", failed" in result.stdout
+
+
+def test_quiet_shows_no_progress(invoke: Invoke) -> None:
+    result = invoke(["run", sample("Streaming"), "--quiet"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("✓ completed in")
+    assert "Progress" not in result.stdout
+
+
+def test_verbose_shows_each_step_starting_and_finishing(invoke: Invoke) -> None:
+    result = invoke(["run", sample("Failing"), "--verbose"])
     assert "▶ prepare started ← StartEvent" in result.stdout
     assert "✓ prepare done in" in result.stdout
     assert "→ Middle" in result.stdout
@@ -110,10 +125,12 @@ def test_timeout_on_a_class_becomes_the_workflow_timeout(invoke: Invoke) -> None
     assert "0.2 seconds" in result.stderr
 
 
-def test_timeout_on_an_instance_cancels_the_run(invoke: Invoke) -> None:
-    result = invoke(["run", sample("slow"), "--timeout", "0.2"])
+def test_timeout_on_an_instance_times_the_run_out_too(invoke: Invoke) -> None:
+    result = invoke(["run", sample("slow"), "--timeout", "0.2", "--output", "json"])
     assert result.exit_code == 1
-    assert "took longer than 0.2 seconds and was cancelled" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "timed_out"
+    assert document["error"]["type"] == "WorkflowTimeoutError"
 
 
 def test_an_invalid_workflow_exits_2_with_the_validation_message(invoke: Invoke) -> None:

@@ -23,7 +23,7 @@ def test_several_prompts_get_one_line_each(invoke: Invoke) -> None:
     assert "Second? " in result.stderr
 
 
-def test_closed_stdin_fails_the_run_with_a_clear_message(invoke: Invoke) -> None:
-    result = invoke(["run", sample("Ask")], input="")
+def test_closed_stdin_fails_an_in_memory_run_with_a_clear_message(invoke: Invoke) -> None:
+    result = invoke(["run", sample("Ask"), "--memory"], input="")
     assert result.exit_code == 1
     assert "no answer to 'Your name?': standard input is closed" in result.stderr

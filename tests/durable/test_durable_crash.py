@@ -23,7 +23,7 @@ import time
 
 import durable_flows as flows
 from conftest import MakeRuntime
-from durable_support import kill, start_worker
+from durable_support import kill, read_line, start_worker
 
 from reflow.events import StopEvent
 
@@ -54,7 +54,10 @@ async def test_runs_survive_repeated_sigkill(make_runtime: MakeRuntime, db: str,
     kills = 0
     for wave in range(1, WAVES + 1):
         worker = start_worker("crash", db, side, str(RUNS), str(wave))
-        time.sleep(rng.uniform(0.3, 0.9))
+        # Count from the moment its runs are under way, not from the process start: on a busy
+        # machine the start alone can take longer than the whole window.
+        read_line(worker, "started")
+        time.sleep(rng.uniform(0.05, 0.5))
         if worker.poll() is None:
             kill(worker)
             kills += 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reflow.cli._errors import CliError, InvalidWorkflow, debug_option, one_line
+from reflow.cli._errors import CliError, InvalidWorkflow, debug_option, described, one_line
 from reflow.cli._targets import load_target
 from reflow.errors import WorkflowConfigurationError, WorkflowValidationError
 
@@ -51,7 +51,7 @@ def draw_command(target: str, fmt: str, output: Path | None) -> None:
             output = output or Path(DEFAULT_HTML_FILE)
             drawing.draw_all_possible_flows(workflow, filename=str(output))
     except (WorkflowValidationError, WorkflowConfigurationError) as exc:
-        raise InvalidWorkflow(str(exc)) from exc
+        raise InvalidWorkflow(described(exc)) from exc
     except OSError as exc:
         raise CliError(f"cannot write {output}: {one_line(exc)}") from exc
     click.echo(f"Wrote {output}", err=True)

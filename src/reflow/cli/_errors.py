@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from reflow._notes import notes_of
+
 DEBUG_KEY = "reflow.debug"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,8 +53,8 @@ class Interrupted(CliError):
 
     exit_code = 130
 
-    def __init__(self) -> None:
-        super().__init__("interrupted")
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message if message == "interrupted" else f"interrupted: {message}")
 
 
 def _enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -83,9 +85,19 @@ def print_cause(error: BaseException) -> None:
     traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
 
 
+def described(exc: BaseException) -> str:
+    """The message of ``exc`` with its notes (where the code is, what was wrong)."""
+    notes = notes_of(exc)
+    text = str(exc).strip()
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
 def one_line(exc: BaseException) -> str:
     """``TypeName: message`` on a single line (the first line of a multi-line message)."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
+    notes = notes_of(exc)
+    if notes:
+        first = f"{first} ({'; '.join(notes)})"
     name = type(exc).__name__
     return f"{name}: {first}" if first else name

@@ -8,9 +8,6 @@ prints streamed events above it; ``LineView`` prints one line per change, for lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
-import threading
 import time
 from collections.abc import Callable
 
@@ -21,8 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from reflow.cli._format import describe_event
+from reflow.cli._stdin import stdin_lines
 from reflow.cli._steps import RowState, StepBoard, StepChange, StepRow
-from reflow.events import Event, StepState, StepStateChanged, UnhandledEvent
+from reflow.events import Event, StepAttemptFailed, StepState, StepStateChanged, UnhandledEvent
 
 _STATE_STYLES = {
     RowState.QUEUED: "yellow",
@@ -40,10 +38,6 @@ _STATE_ICONS = {
 _TICK_SECONDS = 0.1
 
 
-class NoAnswer(Exception):
-    """Standard input closed before the question was answered."""
-
-
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -53,44 +47,22 @@ def format_seconds(seconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
-async def read_answer(console: Console, prompt: str) -> str:
-    """Show ``prompt`` and read one line from stdin without blocking the event loop.
+async def read_answer(console: Console, prompt: str) -> str | None:
+    """Show ``prompt`` and wait for one line of stdin; None if stdin is closed.
 
-    The read happens on a daemon thread: if the run ends first (a timeout, say), the process can
-    still exit while the thread waits for a line that never comes.
+    Cancelling the wait (the question was withdrawn) leaves no reader behind: see ``_stdin``.
     """
     console.print(Text(prompt), end="")
     console.file.flush()
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[str] = loop.create_future()
-
-    def deliver(line: str | BaseException) -> None:
-        if answer.done():
-            return
-        if isinstance(line, BaseException):
-            answer.set_exception(line)
-        else:
-            answer.set_result(line)
-
-    def read() -> None:
-        result: str | BaseException
-        try:
-            result = sys.stdin.readline()
-        except BaseException as exc:
-            result = exc
-        with contextlib.suppress(RuntimeError):  # the loop may already be closed
-            loop.call_soon_threadsafe(deliver, result)
-
-    threading.Thread(target=read, name="reflow-prompt", daemon=True).start()
-    line = await answer
-    if line == "":
+    reader = stdin_lines()
+    line = await reader.readline()
+    if line is None:
         console.print()
-        raise NoAnswer(f"no answer to {prompt.strip()!r}: standard input is closed")
-    text = line.rstrip("\r\n")
-    if not console.is_terminal:
+        return None
+    if not reader.interactive:
         # A terminal echoes what was typed; a log or a pipe would lose the answer without this.
-        console.print(Text(text))
-    return text
+        console.print(Text(line))
+    return line
 
 
 class RunView:
@@ -106,9 +78,12 @@ class RunView:
         self.prompt_console = prompt_console or console
         self.clock = clock
         self.board = StepBoard(clock)
+        self.replaying = False
+        self.run_id: str | None = None
 
     def start(self, run_id: str, workflow_name: str) -> None:
         """The run has been scheduled."""
+        self.run_id = run_id
 
     def step_changed(self, event: StepStateChanged) -> StepChange:
         return self.board.apply(event)
@@ -119,11 +94,27 @@ class RunView:
     def event(self, event: Event) -> None:
         """A user event was streamed."""
 
+    def attempt_failed(self, event: StepAttemptFailed, max_attempts: int | None) -> None:
+        """An attempt of a step raised (retried or not)."""
+
     def unhandled(self, event: UnhandledEvent) -> None:
         """An event reached no step."""
 
-    async def ask(self, prompt: str) -> str:
+    async def ask(self, prompt: str) -> str | None:
+        """The answer to ``prompt``; None if stdin is closed."""
         return await read_answer(self.prompt_console, prompt)
+
+    def withdraw(self, prompt: str, reason: str) -> None:
+        """The open question ``prompt`` no longer needs an answer."""
+        self.prompt_console.print()
+        self.prompt_console.print(
+            Text(f"(question {prompt.strip()!r} withdrawn: {reason})", style="yellow")
+        )
+
+    def history(self, replaying: bool, label: str = "resumed: live from here") -> None:
+        """Events from here on were stored before this process attached (or, with ``label``
+        saying so, are live again)."""
+        self.replaying = replaying
 
     def finish(self) -> None:
         """The run is over; leave the terminal tidy."""
@@ -137,25 +128,60 @@ class LineView(RunView):
     """One line per step change and per streamed event."""
 
     def start(self, run_id: str, workflow_name: str) -> None:
-        self.console.print(Text.assemble(("Running ", "bold"), workflow_name, f" (run {run_id})"))
+        super().start(run_id, workflow_name)
+        self._print_line(Text.assemble(("Running ", "bold"), workflow_name, f" (run {run_id})"))
 
     def step_changed(self, event: StepStateChanged) -> StepChange:
         change = super().step_changed(event)
-        self.console.print(_change_line(change))
+        self._print_line(self._mark(_change_line(change, self.replaying)))
         return change
+
+    def _print_line(self, line: Text) -> None:
+        self.console.print(line)
+
+    def _mark(self, line: Text) -> Text:
+        return Text.assemble(("  history │ ", "dim"), line) if self.replaying else line
+
+    def history(self, replaying: bool, label: str = "resumed: live from here") -> None:
+        if replaying and not self.replaying:
+            self._print_line(Text("── history of the run, as stored ──", style="dim"))
+        elif not replaying and self.replaying:
+            self._print_line(Text(f"── {label} ──", style="bold"))
+        super().history(replaying, label)
 
     def step_failed(self, name: str, error: str) -> None:
         super().step_failed(name, error)
-        self.console.print(Text.assemble(("✗ ", "bold red"), (name, "bold"), f" failed: {error}"))
+        line = Text.assemble(("✗ ", "bold red"), (name, "bold"), f" failed: {error}")
+        self._print_line(self._mark(line))
 
     def event(self, event: Event) -> None:
-        self.console.print(Text.assemble(("● ", "magenta"), describe_event(event)))
+        self._print_line(self._mark(Text.assemble(("● ", "magenta"), describe_event(event))))
+
+    def attempt_failed(self, event: StepAttemptFailed, max_attempts: int | None) -> None:
+        self._print_line(self._mark(attempt_line(event, max_attempts)))
 
     def unhandled(self, event: UnhandledEvent) -> None:
-        self.console.print(Text(f"! no step accepts {event.event_type}", style="yellow"))
+        line = Text(f"! no step accepts {event.event_type}", style="yellow")
+        self._print_line(self._mark(line))
 
 
-def _change_line(change: StepChange) -> Text:
+def attempt_line(event: StepAttemptFailed, max_attempts: int | None) -> Text:
+    """``✗ fetch attempt 2/3 raised ValueError: boom; retrying in 0.50s``."""
+    of = f"/{max_attempts}" if max_attempts else ""
+    message = event.exception_message.strip().splitlines()
+    what = f"{event.exception_type}: {message[0]}" if message else event.exception_type
+    if event.retry_in is not None:
+        after = f"; retrying in {format_seconds(event.retry_in)}"
+    else:
+        after = "; no retry left" if event.attempt > 1 or max_attempts != 1 else ""
+    return Text.assemble(
+        ("✗ ", "red"),
+        (event.step_name, "bold"),
+        f" attempt {event.attempt}{of} raised {what}{after}",
+    )
+
+
+def _change_line(change: StepChange, replaying: bool = False) -> Text:
     name = (change.row.name, "bold")
     if change.state == StepState.PREPARING:
         return Text.assemble(("… ", "yellow"), name, f" queued ← {change.input_name}")
@@ -163,13 +189,13 @@ def _change_line(change: StepChange) -> Text:
         return Text.assemble(
             ("▶ ", "cyan"), name, f" started ← {change.input_name} (worker {change.worker_id})"
         )
-    took = format_seconds(change.seconds)
+    # A replayed change happened at an unknown time: no duration is better than a wrong one.
+    took = "" if replaying else f" in {format_seconds(change.seconds)}"
     if change.stopped:
-        return Text.assemble(
-            ("○ ", "yellow"), name, f" stopped after {took} (it raised, or waits for an event)"
-        )
+        after = "" if replaying else f" after {format_seconds(change.seconds)}"
+        return Text.assemble(("○ ", "yellow"), name, f" ended{after} without an output event")
     output = f" → {change.output_name}" if change.output_name else ""
-    return Text.assemble(("✓ ", "green"), name, f" done in {took}{output}")
+    return Text.assemble(("✓ ", "green"), name, f" done{took}{output}")
 
 
 class LiveView(LineView):
@@ -184,6 +210,9 @@ class LiveView(LineView):
         super().__init__(console, prompt_console, clock)
         self._live = Live(console=console, auto_refresh=False, transient=True)
         self._ticker: asyncio.Task[None] | None = None
+        # Lines for above the table, printed by the ticker in one go: printing while the table
+        # is shown redraws it, once per line.
+        self._lines: list[Text] = []
 
     def start(self, run_id: str, workflow_name: str) -> None:
         super().start(run_id, workflow_name)
@@ -198,19 +227,30 @@ class LiveView(LineView):
             await asyncio.sleep(_TICK_SECONDS)
 
     def _redraw(self) -> None:
+        self._flush_lines()
         if self._live.is_started:
             self._live.update(self.render(), refresh=True)
 
+    def _flush_lines(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            self.console.print(Text("\n").join(lines))
+
+    def _print_line(self, line: Text) -> None:
+        if self._live.is_started:
+            self._lines.append(line)
+        else:
+            self.console.print(line)
+
     def step_changed(self, event: StepStateChanged) -> StepChange:
-        change = self.board.apply(event)
-        self._redraw()
-        return change
+        if self.replaying:
+            return super().step_changed(event)  # history is printed line by line
+        # The table is redrawn by the ticker only: a redraw per change would put rendering
+        # on the run's hot path (hundreds of changes a second in a fan-out).
+        return self.board.apply(event)
 
-    def step_failed(self, name: str, error: str) -> None:
-        super().step_failed(name, error)
-        self._redraw()
-
-    async def ask(self, prompt: str) -> str:
+    async def ask(self, prompt: str) -> str | None:
+        self._flush_lines()
         self._live.stop()
         try:
             return await super().ask(prompt)
@@ -220,6 +260,7 @@ class LiveView(LineView):
     def finish(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        self._flush_lines()
         if self._live.is_started:
             self._live.stop()
         self.console.print(self.render())

@@ -10,16 +10,20 @@ from typing import Any
 import click
 from pydantic import TypeAdapter
 from rich.console import Console
-from rich.pretty import Pretty
-from rich.text import Text
 
 from reflow import Workflow
-from reflow.cli._drive import RunOutcome, drive
-from reflow.cli._errors import Interrupted, RunFailed, UsageProblem, debug_option, one_line
-from reflow.cli._format import event_fields, to_jsonable
-from reflow.cli._live import LineView, LiveView, QuietView, RunView, format_seconds
-from reflow.cli._targets import build_workflow, load_target
-from reflow.events import Event, StopEvent
+from reflow.cli._drive import Attachment, RunOutcome, drive
+from reflow.cli._errors import F, Interrupted, RunFailed, UsageProblem, debug_option
+from reflow.cli._live import LineView, LiveView, QuietView, RunView
+from reflow.cli._report import (
+    failure_message,
+    json_document,
+    print_text_result,
+    print_waiting,
+    resume_command,
+)
+from reflow.cli._summary import SummaryView
+from reflow.cli._targets import build_workflow, load_target, target_for_journal
 
 _RESERVED_KEYS = {"run_id": "--run-id"}
 
@@ -79,52 +83,57 @@ def _declared_fields(workflow: Workflow) -> dict[str, Any]:
     return {name: info.annotation for name, info in fields.items()}
 
 
-def _make_view(output: str) -> RunView:
+def _make_view(output: str, progress: str) -> RunView:
+    """``progress``: ``auto`` (a live table in a terminal, else a summary), ``quiet`` (none),
+    ``verbose`` (a line per step change)."""
     if output == "json":
         return QuietView(Console(stderr=True), Console(stderr=True))
     console = Console(highlight=False, soft_wrap=True)
+    if progress == "quiet":
+        return QuietView(console)
+    if progress == "verbose":
+        return LineView(console)
     if console.is_terminal and not console.is_dumb_terminal:
         return LiveView(console)
-    return LineView(console)
+    return SummaryView(console)
 
 
-def _print_text_result(outcome: RunOutcome) -> None:
-    console = Console(highlight=False, soft_wrap=True)
-    took = format_seconds(outcome.seconds)
-    console.print(Text(f"✓ completed in {took}", style="bold green"))
-    result = outcome.result
-    if isinstance(result, Event):
-        console.print(Text(type(result).__name__, style="bold"), Pretty(event_fields(result)))
-    elif result is not None:
-        console.print(Pretty(result) if not isinstance(result, str) else Text(result))
+def progress_options(func: F) -> F:
+    """``--quiet`` / ``--verbose``: how much progress ``reflow run`` shows."""
+    func = click.option(
+        "--verbose",
+        "-v",
+        "progress",
+        flag_value="verbose",
+        help="A line per step start and end (a log of everything the run did).",
+    )(func)
+    return click.option(
+        "--quiet",
+        "-q",
+        "progress",
+        flag_value="quiet",
+        default="auto",
+        help="No progress: only questions and the result.",
+    )(func)
 
 
-def _failure_message(outcome: RunOutcome) -> str:
-    where = f" in step {outcome.failed_step!r}" if outcome.failed_step else ""
-    error = outcome.error
-    detail = one_line(error) if error is not None else "unknown error"
-    return f"run {outcome.run_id} failed{where}: {detail}"
+async def _attachment(runtime: Any, run_id: str | None, detach: bool) -> Attachment:
+    from reflow.durable._queries import Lookup, OpenQuestions
 
+    journal = runtime.journal
+    row = None if run_id is None else await journal.call(Lookup(run_id), write=False)
 
-def _json_document(outcome: RunOutcome) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "run_id": outcome.run_id,
-        "workflow": outcome.workflow_name,
-        "status": "completed" if outcome.error is None else "failed",
-        "seconds": round(outcome.seconds, 3),
-    }
-    if outcome.error is None:
-        result = outcome.result
-        if isinstance(result, StopEvent) and type(result) is not StopEvent:
-            document["result_type"] = type(result).__name__
-        document["result"] = to_jsonable(result)
-    else:
-        document["error"] = {
-            "type": type(outcome.error).__name__,
-            "message": str(outcome.error),
-            "step": outcome.failed_step,
-        }
-    return document
+    async def open_questions(rid: str) -> list[int]:
+        found: list[int] = await journal.call(OpenQuestions(rid), write=False)
+        return found
+
+    return Attachment(
+        history=0 if row is None else row.last_event_seq,
+        finished=row is not None and row.finished,
+        open_questions=open_questions,
+        can_wait=True,
+        detach=detach,
+    )
 
 
 async def _drive_durably(
@@ -132,17 +141,78 @@ async def _drive_durably(
     db_path: str,
     kwargs: dict[str, Any],
     view: RunView,
-    deadline: float | None,
+    detach: bool,
+    target: str | None,
 ) -> RunOutcome:
     from reflow.durable import JournalError
     from reflow.durable._cli import drive_durably
 
+    async def go(runtime: Any) -> RunOutcome:
+        attachment = await _attachment(runtime, kwargs.get("run_id"), detach)
+        start = kwargs
+        if attachment.history:
+            # The run exists: it attaches, and its start arguments are ignored, so required
+            # fields the resume does not repeat must not stop it from being built.
+            placeholder = workflow.start_event_class.model_construct()
+            start = {"run_id": kwargs["run_id"], "start_event": placeholder}
+        return await drive(workflow, start, view, attachment)
+
     try:
-        return await drive_durably(
-            workflow, db_path, lambda: drive(workflow, kwargs, view, deadline)
-        )
+        return await drive_durably(workflow, db_path, go, target)
     except JournalError as exc:
         raise UsageProblem(f"--db: {exc}") from exc
+
+
+def execute(
+    target: str,
+    kwargs: dict[str, Any] | None,
+    args: tuple[str, ...],
+    json_text: str | None,
+    run_id: str | None,
+    timeout: float | None,
+    output: str,
+    db_path: str,
+    memory: bool,
+    detach: bool,
+    progress: str = "auto",
+) -> None:
+    """``reflow run`` and ``reflow runs resume``: run (or resume), report, set the exit code."""
+    loaded = load_target(target)
+    workflow = build_workflow(loaded, timeout)
+    if timeout is not None and isinstance(loaded, Workflow):
+        # An instance gets it too (this process only), so every timeout is the run's own:
+        # it ends ``timed_out`` in the journal, whatever the target named.
+        workflow._timeout = timeout
+    if kwargs is None:
+        kwargs = parse_start_kwargs(args, json_text, _declared_fields(workflow))
+    if run_id is not None:
+        kwargs["run_id"] = run_id
+    if detach and memory:
+        raise UsageProblem("--detach needs a journal: an in-memory run cannot wait for later")
+    view = _make_view(output, progress)
+    try:
+        if memory:
+            outcome = asyncio.run(drive(workflow, kwargs, view))
+        else:
+            stored = target_for_journal(target)
+            outcome = asyncio.run(_drive_durably(workflow, db_path, kwargs, view, detach, stored))
+    except KeyboardInterrupt:
+        view.finish()
+        if memory or view.run_id is None:
+            raise Interrupted() from None
+        raise Interrupted(
+            f"run {view.run_id} stays in {db_path} as it was; continue it with: "
+            f"{resume_command(view.run_id, db_path)}"
+        ) from None
+    if output == "json":
+        document = json_document(outcome, None if memory else db_path)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif outcome.waiting is not None:
+        print_waiting(outcome, db_path)
+    elif outcome.error is None:
+        print_text_result(outcome)
+    if outcome.error is not None:
+        raise RunFailed(failure_message(outcome)) from outcome.error
 
 
 @click.command("run")
@@ -162,6 +232,12 @@ async def _drive_durably(
     help="Start-event fields as one JSON object; --arg values override its keys.",
 )
 @click.option("--run-id", metavar="ID", help="Use this run id instead of a generated one.")
+@click.option(
+    "--resume",
+    "resume_id",
+    metavar="ID",
+    help="Resume the run ID of the journal (the same as --run-id ID of an existing run).",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -186,45 +262,47 @@ async def _drive_durably(
     "resumes it, of a finished one shows its result.",
 )
 @click.option("--memory", is_flag=True, help="Run in memory only: nothing is journaled.")
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Do not ask questions here: at the first question the run is left waiting, and the "
+    "commands that answer and follow it are printed.",
+)
+@progress_options
 @debug_option
 def run_command(
     target: str,
     args: tuple[str, ...],
     json_text: str | None,
     run_id: str | None,
+    resume_id: str | None,
     timeout: float | None,
     output: str,
     db_path: str,
     memory: bool,
+    detach: bool,
+    progress: str,
 ) -> None:
     """Run the workflow TARGET and print its result.
 
-    TARGET is module:attr or path/to/file.py:attr, naming a Workflow class or instance. Steps
-    and streamed events are shown as they happen; when the workflow asks for input
-    (InputRequiredEvent), the question is asked here and the answer is sent back as a
-    HumanResponseEvent(response=...). The run is journaled in --db unless --memory is given.
+    TARGET is module:attr or path/to/file.py:attr, naming a Workflow class or instance. In a
+    terminal, steps and streamed events are shown as they happen (a table redrawn ten times a
+    second); elsewhere, streamed events and failures, then a summary of the steps. When the
+    workflow asks for input (InputRequiredEvent), the question is asked here and the answer is
+    sent back as a HumanResponseEvent(response=...). The run is journaled in --db unless
+    --memory is given.
 
-    Exit codes: 0 success, 1 the run failed, 2 bad usage or an invalid workflow.
+    When a question cannot be answered here (standard input is closed, or --detach), the run
+    stays waiting in the journal, and the commands that answer it (`reflow runs send`) and
+    continue it (`reflow runs resume`) are printed.
+
+    Exit codes: 0 success, or the run waits for an answer; 1 the run failed; 2 bad usage or
+    an invalid workflow; 130 interrupted (a journaled run can be resumed).
     """
-    loaded = load_target(target)
-    # A class gets the timeout as its own; an instance's timeout is fixed, so the CLI enforces it.
-    workflow = build_workflow(loaded, timeout)
-    deadline = timeout if isinstance(loaded, Workflow) else None
-    kwargs = parse_start_kwargs(args, json_text, _declared_fields(workflow))
-    if run_id is not None:
-        kwargs["run_id"] = run_id
-    view = _make_view(output)
-    try:
-        if memory:
-            outcome = asyncio.run(drive(workflow, kwargs, view, deadline))
-        else:
-            outcome = asyncio.run(_drive_durably(workflow, db_path, kwargs, view, deadline))
-    except KeyboardInterrupt:
-        view.finish()
-        raise Interrupted() from None
-    if output == "json":
-        click.echo(json.dumps(_json_document(outcome), indent=2, ensure_ascii=False))
-    elif outcome.error is None:
-        _print_text_result(outcome)
-    if outcome.error is not None:
-        raise RunFailed(_failure_message(outcome)) from outcome.error
+    if resume_id is not None:
+        if run_id is not None and run_id != resume_id:
+            raise UsageProblem("--resume and --run-id name different runs")
+        run_id = resume_id
+    execute(
+        target, None, args, json_text, run_id, timeout, output, db_path, memory, detach, progress
+    )

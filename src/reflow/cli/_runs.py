@@ -23,7 +23,11 @@ from typing import Any
 
 import click
 
-from reflow.cli._errors import CliError, UsageProblem, debug_option
+from reflow.cli._errors import CliError, F, UsageProblem, debug_option
+from reflow.cli._format import short_type_name
+from reflow.cli._report import resume_command, short_name, stored_outcome_document
+from reflow.cli._run import execute, progress_options
+from reflow.durable._catalogue import SendRefused
 from reflow.durable._cli import JournalFile
 from reflow.durable._errors import JournalError, UnknownRun
 from reflow.durable._info import STATUSES
@@ -43,6 +47,24 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["db"] = value
+
+
+def db_option(func: F) -> F:
+    """``--db`` accepted after the subcommand too (``reflow runs list --db X``)."""
+    option = click.option(
+        "--db",
+        default=None,
+        metavar="PATH",
+        expose_value=False,
+        callback=_set_db,
+        help=DB_OPTION_HELP,
+    )
+    return debug_option(option(func))
+
+
 def _open(ctx: click.Context) -> JournalFile:
     path = ctx.obj["db"]
     try:
@@ -57,7 +79,8 @@ def _when(value: float | None) -> str:
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _row_document(row: RunRow) -> dict[str, Any]:
+def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
+    holder = journal.holder(row)
     document: dict[str, Any] = {
         "run_id": row.run_id,
         "workflow": row.workflow,
@@ -65,13 +88,18 @@ def _row_document(row: RunRow) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "finished_at": row.finished_at,
-        "waiting_on": row.waiting_on,
-        "held_by": row.owner,
+        "waiting_on": [short_name(name) for name in row.waiting_on],
+        "held_by": None
+        if holder is None
+        else {"pid": holder.pid, "host": holder.host, "alive": holder.alive, "why": holder.why},
+        "orphaned": holder is not None and not holder.alive,
         "ticks": row.last_seq,
         "events": row.last_event_seq,
     }
+    if holder is not None and not holder.alive:
+        document["resume_with"] = resume_command(row.run_id, db)
     if row.outcome is not None:
-        document.update(json.loads(row.outcome))
+        document.update(stored_outcome_document(row.outcome))
     return document
 
 
@@ -80,10 +108,19 @@ def _event_text(body: Any) -> tuple[str, Any]:
     if isinstance(body, dict) and "__step_state" in body:
         name, state, worker, input_name, output_name = body["__step_state"]
         fields = {"name": name, "step_state": state, "worker_id": worker}
-        fields.update({"input_event_name": input_name, "output_event_name": output_name})
+        fields.update(
+            {
+                "input_event_name": short_type_name(input_name),
+                "output_event_name": short_type_name(output_name),
+            }
+        )
         return "StepStateChanged", fields
     if isinstance(body, dict) and "qualified_name" in body:
-        return str(body["qualified_name"]).rsplit(".", 1)[-1], body.get("value")
+        value = body.get("value")
+        if isinstance(value, dict) and isinstance(value.get("_data"), dict):
+            # Fields an event was given without declaring them: shown like declared ones.
+            value = {**value["_data"], **{k: v for k, v in value.items() if k != "_data"}}
+        return str(body["qualified_name"]).rsplit(".", 1)[-1], value
     return "event", body
 
 
@@ -103,6 +140,7 @@ def runs_group(ctx: click.Context, db: str) -> None:
 @click.option("--workflow", "workflows", multiple=True, metavar="NAME")
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
 @click.pass_context
 def list_command(
     ctx: click.Context,
@@ -112,29 +150,42 @@ def list_command(
     output: str,
 ) -> None:
     """One line per run, newest first."""
+    db = ctx.obj["db"]
     with _open(ctx) as journal:
         rows = journal.runs(statuses or None, workflows or None, limit)
+        documents = [_row_document(journal, row, db) for row in rows]
     if output == "json":
-        click.echo(json.dumps([_row_document(row) for row in rows], indent=2))
+        click.echo(json.dumps(documents, indent=2))
         return
-    for row in rows:
-        waiting = f"  waiting on {', '.join(row.waiting_on)}" if row.waiting_on else ""
-        click.echo(
-            f"{row.run_id}  {row.status:<9}  {row.workflow}  {_when(row.created_at)}{waiting}"
-        )
+    for row, document in zip(rows, documents, strict=True):
+        waiting = document["waiting_on"]
+        note = f"  waiting on {', '.join(waiting)}" if waiting else ""
+        if document["orphaned"]:
+            note += f"  ORPHANED ({document['held_by']['why']})"
+        click.echo(f"{row.run_id}  {row.status:<9}  {row.workflow}  {_when(row.created_at)}{note}")
 
 
 @runs_group.command("show")
 @click.argument("run_id")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
 @click.pass_context
 def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     """A run's workflow, status, times, what it waits on, and its result or error."""
+    db = ctx.obj["db"]
     with _open(ctx) as journal:
         row = journal.run(run_id)
-    if row is None:
-        raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
-    document = _row_document(row)
+        if row is None:
+            raise CliError(f"no run {run_id!r} in {db}")
+        document = _row_document(journal, row, db)
+        undelivered = journal.undelivered(run_id)
+        in_flight = journal.in_flight(run_id) if document["orphaned"] else []
+    document["undelivered"] = [
+        {"at": at, "event": _event_text(json.loads(body).get("event"))[0], "reason": reason}
+        for _, at, body, reason in undelivered
+    ]
+    if in_flight:
+        document["in_flight"] = in_flight
     if output == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -143,15 +194,27 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     for key in ("created_at", "updated_at", "finished_at"):
         click.echo(f"{key}: {_when(document[key])}")
     click.echo(f"ticks: {row.last_seq}  events: {row.last_event_seq}")
-    if row.waiting_on:
-        click.echo(f"waiting on: {', '.join(row.waiting_on)}")
-    if row.owner is not None:
-        click.echo(f"held by process: {row.owner}")
+    if document["waiting_on"]:
+        click.echo(f"waiting on: {', '.join(document['waiting_on'])}")
+    holder = document["held_by"]
+    if holder is not None:
+        where = f"process {holder['pid']} on {holder['host']}" if holder["pid"] else "a process"
+        if holder["alive"]:
+            click.echo(f"held by: {where}")
+        else:
+            click.echo(f"ORPHANED: held by {where}, which is dead ({holder['why']})")
+            if in_flight:
+                click.echo(f"in flight when it died: {', '.join(in_flight)}")
+            click.echo(f"resume it: {document['resume_with']}")
     if "result" in document:
-        click.echo(f"result: {json.dumps(_event_text(document['result'])[1])}")
+        kind = f" ({document['result_type']})" if "result_type" in document else ""
+        click.echo(f"result{kind}: {json.dumps(document['result'])}")
     if "error" in document:
         error = document["error"]
-        click.echo(f"error: {error.get('exception_type')}: {error.get('exception_message')}")
+        message = f": {error['message']}" if error["message"] else ""
+        click.echo(f"error: {error['type']}{message}")
+    for item in document["undelivered"]:
+        click.echo(f"undelivered {item['event']} ({_when(item['at'])}): {item['reason']}")
 
 
 @runs_group.command("events")
@@ -159,14 +222,18 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
 @click.option("--after", type=click.IntRange(min=0), default=0, help="Start after this seq.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events until the run ends.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
 @click.pass_context
 def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, output: str) -> None:
     """The run's published events, numbered from 1; --after resumes from a position."""
+    warned = False
     with _open(ctx) as journal:
         while True:
             items, status = journal.events(run_id, after)
             if status is None:
                 raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
+            if follow and not items and not warned and status not in FINISHED:
+                warned = _warn_if_orphaned(journal, run_id, ctx.obj["db"])
             for seq, body in items:
                 after = seq
                 name, fields = _event_text(body)
@@ -180,6 +247,20 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
                 time.sleep(0.2)
 
 
+def _warn_if_orphaned(journal: JournalFile, run_id: str, db: str) -> bool:
+    """Say on stderr, once, that a followed run will not move until someone resumes it."""
+    row = journal.run(run_id)
+    holder = None if row is None else journal.holder(row)
+    if holder is None or holder.alive:
+        return False
+    click.echo(
+        f"run {run_id} is orphaned ({holder.why}): nothing happens until it is resumed: "
+        f"{resume_command(run_id, db)}",
+        err=True,
+    )
+    return True
+
+
 @runs_group.command("send")
 @click.argument("run_id")
 @click.option(
@@ -191,6 +272,7 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
     'a HumanResponseEvent (e.g. {"response": "yes"}).',
 )
 @click.option("--step", default=None, help="Deliver it to this step only.")
+@db_option
 @click.pass_context
 def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | None) -> None:
     """Send an event to a run, wherever it is driven."""
@@ -201,17 +283,22 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
     if not isinstance(fields, dict):
         raise UsageProblem(f"--event must be a JSON object, got {type(fields).__name__}")
     kind = fields.pop("type", "reflow.events.HumanResponseEvent")
+    if not isinstance(kind, str):
+        raise UsageProblem(f'--event: "type" must be a string, got {kind!r}')
     event = {"__is_pydantic": True, "qualified_name": kind, "value": fields}
     with _open(ctx) as journal:
         try:
             sent = journal.send(run_id, event, step)
         except UnknownRun as exc:
             raise CliError(str(exc)) from exc
+        except SendRefused as exc:
+            raise UsageProblem(f"not sent to run {run_id}: {exc}") from exc
     _report(run_id, sent.delivered, sent.workflow, "event")
 
 
 @runs_group.command("cancel")
 @click.argument("run_id")
+@db_option
 @click.pass_context
 def cancel_command(ctx: click.Context, run_id: str) -> None:
     """Cancel a run (it ends with WorkflowCancelledByUser)."""
@@ -235,8 +322,48 @@ def _report(run_id: str, delivered: str, workflow: str, what: str) -> None:
     )
 
 
+@runs_group.command("resume")
+@click.argument("run_id")
+@click.argument("target", required=False)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--detach", is_flag=True, help="Leave the run waiting at its next question, not asking it."
+)
+@progress_options
+@db_option
+@click.pass_context
+def resume_command_(
+    ctx: click.Context,
+    run_id: str,
+    target: str | None,
+    output: str,
+    detach: bool,
+    progress: str,
+) -> None:
+    """Drive the run RUN_ID again here: its history, then live; its open question is asked.
+
+    TARGET (module:attr or file.py:attr) loads the workflow; by default, the one recorded
+    when the run's workflow first ran on this journal.
+    """
+    db = ctx.obj["db"]
+    with _open(ctx) as journal:
+        row = journal.run(run_id)
+        if row is None:
+            raise CliError(f"no run {run_id!r} in {db}")
+        catalogue = journal.catalogue(row.workflow)
+    if target is None:
+        target = None if catalogue is None else catalogue.target
+        if target is None:
+            raise UsageProblem(
+                f"the journal does not say where workflow {row.workflow} is defined; "
+                f"give its TARGET: reflow runs resume {run_id} path/to/file.py:Name"
+            )
+    execute(target, {}, (), None, run_id, None, output, db, False, detach, progress)
+
+
 @runs_group.command("prune")
 @click.option("--older-than", "older_than", required=True, metavar="DURATION")
+@db_option
 @click.pass_context
 def prune_command(ctx: click.Context, older_than: str) -> None:
     """Delete runs that finished more than DURATION ago (90s, 15m, 12h, 7d, 2w)."""

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import TypeGuard
 
 from reflow import Workflow
-from reflow.cli._errors import InvalidWorkflow, UsageProblem, one_line
+from reflow.cli._errors import InvalidWorkflow, UsageProblem, described, one_line
 from reflow.errors import WorkflowConfigurationError, WorkflowValidationError
 
 DEFAULT_ATTRIBUTE = "workflow"
@@ -164,6 +164,18 @@ def build_workflow(obj: Workflow | type[Workflow], timeout: float | None = None)
     try:
         return obj() if timeout is None else obj(timeout=timeout)
     except (WorkflowConfigurationError, WorkflowValidationError) as exc:
-        raise InvalidWorkflow(str(exc)) from exc
+        raise InvalidWorkflow(described(exc)) from exc
     except Exception as exc:
         raise UsageProblem(f"cannot create {obj.__name__}: {one_line(exc)}") from exc
+
+
+def target_for_journal(target: str) -> str:
+    """``target`` as any working directory can load it again: a file part made absolute.
+
+    Stored with the workflow's catalogue, for ``reflow runs resume``.
+    """
+    spec = parse_target(target)
+    if not spec.is_file:
+        return target
+    location = str(Path(spec.location).resolve())
+    return location if spec.attribute is None else f"{location}:{spec.attribute}"

@@ -3,7 +3,7 @@
     from reflow.durable import DurableRuntime
 
     runtime = DurableRuntime("runs.db")
-    workflow = OrderWorkflow(runtime=runtime)
+    workflow = OrderWorkflow(runtime=runtime)  # any Workflow subclass (docs/durable.md)
     await runtime.launch()
     handler = workflow.run(run_id="order-42", qty=3)
 

@@ -16,11 +16,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from reflow.durable._catalogue import Catalogue, SendRefused
 from reflow.durable._encoding import JournalCodec, dumps, loads, outcome_to_json
+from reflow.durable._errors import JournalError
 from reflow.durable._info import PRUNE_BATCH
 from reflow.durable._journal import Journal
-from reflow.durable._ops import FINISHED, PostToInbox, Prune
-from reflow.durable._queries import EventsPage, ListRuns, Lookup, RunRow
+from reflow.durable._leases import host_identity, pid_alive
+from reflow.durable._ops import FINISHED, MoveAside, PostToInbox, Prune
+from reflow.durable._queries import (
+    CatalogueOf,
+    EventsPage,
+    Holder,
+    ListRuns,
+    Lookup,
+    RunRow,
+    Undelivered,
+)
 from reflow.durable._runtime import DurableRuntime
 from reflow.engine import (
     CommandPublish,
@@ -37,19 +48,26 @@ T = TypeVar("T")
 
 
 async def drive_durably(
-    workflow: Any, path: str | os.PathLike[str], drive: Callable[[], Awaitable[T]]
+    workflow: Any,
+    path: str | os.PathLike[str],
+    drive: Callable[[DurableRuntime], Awaitable[T]],
+    target: str | None = None,
 ) -> T:
-    """Run ``drive()`` with ``workflow`` on a durable runtime journaling into ``path``.
+    """Run ``drive(runtime)`` with ``workflow`` on a durable runtime journaling into ``path``.
 
     The runtime resumes only the runs this process asks for (an interrupted ``--run-id``),
     not every unfinished run of the file, and never releases a run the user is answering.
+    ``target`` is how the command line loaded the workflow: stored with its catalogue so
+    ``reflow runs resume`` can load it again.
     """
     runtime = DurableRuntime(path, auto_resume=False, release_idle_after=None)
+    if target is not None:
+        runtime.targets[workflow.workflow_name] = target
     workflow._runtime_locked = False  # a workflow instance run before, in this process
     workflow._switch_runtime(runtime)
     await runtime.launch()
     try:
-        return await drive()
+        return await drive(runtime)
     finally:
         await runtime.destroy()
 
@@ -62,10 +80,23 @@ class SendResult:
     workflow: str
 
 
-class JournalFile:
-    """A journal opened for one command-line invocation."""
+@dataclass(frozen=True)
+class HolderState:
+    """Whether the process holding a run is alive, as far as this host can tell."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    pid: int | None
+    host: str | None
+    alive: bool
+    why: str  # "" when alive; else why it is taken for dead
+
+
+class JournalFile:
+    """A journal opened for one command-line invocation; it must exist (nothing is created)."""
+
+    def __init__(self, path: str | os.PathLike[str], lease_seconds: float = 15.0) -> None:
+        if not os.path.exists(path):
+            raise JournalError(f"no journal at {os.fspath(path)}")
+        self.lease_seconds = lease_seconds
         self.journal = Journal(path)
         self.journal.open_sync()
 
@@ -94,6 +125,47 @@ class JournalFile:
         rows, status = self.journal.call_sync(EventsPage(run_id, after))
         return [(seq, loads(body)) for seq, body in rows], status
 
+    def catalogue(self, workflow: str) -> Catalogue | None:
+        text = self.journal.call_sync(CatalogueOf(workflow))
+        return None if text is None else Catalogue.from_json(text)
+
+    def undelivered(self, run_id: str) -> list[tuple[int, float, str, str]]:
+        return self.journal.call_sync(Undelivered(run_id))
+
+    def holder(self, row: RunRow) -> HolderState | None:
+        """The state of the process holding an unfinished run (None: no process holds it)."""
+        if row.owner is None or row.finished:
+            return None
+        found = self.journal.call_sync(Holder(row.owner))
+        if found is None:
+            return HolderState(None, None, False, "its process has ended")
+        pid, host, heartbeat_at = found
+        if host == host_identity() and not pid_alive(pid):
+            return HolderState(pid, host, False, f"process {pid} on this host is gone")
+        silent = time.time() - heartbeat_at
+        if silent > self.lease_seconds:
+            return HolderState(pid, host, False, f"no heartbeat for {silent:.0f}s")
+        return HolderState(pid, host, True, "")
+
+    def in_flight(self, run_id: str) -> list[str]:
+        """Steps that were running at the run's last published event (started, not ended)."""
+        running: dict[str, int] = {}
+        after = 0
+        while True:
+            rows, _ = self.journal.call_sync(EventsPage(run_id, after))
+            for seq, body in rows:
+                after = seq
+                fields = loads(body).get("__step_state") if body.startswith("{") else None
+                if fields is None:
+                    continue
+                name, state = fields[0], fields[1]
+                if state == "running":
+                    running[name] = running.get(name, 0) + 1
+                elif state == "not_running" and running.get(name):
+                    running[name] -= 1
+            if len(rows) < 1000:
+                return sorted(name for name, count in running.items() if count > 0)
+
     def prune(self, older_than: float) -> int:
         total, before = 0, time.time() - older_than
         while True:
@@ -103,8 +175,27 @@ class JournalFile:
                 return total
 
     def send(self, run_id: str, event: dict[str, Any], step: str | None) -> SendResult:
-        """Queue an event (in ``serialize_event`` form) in the run's inbox."""
+        """Queue an event (in ``serialize_event`` form) in the run's inbox, once it is checked.
+
+        The event's type must be one the run's workflow accepts (or the run waits for), its
+        required fields present and valid, ``step`` one of its steps taking that type: else
+        ``SendRefused`` says what is wrong and nothing is stored.
+        """
         row = self._require(run_id)
+        if row.finished:
+            return SendResult("finished", row.workflow)
+        event = dict(event)
+        fields = event.get("value", {})
+        catalogue = self.catalogue(row.workflow)
+        if catalogue is not None:
+            event["qualified_name"] = catalogue.resolve(event["qualified_name"], row.waiting_on)
+            catalogue.check(event["qualified_name"], fields, step)
+        try:
+            JournalCodec().event_from_json(event)
+        except Exception as exc:
+            if catalogue is None or not _unimportable(exc):
+                raise SendRefused(str(exc)) from exc
+            # Its module is importable only by the workflow's process, which checks it again.
         template = JournalCodec().tick_to_json(TickAddEvent(at=time.time(), event=Event()))
         template["event"], template["step_name"] = event, step
         return self._post(row, template)
@@ -113,7 +204,9 @@ class JournalFile:
         row = self._require(run_id)
         if row.finished:
             return SendResult("finished", row.workflow)
-        if self.journal.call_sync(CancelUnheld(run_id, time.time()), write=True):
+        dead = self.holder(row)
+        holder_dead = dead is not None and not dead.alive
+        if self.journal.call_sync(CancelUnheld(run_id, time.time(), holder_dead), write=True):
             return SendResult("cancelled", row.workflow)
         return self._post(row, JournalCodec().tick_to_json(TickCancelRun(at=time.time())))
 
@@ -138,6 +231,7 @@ class CancelUnheld:
 
     run_id: str
     now: float
+    holder_dead: bool = False  # the command line found the holder dead (its pid is gone)
     lease_seconds: float = 15.0
 
     def __call__(self, conn: sqlite3.Connection) -> bool:
@@ -148,7 +242,7 @@ class CancelUnheld:
         if row is None or row[0] in FINISHED:
             return False
         _, owner, last_seq, last_event_seq = row
-        if owner is not None:
+        if owner is not None and not self.holder_dead:
             alive = conn.execute(
                 "SELECT 1 FROM processes WHERE owner = ? AND heartbeat_at >= ?",
                 (owner, self.now - self.lease_seconds),
@@ -187,5 +281,18 @@ class CancelUnheld:
                 self.run_id,
             ),
         )
-        conn.execute("DELETE FROM inbox WHERE run_id = ?", (self.run_id,))
+        queued = conn.execute("SELECT id FROM inbox WHERE run_id = ?", (self.run_id,)).fetchall()
+        MoveAside(
+            [(int(row[0]), "the run was cancelled before it was delivered") for row in queued],
+            self.now,
+        )(conn)
         return True
+
+
+def _unimportable(exc: BaseException) -> bool:
+    """Whether decoding failed only because the event's class cannot be imported here."""
+    while exc is not None:
+        if isinstance(exc, (ImportError, AttributeError)) or "cannot be imported" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False

@@ -40,7 +40,7 @@ from reflow.engine import (
     WorkflowTick,
 )
 from reflow.engine.codec import state_to_json
-from reflow.events import Event, StopEvent
+from reflow.events import Event, StartEvent, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
@@ -62,13 +62,38 @@ class Host(Protocol):
     def committed(self, live: LiveRun) -> None: ...
 
 
-def waiting_on(state: RunState) -> str | None:
-    if not state.waiters:
-        return None
+def waiting_on(state: RunState, inputs: tuple[str, ...] = ()) -> str | None:
+    """The event types the run waits for, as stored in the run row (JSON), or None.
+
+    A ``wait_for_event`` waits for its type; a run with nothing left to do (no step running or
+    queued, no timer) also waits for its ``inputs``: the types its steps accept that no step
+    returns, such as the ``HumanResponseEvent`` that answers an ``InputRequiredEvent``.
+    """
     names = {
         f"{w.event_type.__module__}.{w.event_type.__qualname__}" for w in state.waiters.values()
     }
-    return dumps(sorted(names))
+    if inputs and state.status == "running" and state.is_quiescent():
+        # A pending timer (a retry, a delayed event) is work still to come; the run's own
+        # timeout is not.
+        timers = len(state.timers) - (state.run_timer in state.timers)
+        if not timers:
+            names.update(inputs)
+    return dumps(sorted(names)) if names else None
+
+
+def external_inputs(workflow: Any) -> tuple[str, ...]:
+    """The event types ``workflow``'s steps accept that none of its steps returns."""
+    configs = getattr(workflow, "_configs", None) or {}
+    returned: set[type] = set()
+    for config in configs.values():
+        returned.update(t for t in config.return_types if isinstance(t, type))
+    names = {
+        f"{t.__module__}.{t.__qualname__}"
+        for config in configs.values()
+        for t in config.accepted_events
+        if isinstance(t, type) and not issubclass(t, StartEvent) and t not in returned
+    }
+    return tuple(sorted(names))
 
 
 class TouchedStore:
@@ -128,7 +153,8 @@ class LiveRun:
         self.new_run = new_run
         self.snapshot_every = snapshot_every
         self.last_store = stored_store
-        self.last_waiting: str | None = waiting_on(state)
+        self.inputs = external_inputs(workflow)
+        self.last_waiting: str | None = waiting_on(state, self.inputs)
         self.ticks_since_snapshot = 0
         self.bytes_since_snapshot = 0
         self.snapshot_bytes = 0
@@ -293,7 +319,7 @@ class LiveRun:
             )
         ):
             snapshot = self.snapshot()
-        waiting = waiting_on(state)
+        waiting = waiting_on(state, self.inputs)
         append = Append(
             run_id=run_id,
             owner=self.host.owner,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from reflow.durable._catalogue import check_send
 from reflow.durable._driver import rebuild, start_snapshot
 from reflow.durable._effects import EffectLog, scoped_steps
 from reflow.durable._encoding import (
@@ -31,10 +32,10 @@ from reflow.durable._errors import JournalError, LeaseLost, RunExists, RunReleas
 from reflow.durable._journal import Journal
 from reflow.durable._leases import Reap
 from reflow.durable._live import LiveRun
-from reflow.durable._ops import Claim, Loaded, NewRun, PostToInbox, Refused, Release
+from reflow.durable._ops import Claim, Loaded, MoveAside, NewRun, PostToInbox, Refused, Release
 from reflow.durable._outcomes import RunBook, retrieve
 from reflow.durable._queries import Lookup
-from reflow.engine import RunState, WorkflowTick
+from reflow.engine import RunState, TickAddEvent, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import StartEvent, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
@@ -76,7 +77,12 @@ class RunManager(RunBook):
         """Start a run that is (probably) new; its first journal batch creates it."""
         codec = self.runtime._codec(workflow)
         snapshot = None if start_event is not None else start_snapshot(state, codec)
-        new_run = NewRun(workflow.workflow_name, time.time(), start_snapshot=snapshot)
+        new_run = NewRun(
+            workflow.workflow_name,
+            time.time(),
+            start_snapshot=snapshot,
+            catalogue=self.runtime._catalogue_once(workflow),
+        )
         if store is None:
             store = decode_store(None, workflow)
         self.remember_store(run_id, store)
@@ -282,22 +288,30 @@ class RunManager(RunBook):
             effects,
         )
         for row_id, body in loaded.inbox:
-            tick = self._inbox_tick(body, codec, row_id)
+            tick = self._inbox_tick(body, live, row_id)
             if tick is not None:
                 live.push(tick, row_id)
         self.live[run_id] = live
         self._drive(live, None)
         return live
 
-    def _inbox_tick(self, body: str, codec: JournalCodec, row_id: int) -> WorkflowTick | None:
-        try:
-            return codec.tick_from_json(loads(body))
-        except Exception as exc:
-            from reflow.durable._ops import DropInbox
+    def _inbox_tick(self, body: str, live: LiveRun, row_id: int) -> WorkflowTick | None:
+        """The tick of an inbox row, or None after moving an undeliverable row aside.
 
-            logger.error("Dropping inbox row %s, which cannot be read: %s", row_id, exc)
-            self.spawn(self.journal.call(DropInbox([row_id])))
+        A row may have been stored by an older version of the workflow, or by a writer that
+        did not check it: it is refused here rather than reaching the reducer, and kept with
+        the reason (``reflow runs show`` lists it), so the driver never stops on input.
+        """
+        try:
+            tick = live.codec.tick_from_json(loads(body))
+            if isinstance(tick, TickAddEvent):
+                check_send(live.workflow, tick.event, tick.step_name)
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            logger.error("Inbox row %s of run %s not delivered: %s", row_id, live.run_id, reason)
+            self.spawn(self.journal.call(MoveAside([(row_id, reason)], time.time())))
             return None
+        return tick
 
     def deliver_inbox(self, rows: list[tuple[int, str, str]], generation: int) -> None:
         """Inbox rows a scan found for runs this process holds."""
@@ -307,7 +321,7 @@ class RunManager(RunBook):
                 continue  # a run loaded after the scan read its inbox itself
             if row_id in live.seen_rows:
                 continue
-            tick = self._inbox_tick(body, live.codec, row_id)
+            tick = self._inbox_tick(body, live, row_id)
             if tick is not None:
                 live.push(tick, row_id)
 

@@ -22,6 +22,7 @@ class NewRun:
     workflow: str
     created_at: float
     start_snapshot: str | None = None  # the state a run restored from a Context starts from
+    catalogue: str | None = None  # the workflow's catalogue, the first time this process writes it
 
 
 @dataclass(slots=True)
@@ -75,6 +76,12 @@ class Append:
                 )
             except sqlite3.IntegrityError:
                 raise RunExists(self.run_id) from None
+            if new.catalogue is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO workflows (name, catalogue, updated_at)"
+                    " VALUES (?, ?, ?)",
+                    (new.workflow, new.catalogue, self.now),
+                )
             if new.start_snapshot is not None:
                 conn.execute(
                     "INSERT INTO snapshots (run_id, seq, body) VALUES (?, 0, ?)",
@@ -251,11 +258,31 @@ class PostToInbox:
 
 
 @dataclass(slots=True)
-class DropInbox:
-    ids: Sequence[int]
+class MoveAside:
+    """Move inbox rows that cannot be delivered to ``undelivered``, each with its reason.
 
-    def __call__(self, conn: sqlite3.Connection) -> None:
-        conn.executemany("DELETE FROM inbox WHERE id = ?", [(i,) for i in self.ids])
+    A row is never simply dropped: ``reflow runs show`` lists what was not delivered and why.
+    """
+
+    rows: Sequence[tuple[int, str]]  # (inbox id, reason)
+    now: float
+
+    def __call__(self, conn: sqlite3.Connection) -> int:
+        moved = 0
+        for row_id, reason in self.rows:
+            found = conn.execute(
+                "SELECT run_id, at, body FROM inbox WHERE id = ?", (row_id,)
+            ).fetchone()
+            if found is None:
+                continue  # delivered (or moved) meanwhile
+            conn.execute(
+                "INSERT INTO undelivered (run_id, at, body, reason, moved_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (found[0], found[1], found[2], reason, self.now),
+            )
+            conn.execute("DELETE FROM inbox WHERE id = ?", (row_id,))
+            moved += 1
+        return moved
 
 
 @dataclass(slots=True)
@@ -273,6 +300,6 @@ class Prune:
                 (self.before, self.limit),
             )
         ]
-        for table in ("ticks", "events", "snapshots", "inbox", "runs"):
+        for table in ("ticks", "events", "snapshots", "inbox", "undelivered", "runs"):
             conn.executemany(f"DELETE FROM {table} WHERE run_id = ?", ids)
         return len(ids)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from reflow.durable._errors import JournalError
 from reflow.durable._leases import Reap, Register
-from reflow.durable._ops import FINISHED, DropInbox
+from reflow.durable._ops import FINISHED, MoveAside
 from reflow.durable._queries import Lookup, Scan, ScanResult
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ async def scan(runtime: DurableRuntime, manager: RunManager) -> list[asyncio.Tas
     )
     manager.deliver_inbox(found.inbox, generation)
     if found.stale_inbox:
-        manager.spawn(runtime.journal.call(DropInbox(found.stale_inbox)))
+        manager.spawn(runtime.journal.call(MoveAside(found.stale_inbox, time.time())))
     loads: list[asyncio.Task[object]] = []
     for run_id, name in found.claimable:
         if manager.may_claim(run_id, name):

@@ -129,7 +129,7 @@ class TicksPage:
 class ScanResult:
     claimable: list[tuple[str, str]] = field(default_factory=list)  # (run_id, workflow)
     inbox: list[tuple[int, str, str]] = field(default_factory=list)  # (id, run_id, body)
-    stale_inbox: list[int] = field(default_factory=list)
+    stale_inbox: list[tuple[int, str]] = field(default_factory=list)  # (id, why)
     watched: dict[str, tuple[str, int]] = field(default_factory=dict)  # status, last_event_seq
 
 
@@ -183,9 +183,14 @@ class Scan:
             ).fetchall()
         ]
         result.stale_inbox = [
-            int(row[0])
-            for row in conn.execute(
-                "SELECT i.id FROM inbox i LEFT JOIN runs r ON r.run_id = i.run_id"
+            (
+                int(row_id),
+                "the run no longer exists"
+                if status is None
+                else f"the run had ended ({status}) before it was delivered",
+            )
+            for row_id, status in conn.execute(
+                "SELECT i.id, r.status FROM inbox i LEFT JOIN runs r ON r.run_id = i.run_id"
                 f" WHERE r.run_id IS NULL OR r.status IN ({_FINISHED_SQL})"
             ).fetchall()
         ]
@@ -198,3 +203,86 @@ class Scan:
             ).fetchall():
                 result.watched[str(run_id)] = (str(status), int(last_event_seq))
         return result
+
+
+@dataclass(slots=True)
+class Undelivered:
+    """Inbox rows of a run that were moved aside: (id, at, body, reason), oldest first."""
+
+    run_id: str
+
+    def __call__(self, conn: sqlite3.Connection) -> list[tuple[int, float, str, str]]:
+        rows = conn.execute(
+            "SELECT id, at, body, reason FROM undelivered WHERE run_id = ? ORDER BY id",
+            (self.run_id,),
+        ).fetchall()
+        return [(int(i), float(at), str(body), str(reason)) for i, at, body, reason in rows]
+
+
+@dataclass(slots=True)
+class CatalogueOf:
+    """The stored catalogue of a workflow (JSON text), or None."""
+
+    workflow: str
+
+    def __call__(self, conn: sqlite3.Connection) -> str | None:
+        row = conn.execute(
+            "SELECT catalogue FROM workflows WHERE name = ?", (self.workflow,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+
+@dataclass(slots=True)
+class Holder:
+    """Who holds a run: (pid, host, heartbeat_at) of its owner's process row, or None."""
+
+    owner: str
+
+    def __call__(self, conn: sqlite3.Connection) -> tuple[int, str, float] | None:
+        row = conn.execute(
+            "SELECT pid, host, heartbeat_at FROM processes WHERE owner = ?", (self.owner,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), float(row[2]))
+
+
+_QUESTION = '%"qualified_name":"reflow.events.InputRequiredEvent"%'
+_ANSWER = '{"type":"add_event"%"qualified_name":"reflow.events.HumanResponseEvent"%'
+
+
+@dataclass(slots=True)
+class OpenQuestions:
+    """The event seqs of a run's ``InputRequiredEvent`` questions that no answer has met yet.
+
+    Answers are ``HumanResponseEvent`` ticks (journaled, or waiting in the inbox); each answers
+    the oldest open question published before it, as the command line pairs them.  Matching on
+    the stored type names is enough for that: subclasses are not counted.
+    """
+
+    run_id: str
+
+    def __call__(self, conn: sqlite3.Connection) -> list[int]:
+        questions = conn.execute(
+            "SELECT seq, tick_seq FROM events WHERE run_id = ? AND body LIKE ? ORDER BY seq",
+            (self.run_id, _QUESTION),
+        ).fetchall()
+        if not questions:
+            return []
+        answers = [
+            int(row[0])
+            for row in conn.execute(
+                "SELECT seq FROM ticks WHERE run_id = ? AND body LIKE ? ORDER BY seq",
+                (self.run_id, _ANSWER),
+            ).fetchall()
+        ]
+        queued = conn.execute(
+            "SELECT COUNT(*) FROM inbox WHERE run_id = ? AND body LIKE ?", (self.run_id, _ANSWER)
+        ).fetchone()[0]
+        open_questions: list[int] = []
+        pending = [(int(seq), int(tick)) for seq, tick in questions]
+        for answer_tick in answers:
+            while pending and pending[0][1] < answer_tick:
+                open_questions.append(pending.pop(0)[0])
+            if open_questions:
+                open_questions.pop(0)
+        open_questions.extend(seq for seq, _ in pending)
+        return open_questions[int(queued) :]

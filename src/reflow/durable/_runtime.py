@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 import weakref
@@ -12,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from reflow.durable._adapters import DurableExternalAdapter
+from reflow.durable._catalogue import catalogue_of, check_send
 from reflow.durable._encoding import JournalCodec, codec_for, decode_store
 from reflow.durable._errors import JournalError, UnknownRun
 from reflow.durable._info import (
@@ -101,6 +103,10 @@ class DurableRuntime(Runtime):
         self._launching: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._destroyed = False
+        # Workflow names whose catalogue this process has written (see ``_catalogue``), and
+        # the TARGET each was loaded from when a command line knows it better than the class.
+        self._catalogued: set[str] = set()
+        self.targets: dict[str, str] = {}
 
     @property
     def path(self) -> str:
@@ -117,6 +123,17 @@ class DurableRuntime(Runtime):
         """A workflow built with this runtime is known by name at once, for resumes."""
         super().track_workflow(workflow)
         self._workflows.setdefault(workflow.workflow_name, workflow)
+
+    def _catalogue_once(self, workflow: Any) -> str | None:
+        """The workflow's catalogue for the journal, the first time this process starts a run."""
+        name = workflow.workflow_name
+        if name in self._catalogued:
+            return None
+        self._catalogued.add(name)
+        try:
+            return json.dumps(catalogue_of(workflow, self.targets.get(name)))
+        except Exception:  # a catalogue only helps the command line; never fail a run on it
+            return None
 
     def _codec(self, workflow: Any) -> JournalCodec:
         codec = self._codecs.get(workflow)
@@ -288,9 +305,14 @@ class DurableRuntime(Runtime):
         return workflow
 
     async def send_event(self, run_id: str, event: Event, step: str | None = None) -> None:
-        """Send ``event`` to a run wherever it lives; returns once it is safely stored."""
+        """Send ``event`` to a run wherever it lives; returns once it is safely stored.
+
+        An event the workflow cannot take (``step`` is not one of its steps, or does not accept
+        the event; an event that cannot be stored) raises ``ValueError`` and stores nothing.
+        """
         await self.launch()
         workflow = await self._workflow_of(run_id)
+        check_send(workflow, event, step)
         tick = TickAddEvent(at=time.time(), event=event, step_name=step)
         await self._manager.deliver(run_id, tick, self._codec(workflow))
 

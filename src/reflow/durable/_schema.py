@@ -12,6 +12,9 @@ History:
 2. sharing one file between processes: run leases (``owner``), a ``processes`` table with
    heartbeats, an ``inbox`` for events sent to runs driven elsewhere, and ``wake_at`` for runs
    released from memory while a timer is pending.
+3. what the command line needs without importing workflow code: ``workflows`` (each workflow's
+   catalogue: its steps, the event types they accept, how to import it again) and
+   ``undelivered`` (inbox rows that could not be delivered, kept with the reason).
 """
 
 from __future__ import annotations
@@ -96,6 +99,26 @@ MIGRATIONS: tuple[Migration, ...] = (
                 body TEXT NOT NULL
             )""",
             "CREATE INDEX inbox_by_run ON inbox (run_id, id)",
+        ),
+    ),
+    Migration(
+        3,
+        "workflow catalogues, undelivered inbox rows",
+        (
+            """CREATE TABLE workflows (
+                name TEXT PRIMARY KEY,
+                catalogue TEXT NOT NULL,
+                updated_at REAL NOT NULL
+            )""",
+            """CREATE TABLE undelivered (
+                id INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                at REAL NOT NULL,
+                body TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                moved_at REAL NOT NULL
+            )""",
+            "CREATE INDEX undelivered_by_run ON undelivered (run_id, id)",
         ),
     ),
 )

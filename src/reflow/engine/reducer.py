@@ -61,6 +61,7 @@ from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTim
 from reflow.events import (
     Event,
     InputRequiredEvent,
+    StepAttemptFailed,
     StepFailedEvent,
     StepState,
     StopEvent,
@@ -232,6 +233,16 @@ def _handle_failure(
         except Exception as policy_error:  # a broken policy fails the run, loudly
             error = policy_error
             delay = None
+    publish(
+        cmds,
+        StepAttemptFailed(
+            step_name=step_name,
+            attempt=failures,
+            exception_type=type(error).__name__,
+            exception_message=str(error),
+            retry_in=delay,
+        ),
+    )
     if delay is not None:
         retry = Work(
             event=work.event,
