@@ -41,6 +41,7 @@ from reflow.engine.state import TimerAddEvent, TimerStepDeadline
 from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
 from reflow.observability import _attributes as attr
+from reflow.observability._commands import command_tracer
 from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._metrics import Instruments
@@ -174,6 +175,7 @@ class OtelRunListener(GuardedListener):
             )
         # This context is the attempt task's own copy: nothing to detach.
         otel_context.attach(trace.set_span_in_context(open_attempt.span, self._run_context))
+        command_tracer.set(self._tracer)  # the step's commands get their spans from it
         current_log_fields.set(LogFields(self._run_id, self._workflow, call.step_name, number))
 
     def on_journal_write(self, ticks: int, seconds: float) -> None:
