@@ -9,6 +9,7 @@ from reflow._version import __version__
 from reflow.observability import _attributes as attr
 from reflow.observability._commands import command_tracer
 from reflow.observability._logs import current_log_fields
+from reflow.observability._masking import mask
 from reflow.observability._propagation import current_traceparent, traceparent_of
 
 # A command that ran and did not succeed; "cancelled" is the caller's choice, not an error.
@@ -39,7 +40,7 @@ class CommandSpan:
             span.set_attribute(attr.COMMAND_EXIT_CODE, exit_code)
         if status in _ERROR_STATUSES:
             span.set_attribute(attr.ERROR_TYPE, error_code or status)
-            span.set_status(Status(StatusCode.ERROR, message or status))
+            span.set_status(Status(StatusCode.ERROR, mask(message or status)))
         span.end()
 
     def abandon(self, error: BaseException) -> None:
@@ -56,7 +57,8 @@ def open_command_span(command: str, kind: str) -> CommandSpan | None:
         if not trace.get_current_span().get_span_context().is_valid:
             return None
         tracer = trace.get_tracer(attr.INSTRUMENTATION_SCOPE, __version__)
-    attributes: dict[str, str | int] = {attr.COMMAND: command, attr.COMMAND_KIND: kind}
+    # Already masked by the command's own Secrets; this also hides any other Secrets' values.
+    attributes: dict[str, str | int] = {attr.COMMAND: mask(command), attr.COMMAND_KIND: kind}
     fields = current_log_fields.get()
     if fields is not None:
         attributes[attr.RUN_ID] = fields.run_id
