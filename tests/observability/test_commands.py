@@ -140,3 +140,25 @@ def test_importing_the_runners_loads_no_opentelemetry() -> None:
         [sys.executable, "-c", probe_code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+async def test_a_flow_shell_node_command_is_a_span_under_the_node_step() -> None:
+    from reflow.flows import FlowEngine, FlowServices, load_flow
+
+    doc = {
+        "nodes": [
+            {"id": "1", "type": "counter", "data": {"form": {"min_value": 1, "max_value": 1}}},
+            {"id": "x", "type": "shell", "data": {"form": {"command": PRINT_TRACEPARENT}}},
+        ],
+        "edges": [{"source": "1", "target": "x"}],
+    }
+    engine = FlowEngine(
+        load_flow(doc, name="traced"), FlowServices(prefix="unused:"), keep_outputs=True
+    )
+    with capture_spans() as capture:
+        stats = await engine.run_production()
+    spans = capture.spans()
+    [command] = command_spans(spans)
+    [parent] = [s for s in spans if s.context.span_id == command.parent.span_id]  # type: ignore[union-attr]
+    assert parent.name.startswith("step ") and "x" in parent.name.lower()
+    assert stats["1"].outputs[0]["x"]["shell"]["stdout"] == f"tp={traceparent_of(command)}\n"
