@@ -121,7 +121,7 @@ def test_every_problem_is_reported_at_once_with_node_and_field() -> None:
             node("3", "http-request", {"url": "", "timeout_seconds": "soon"}),
             node("4", "if-condition", {"condition_expression": "__import__('os')"}),
             node("5", "data-transformer", {"output_template": "{{ data.x "}),
-            node("6", "shell", {"command": "ls"}),
+            node("6", "shell", {"command": "", "timeout_seconds": 0}),
             {"type": "counter"},
             node("7", "counter", {"min_value": 5, "max_value": 1}),
         ],
@@ -143,7 +143,8 @@ def test_every_problem_is_reported_at_once_with_node_and_field() -> None:
     assert ("3", "data.form.timeout_seconds") in found
     assert ("4", "data.form.condition_expression") in found
     assert ("5", "data.form.output_template") in found
-    assert ("6", "type") in found
+    assert ("6", "data.form.command") in found
+    assert ("6", "data.form.timeout_seconds") in found
     assert ("nodes[7]", "id") in found
     assert ("7", "data.form") in found  # the model-level rule min <= max
     assert ("1", "edges[0].target") in found
@@ -152,7 +153,7 @@ def test_every_problem_is_reported_at_once_with_node_and_field() -> None:
     assert (None, "settings.fork_execution_pool") in found
     messages = {(p.node_id, p.field): p.message for p in problems}
     assert "Available types" in messages[("2", "type")] and "counter" in messages[("2", "type")]
-    assert "not available yet" in messages[("6", "type")]
+    assert "must not be empty" in messages[("6", "data.form.command")]
     assert "not allowed" in messages[("4", "data.form.condition_expression")]
     text = str(FlowValidationError(problems))
     assert "node '3', field 'data.form.url'" in text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -60,3 +63,13 @@ def telemetry() -> Iterator[Telemetry]:
         uninstrument()
         tracer_provider.shutdown()
         meter_provider.shutdown()
+
+
+def modules_loaded_by(code: str, roots: tuple[str, ...] = ("opentelemetry",)) -> list[str]:
+    """The modules under ``roots`` a fresh interpreter has loaded after running ``code``."""
+    listing = f"sorted(m for m in sys.modules if m.split('.')[0] in {roots!r})"
+    probe = f"{code}\nimport sys\nprint({listing})"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return list(ast.literal_eval(out))

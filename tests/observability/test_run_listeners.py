@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.observability.conftest import modules_loaded_by
 
 from reflow import Workflow, step
 from reflow.durable import DurableRuntime
@@ -143,15 +144,5 @@ async def test_a_durable_run_reports_its_journal_writes(
 
 
 def test_import_reflow_loads_neither_opentelemetry_nor_the_peers_dispatcher() -> None:
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, reflow, reflow.observability; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('opentelemetry', 'llama_index_instrumentation')))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    code = "import reflow, reflow.observability"
+    assert modules_loaded_by(code, ("opentelemetry", "llama_index_instrumentation")) == []

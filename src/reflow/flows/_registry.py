@@ -10,10 +10,7 @@ from reflow.flows._nodes import Node
 __all__ = ["NOT_YET_AVAILABLE", "NodeRegistry", "default_registry"]
 
 # Types the format reserves but this version cannot run yet, with the reason.
-NOT_YET_AVAILABLE = {
-    "shell": "the shell node is not available yet: it needs reflow.runners.run_shell, "
-    "which is being built separately",
-}
+NOT_YET_AVAILABLE: dict[str, str] = {}
 
 
 class NodeRegistry:
@@ -70,6 +67,9 @@ def default_registry() -> NodeRegistry:
         from reflow.flows._http_nodes import HTTP_NODES
         from reflow.flows._producers import PRODUCER_NODES
         from reflow.flows._queue_nodes import QUEUE_NODES
+        from reflow.flows._shell_node import SHELL_NODES
 
-        _DEFAULT = NodeRegistry([*PRODUCER_NODES, *BUILTIN_NODES, *HTTP_NODES, *QUEUE_NODES])
+        _DEFAULT = NodeRegistry(
+            [*PRODUCER_NODES, *BUILTIN_NODES, *HTTP_NODES, *QUEUE_NODES, *SHELL_NODES]
+        )
     return _DEFAULT

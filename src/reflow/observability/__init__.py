@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reflow.observability._capture import SpanCapture, capture_spans
+    from reflow.observability._command_span import CommandSpan
+    from reflow.observability._commands import start_command_span
     from reflow.observability._instrument import instrument, is_instrumented, uninstrument
     from reflow.observability._logs import (
         JsonFormatter,
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from reflow.observability._render import render_span_tree
 
 _HOMES = {
+    "CommandSpan": "_command_span",
+    "start_command_span": "_commands",
     "SpanCapture": "_capture",
     "capture_spans": "_capture",
     "instrument": "_instrument",
@@ -54,6 +58,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "CommandSpan",
     "JsonFormatter",
     "RunContextFilter",
     "SpanCapture",
@@ -69,6 +74,7 @@ __all__ = [
     "is_instrumented",
     "render_span_tree",
     "run_traceparent",
+    "start_command_span",
     "traceparent_of",
     "uninstrument",
 ]

@@ -29,6 +29,11 @@ RETRY_DELAY = "reflow.retry.delay"
 WAIT_EVENT = "reflow.wait.event_type"
 WAITER_ID = "reflow.wait.waiter_id"
 WAIT_OUTCOME = "reflow.wait.outcome"
+COMMAND = "reflow.command.line"
+COMMAND_KIND = "reflow.command.kind"
+COMMAND_STATUS = "reflow.command.status"
+COMMAND_EXIT_CODE = "reflow.command.exit_code"
+COMMAND_DURATION = "reflow.command.duration"
 
 # Span names: low-cardinality verbs; what they act on is in the attributes.
 RUN_SPAN = "reflow.run"

@@ -11,6 +11,7 @@ Times are the ticks' own ``at`` stamps, so spans line up with the run's journal.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,10 @@ from reflow.engine.state import TimerAddEvent, TimerStepDeadline
 from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
 from reflow.observability import _attributes as attr
+from reflow.observability._commands import command_tracer
 from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
+from reflow.observability._masking import active_masker
 from reflow.observability._metrics import Instruments
 from reflow.observability._propagation import remember_run_span
 from reflow.runtime.types.step_call import StepCall
@@ -59,9 +62,17 @@ def _type_name(value: Any) -> str:
 
 
 def _fail(span: Span, error: BaseException, at: float) -> None:
-    span.record_exception(error, timestamp=_ns(at))
+    message = str(error)
+    masked: dict[str, Any] | None = None
+    masker = active_masker()
+    if masker is not None:  # a step's error may quote a secret: the event must not
+        trace_text = "".join(traceback.format_exception(error))
+        masker_text = masker.mask
+        message = masker_text(message)
+        masked = {"exception.message": message, "exception.stacktrace": masker_text(trace_text)}
+    span.record_exception(error, attributes=masked, timestamp=_ns(at))
     span.set_attribute(attr.ERROR_TYPE, _type_name(error))
-    span.set_status(Status(StatusCode.ERROR, str(error) or _type_name(error)))
+    span.set_status(Status(StatusCode.ERROR, message or _type_name(error)))
 
 
 @dataclass(slots=True)
@@ -174,6 +185,7 @@ class OtelRunListener(GuardedListener):
             )
         # This context is the attempt task's own copy: nothing to detach.
         otel_context.attach(trace.set_span_in_context(open_attempt.span, self._run_context))
+        command_tracer.set(self._tracer)  # the step's commands get their spans from it
         current_log_fields.set(LogFields(self._run_id, self._workflow, call.step_name, number))
 
     def on_journal_write(self, ticks: int, seconds: float) -> None:

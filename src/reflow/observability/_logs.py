@@ -17,6 +17,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from reflow.observability._masking import active_masker
+
 
 @dataclass(frozen=True, slots=True)
 class LogFields:
@@ -51,7 +53,22 @@ def annotate(record: logging.LogRecord) -> logging.LogRecord:
     span = trace.get_current_span().get_span_context()
     record.otelTraceID = format(span.trace_id, "032x") if span.is_valid else "0"
     record.otelSpanID = format(span.span_id, "016x") if span.is_valid else "0"
+    masker = active_masker()
+    if masker is not None:
+        _mask_record(record, masker)
     return record
+
+
+def _mask_record(record: logging.LogRecord, masker: Any) -> None:
+    """Hide secret values in the message and the exception text (formatted once, here)."""
+    message = record.getMessage()
+    masked = masker.mask(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = masker.mask(record.exc_text)
 
 
 class RunContextFilter(logging.Filter):
@@ -109,6 +126,8 @@ class JsonFormatter(logging.Formatter):
         if fields["otelTraceID"] != "0":
             entry["trace_id"] = fields["otelTraceID"]
             entry["span_id"] = fields["otelSpanID"]
-        if record.exc_info:
+        if record.exc_text:  # annotate() masked it
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps({k: v for k, v in entry.items() if v is not None}, default=str)

@@ -42,7 +42,15 @@ from reflow.runners._manifest import (
 from reflow.runners._permissions import Permissions
 from reflow.runners._result import CommandResult, ErrorInfo
 from reflow.runners._sandbox_run import PluginRun, run_plugin
-from reflow.runners._secrets import EnvSecrets, FileSecrets, Masker, SecretProvider, Secrets
+from reflow.runners._secrets import (
+    EnvSecrets,
+    FileSecrets,
+    Masker,
+    SecretProvider,
+    Secrets,
+    mask_secrets,
+    secret_masker,
+)
 from reflow.runners._shell import run_shell
 from reflow.runners._shell_step import ShellStepDone, shell_step
 
@@ -82,9 +90,11 @@ __all__ = [
     "current_step_context",
     "default_runners",
     "load_manifest",
+    "mask_secrets",
     "prune_artifacts",
     "run_artifacts",
     "run_plugin",
     "run_shell",
+    "secret_masker",
     "shell_step",
 ]

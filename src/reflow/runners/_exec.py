@@ -14,9 +14,10 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
+from reflow.observability import start_command_span
 from reflow.runners._errors import ErrorCode
 from reflow.runners._events import OutputLineEvent
 from reflow.runners._lines import Capture, pump_lines
@@ -24,6 +25,9 @@ from reflow.runners._outputs import OutputParser
 from reflow.runners._result import CommandResult, ErrorInfo, Status
 from reflow.runners._secrets import Masker
 from reflow.runners._tree import TAG_VARIABLE, group_alive, terminate_tree
+
+if TYPE_CHECKING:
+    from reflow.observability import CommandSpan
 
 Stream = Literal["stdout", "stderr"]
 
@@ -61,6 +65,10 @@ class Launch:
     spawner: Callable[[dict[str, str]], Awaitable[Any]] | None = None
     """Starts the process instead of ``asyncio.create_subprocess_exec`` (the fork server)."""
     tag: str = field(default_factory=lambda: uuid.uuid4().hex)
+    kind: str = "shell"
+    """What starts the process (``shell`` or ``plugin``): names its span when tracing."""
+    span: CommandSpan | None = None
+    """A command span the caller opened (and put in ``env``); None: ``execute`` opens one."""
 
 
 def _subprocess(launch: Launch) -> Callable[[dict[str, str]], Awaitable[Any]]:
@@ -91,7 +99,35 @@ def _failure_message(display: str, returncode: int, stderr: str) -> str:
 
 
 async def execute(launch: Launch) -> CommandResult:
-    """Run ``launch`` and describe what happened; never raises for a failing command."""
+    """Run ``launch`` and describe what happened; never raises for a failing command.
+
+    While tracing, the command has a span under the current one (the step attempt's) and
+    gets that span as ``TRACEPARENT``, so what it traces itself joins the run's trace.
+    """
+    span = launch.span
+    if span is None:
+        span = start_command_span(launch.display, launch.kind)
+        if span is None:
+            return await _execute(launch)
+        if span.traceparent is not None:
+            launch = replace(launch, env={**launch.env, "TRACEPARENT": span.traceparent})
+    try:
+        result = await _execute(launch)
+    except BaseException as exc:
+        span.abandon(exc)
+        raise
+    error = result.error
+    span.finish(
+        result.status,
+        result.exit_code,
+        result.duration,
+        error.code.value if error else None,
+        error.message if error else None,
+    )
+    return result
+
+
+async def _execute(launch: Launch) -> CommandResult:
     masker = launch.masker
     mask = masker.mask if masker else (lambda text: text)
     env = dict(launch.env)

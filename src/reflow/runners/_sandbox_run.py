@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reflow.observability import start_command_span
 from reflow.runners import _backends, _seccomp, _zygote
 from reflow.runners._config import Runners, default_runners
 from reflow.runners._env import merge_env
@@ -171,15 +172,25 @@ async def run_plugin(
     try:
         confinement = _confine(resolved, backend, executable, argv, given, private, merged)
         confinement.env.update(step_variables(ident))
+        # Opened here, not in execute(): bwrap's argv carries the environment it may see.
+        span = start_command_span(display, "plugin")
+        if span is not None and span.traceparent is not None:
+            confinement.env["TRACEPARENT"] = span.traceparent
         spawner = None
-        if backend == "none":
-            command = _backends.none_argv(confinement)
-        elif backend == "landlock":
-            command = [executable, *argv[1:]]
-            spawner = _landlock_spawner(confinement, payload, _seccomp.bpf(network=grants.network))
-        else:
-            fds = (_seccomp.program_fd(network=grants.network),)
-            command = _backends.bwrap_argv(confinement, fds[0])
+        try:
+            if backend == "none":
+                command = _backends.none_argv(confinement)
+            elif backend == "landlock":
+                command = [executable, *argv[1:]]
+                program = _seccomp.bpf(network=grants.network)
+                spawner = _landlock_spawner(confinement, payload, program)
+            else:
+                fds = (_seccomp.program_fd(network=grants.network),)
+                command = _backends.bwrap_argv(confinement, fds[0])
+        except BaseException as exc:
+            if span is not None:
+                span.abandon(exc)
+            raise
         launch = Launch(
             argv=command,
             display=display,
@@ -196,6 +207,8 @@ async def run_plugin(
             else None,
             step=ident.step if ident else None,
             spawner=spawner,
+            kind="plugin",
+            span=span,
         )
         result = await execute(launch)
     finally:

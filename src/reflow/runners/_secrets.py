@@ -125,6 +125,23 @@ class Masker:
         return data
 
 
+_everywhere = Masker()
+
+
+def secret_masker() -> Masker:
+    """The process-wide :class:`Masker`: every value any :class:`Secrets` resolved or holds.
+
+    What reflow writes outside a command's own result (span attributes, log records of
+    ``reflow.observability``) is masked with it, so a secret never leaves through a trace.
+    """
+    return _everywhere
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret value this process has resolved replaced by ``***``."""
+    return _everywhere.mask(text)
+
+
 class Secrets:
     """Secret lookup through providers (first that knows the name wins), with masking.
 
@@ -150,7 +167,11 @@ class Secrets:
         self._providers = chain
         self.masker = Masker()
         for value in self._values.values():
-            self.masker.add(value)
+            self._remember(value)
+
+    def _remember(self, value: str) -> None:
+        self.masker.add(value)
+        _everywhere.add(value)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` (registered for masking), or None when no provider has it."""
@@ -161,7 +182,7 @@ class Secrets:
                 if value is not None:
                     break
         if value is not None:
-            self.masker.add(value)
+            self._remember(value)
         return value
 
     def resolve(self, names: Iterable[str]) -> dict[str, str]:
