@@ -102,8 +102,16 @@ class Progress(Event):
     n: int
 
 
+def hold_path(side: str) -> str:
+    """While this file exists, every step waits after recording its execution (tests use it to
+    kill a process at a moment when it certainly holds unfinished work)."""
+    return side + ".hold"
+
+
 async def _work(ctx: Context, side: str, step_name: str) -> int:
     exec_id = record_execution(side, ctx, step_name)
+    while os.path.exists(hold_path(side)):
+        await asyncio.sleep(0.01)
     for n in range(PROGRESS_PER_STEP):
         await asyncio.sleep(random.uniform(0.01, 0.05))
         ctx.write_event_to_stream(Progress(step=step_name, exec_id=exec_id, n=n))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import durable_flows as flows
 import pytest
@@ -53,11 +55,17 @@ def test_two_processes_share_one_file_and_never_drive_a_run_twice(db: str, side:
 
 
 def test_a_live_process_takes_over_the_runs_of_one_that_died(db: str, side: str) -> None:
+    # The hold keeps the first process's steps from finishing, so however slow the machine,
+    # it dies with its runs unfinished and the second one must take them over.
+    hold = Path(flows.hold_path(side))
+    hold.touch()
     first = start_worker("crash", db, side, "3", "1")
     read_line(first, "started")
     second = start_worker("crash", db, side, "3", "1")  # attaches: the runs belong to the first
     read_line(second, "started")
+    _wait_for_an_execution_by(first.pid, side)
     kill(first)
+    hold.unlink()
     out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
     assert _results(out) == _expected(3)
@@ -66,6 +74,13 @@ def test_a_live_process_takes_over_the_runs_of_one_that_died(db: str, side: str)
     last = {key: exec_id for exec_id, _, _, key, _, _ in executions}
     for key, exec_id in _journaled(db).items():
         assert last[key] == exec_id
+
+
+def _wait_for_an_execution_by(pid: int, side: str) -> None:
+    deadline = time.monotonic() + 30
+    while not any(row[4] == pid for row in flows.executions(side)):
+        assert time.monotonic() < deadline, "the first worker never started a step"
+        time.sleep(0.02)
 
 
 def _journaled(db: str) -> dict[str, int]:
