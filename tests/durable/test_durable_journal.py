@@ -193,11 +193,13 @@ async def test_prune_deletes_finished_runs_older_than_asked(
     workflow = Three(runtime=runtime)
     for n in range(3):
         await workflow.run(run_id=f"done-{n}", n=n)
+    time.sleep(0.2)  # blocks the loop: the three finished at least 0.2 s before `split`
+    split = time.time()
     handler = workflow.run(run_id="running", n=9)
     assert await runtime.prune(older_than=timedelta(days=1)) == 0
-    time.sleep(0.01)
-    await handler
-    assert await runtime.prune(older_than=0.005) == 3
+    await handler  # finished after `split`
+    # Cut at split - 0.1 s: the three are older, "running" is younger, however slow the machine.
+    assert await runtime.prune(older_than=time.time() - split + 0.1) == 3
     assert [info.run_id for info in await runtime.list_runs()] == ["running"]
     conn = sqlite3.connect(db)
     try:
