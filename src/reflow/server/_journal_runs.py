@@ -1,0 +1,153 @@
+"""Runs on a ``DurableRuntime``: the journal is the only record (handlers, events, results).
+
+A handler id is the run id.  Journal sequences start at 1, the wire's at 0: wire = journal - 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from reflow.client.protocol import EventEnvelopeWithMetadata, HandlerData, Status
+from reflow.durable import DurableRuntime, RunInfo, UnknownRun
+from reflow.events import Event, StartEvent, StopEvent
+from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs, iso, new_handler_id
+
+_STATUS: dict[str, Status] = {
+    "running": "running",
+    "completed": "completed",
+    "failed": "failed",
+    "timed_out": "failed",
+    "cancelled": "cancelled",
+}
+_START_WAIT = 10.0  # seconds a new run may take to reach the journal before start() gives up
+
+
+def handler_data(info: RunInfo, outcome: StopEvent | BaseException | None) -> HandlerData:
+    status = _STATUS.get(info.status, "failed")
+    result = error = None
+    if isinstance(outcome, StopEvent):
+        result = EventEnvelopeWithMetadata.from_event(outcome)
+    elif outcome is not None and status == "failed":
+        error = str(outcome) or type(outcome).__name__
+    return HandlerData(
+        handler_id=info.run_id,
+        workflow_name=info.workflow,
+        run_id=info.run_id,
+        status=status,
+        started_at=info.created_at.isoformat(),
+        updated_at=iso(info.updated_at),
+        completed_at=iso(info.finished_at),
+        error=error,
+        result=result,
+    )
+
+
+class JournalRuns(Runs):
+    def __init__(self, runtime: DurableRuntime) -> None:
+        self.runtime = runtime
+
+    async def open(self) -> None:
+        await self.runtime.launch()
+
+    async def close(self) -> None:
+        await self.runtime.destroy()
+
+    def adopt(self, workflow: Any) -> None:
+        if workflow.runtime is not self.runtime:
+            workflow._switch_runtime(self.runtime)
+
+    async def _info(self, handler_id: str) -> RunInfo:
+        try:
+            return await self.runtime.get_run(handler_id)
+        except UnknownRun:
+            raise HandlerNotFound(handler_id) from None
+
+    async def start(
+        self, name: str, workflow: Any, start_event: StartEvent, handler_id: str | None
+    ) -> HandlerData:
+        run_id = handler_id or new_handler_id()
+        with contextlib.suppress(HandlerNotFound):
+            info = await self._info(run_id)
+            raise HandlerConflict(f"handler {run_id!r} already exists ({info.status})")
+        workflow.run(start_event=start_event, run_id=run_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _START_WAIT
+        delay = 0.001
+        while True:
+            with contextlib.suppress(HandlerNotFound):
+                return await self.get(run_id)
+            if loop.time() > deadline:
+                raise RuntimeError(f"run {run_id} did not reach the journal in {_START_WAIT}s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def wait(self, handler_id: str) -> HandlerData:
+        await self._info(handler_id)
+        handler = self.runtime.get_handler(handler_id)
+        with contextlib.suppress(Exception):
+            await handler
+        data = await self.get(handler_id)
+        for _ in range(200):  # the outcome may settle a moment before the row says so
+            if data.status != "running":
+                break
+            await asyncio.sleep(0.01)
+            data = await self.get(handler_id)
+        return data
+
+    async def get(self, handler_id: str) -> HandlerData:
+        info = await self._info(handler_id)
+        outcome = await self.runtime.run_outcome(handler_id) if info.finished_at else None
+        return handler_data(info, outcome)
+
+    async def list(
+        self, statuses: list[Status] | None, workflow_names: list[str] | None
+    ) -> list[HandlerData]:
+        journal_statuses = None
+        if statuses is not None:
+            journal_statuses = [s for s, wire in _STATUS.items() if wire in statuses]
+            if not journal_statuses:
+                return []
+        if workflow_names is not None and not workflow_names:
+            return []
+        found = await self.runtime.list_runs(journal_statuses, workflow_names)
+        result = []
+        for info in found:
+            outcome = await self.runtime.run_outcome(info.run_id) if info.finished_at else None
+            result.append(handler_data(info, outcome))
+        return result
+
+    async def last_sequence(self, handler_id: str) -> int:
+        return (await self._info(handler_id)).events - 1
+
+    async def events(
+        self, handler_id: str, after: int
+    ) -> AsyncIterator[tuple[int, EventEnvelopeWithMetadata]]:
+        try:
+            async for stored in self.runtime.stream_events(handler_id, after=after + 1):
+                yield stored.seq - 1, EventEnvelopeWithMetadata.from_event(stored.event)
+        except UnknownRun:
+            raise HandlerNotFound(handler_id) from None
+
+    async def _running(self, handler_id: str) -> None:
+        info = await self._info(handler_id)
+        if info.status != "running":
+            raise HandlerConflict(f"handler {handler_id!r} has already finished ({info.status})")
+
+    async def send(self, handler_id: str, event: Event, step: str | None) -> None:
+        await self._running(handler_id)
+        await self.runtime.send_event(handler_id, event, step)
+
+    async def cancel(self, handler_id: str) -> None:
+        await self._running(handler_id)
+        await self.runtime.cancel_run(handler_id)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.wait(handler_id), _START_WAIT)
+
+    async def purge(self, handler_id: str) -> None:
+        info = await self._info(handler_id)
+        if info.status == "running":
+            await self.cancel(handler_id)
+        await self.runtime.delete_run(handler_id)
