@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from reflow.client.protocol import EventEnvelopeWithMetadata, HandlerData, Status
@@ -78,7 +79,9 @@ class JournalRuns(Runs):
         delay = 0.001
         while True:
             with contextlib.suppress(HandlerNotFound):
-                return await self.get(run_id)
+                info = await self._info(run_id)
+                # As the peer: the answer describes the run as it started, even a quick one.
+                return handler_data(replace(info, status="running", finished_at=None), None)
             if loop.time() > deadline:
                 raise RuntimeError(f"run {run_id} did not reach the journal in {_START_WAIT}s")
             await asyncio.sleep(delay)
