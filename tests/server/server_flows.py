@@ -95,3 +95,6 @@ def all_workflows() -> dict[str, Workflow]:
         "fails": Fails(),
         "slow": Slow(timeout=None),
     }
+
+
+HUMAN_TEXT = "not a workflow"

@@ -14,6 +14,7 @@ from reflow.cli._draw import draw_command
 from reflow.cli._errors import CliError, debug_enabled, debug_option, one_line, print_cause
 from reflow.cli._run import run_command
 from reflow.cli._runs import runs_group
+from reflow.cli._serve import serve_command
 from reflow.cli._validate import validate_command
 
 
@@ -52,5 +53,6 @@ main.add_command(run_command)
 main.add_command(draw_command)
 main.add_command(validate_command)
 main.add_command(runs_group)
+main.add_command(serve_command)
 
 __all__ = ["main"]
