@@ -10,6 +10,7 @@ See ``docs/serving.md``.
 """
 
 from reflow.server._memory_store import MemoryWorkflowStore
+from reflow.server._postgres_store import PostgresWorkflowStore
 from reflow.server._server import WorkflowServer
 from reflow.server._sqlite_store import SqliteWorkflowStore
 from reflow.server._store import (
@@ -25,6 +26,7 @@ __all__ = [
     "HandlerQuery",
     "MemoryWorkflowStore",
     "PersistentHandler",
+    "PostgresWorkflowStore",
     "SqliteWorkflowStore",
     "StoredEvent",
     "StoredTick",

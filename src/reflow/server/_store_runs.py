@@ -63,6 +63,9 @@ class StoreRuns(Runs):
         for pump in pumps:
             pump.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            await close()
 
     def adopt(self, workflow: Any) -> None:
         if workflow.runtime is not self.runtime:
