@@ -30,7 +30,6 @@ from benchmarks._common import current_rss_bytes, emit, percentile, positive_int
 from benchmarks._impl import (
     IMPL,
     VERSION,
-    Event,
     HumanResponseEvent,
     InputRequiredEvent,
     StartEvent,
@@ -38,6 +37,7 @@ from benchmarks._impl import (
     Workflow,
     step,
 )
+from benchmarks.cases.durable import ThreeSteps
 
 if TYPE_CHECKING:
     from reflow.server import SqliteWorkflowStore, WorkflowServer
@@ -49,28 +49,6 @@ else:
 CASE = "server"
 SHAPES = ("run_stream", "post_events", "start_waiting")
 CONCURRENCY = 8
-
-
-class Priced(Event):
-    cents: int
-
-
-class Taxed(Event):
-    cents: int
-
-
-class ThreeSteps(Workflow):
-    @step
-    async def price(self, ev: StartEvent) -> Priced:
-        return Priced(cents=100)
-
-    @step
-    async def tax(self, ev: Priced) -> Taxed:
-        return Taxed(cents=ev.cents * 120 // 100)
-
-    @step
-    async def total(self, ev: Taxed) -> StopEvent:
-        return StopEvent(result=ev.cents)
 
 
 class Echo(Workflow):
@@ -131,7 +109,8 @@ class ServerProcess:
 
 
 async def _run_and_stream(http: httpx.AsyncClient, base: str) -> None:
-    started = await http.post(f"{base}/workflows/three/run-nowait", json={})
+    body = {"start_event": {"qty": 1}}
+    started = await http.post(f"{base}/workflows/three/run-nowait", json=body)
     handler_id = started.json()["handler_id"]
     params = {"after_sequence": "-1"}
     async with http.stream("GET", f"{base}/events/{handler_id}", params=params) as response:

@@ -77,9 +77,14 @@ async def follow(
             if envelope.is_terminal():
                 return
     finally:
-        reader.cancel()
-        with contextlib.suppress(BaseException):
-            await reader
+        await cancel_and_wait(reader)
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a helper task and let it unwind; whatever it raised is no longer of interest."""
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
 
 
 def _internal(envelope: EventEnvelopeWithMetadata) -> bool:

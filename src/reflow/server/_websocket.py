@@ -14,7 +14,6 @@ connects and again whenever one starts or changes status.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from reflow.client.protocol import EventEnvelope, EventValidationError
 from reflow.server._http import ApiError, parse_cursor, query_bool
 from reflow.server._runs import HandlerConflict, HandlerNotFound
-from reflow.server._streams import follow
+from reflow.server._streams import cancel_and_wait, follow
 
 if TYPE_CHECKING:
     from reflow.server._server import WorkflowServer
@@ -83,9 +82,7 @@ class Sockets:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            pump.cancel()
-            with contextlib.suppress(BaseException):
-                await pump
+            await cancel_and_wait(pump)
 
     async def _pump(
         self, socket: _Socket, handler_id: str, after: int, include_internal: bool
@@ -167,6 +164,4 @@ class Sockets:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            pusher.cancel()
-            with contextlib.suppress(BaseException):
-                await pusher
+            await cancel_and_wait(pusher)
