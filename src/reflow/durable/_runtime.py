@@ -358,6 +358,23 @@ class DurableRuntime(Runtime):
             raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
         return RunInfo.from_row(row)
 
+    async def wait_for_run(self, run_id: str, timeout: float) -> RunInfo:
+        """``get_run`` once the run's first batch is in the journal (a run just started here).
+
+        ``UnknownRun`` if it is not there within ``timeout`` seconds.
+        """
+        await self.launch()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            row = await self.journal.call(Lookup(run_id), write=False)
+            if row is not None:
+                return RunInfo.from_row(row)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise UnknownRun(f"Run {run_id!r} did not reach {self.path} in {timeout}s")
+            await self._manager.wait_for_change(run_id, min(remaining, self.poll_interval))
+
     async def run_outcome(self, run_id: str) -> StopEvent | BaseException | None:
         """A finished run's StopEvent, or the exception it ended with; None while it runs."""
         await self.launch()

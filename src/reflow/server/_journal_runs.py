@@ -74,18 +74,9 @@ class JournalRuns(Runs):
             info = await self._info(run_id)
             raise HandlerConflict(f"handler {run_id!r} already exists ({info.status})")
         workflow.run(start_event=start_event, run_id=run_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _START_WAIT
-        delay = 0.001
-        while True:
-            with contextlib.suppress(HandlerNotFound):
-                info = await self._info(run_id)
-                # As the peer: the answer describes the run as it started, even a quick one.
-                return handler_data(replace(info, status="running", finished_at=None), None)
-            if loop.time() > deadline:
-                raise RuntimeError(f"run {run_id} did not reach the journal in {_START_WAIT}s")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        info = await self.runtime.wait_for_run(run_id, _START_WAIT)
+        # As the peer: the answer describes the run as it started, even a quick one.
+        return handler_data(replace(info, status="running", finished_at=None), None)
 
     async def wait(self, handler_id: str) -> HandlerData:
         await self._info(handler_id)
