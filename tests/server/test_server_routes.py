@@ -256,3 +256,33 @@ async def test_openapi_document_lists_every_route(
         if method != "HEAD" and route.path != "/openapi.json"
     }
     assert served == http_routes
+
+
+async def test_store_writes_are_retried_with_the_backoff() -> None:
+    from server_flows import ThreeSteps
+
+    from reflow.client.protocol import EventEnvelopeWithMetadata
+    from reflow.server import MemoryWorkflowStore
+
+    class Flaky(MemoryWorkflowStore):
+        failures = 0
+
+        async def append_event(self, run_id: str, envelope: EventEnvelopeWithMetadata) -> None:
+            if self.failures < 2:
+                self.failures += 1
+                raise ConnectionError("store unavailable")
+            await super().append_event(run_id, envelope)
+
+    store = Flaky()
+    server = WorkflowServer(workflow_store=store, persistence_backoff=[0.01, 0.01, 0.01])
+    server.add_workflow("three", ThreeSteps())
+    async with server.contextmanager():
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            done = await client.post("/workflows/three/run", json={})
+            assert done.json()["status"] == "completed"
+            handler_id = done.json()["handler_id"]
+            params = {"after_sequence": -1, "include_internal": "true", "sse": "false"}
+            lines = (await client.get(f"/events/{handler_id}", params=params)).text.splitlines()
+    assert store.failures == 2
+    assert json.loads(lines[-1])["type"] == "StopEvent"

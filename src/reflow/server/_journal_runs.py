@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -23,6 +24,7 @@ _STATUS: dict[str, Status] = {
     "timed_out": "failed",
     "cancelled": "cancelled",
 }
+_OUTCOME_CACHE = 4096
 _START_WAIT = 10.0  # seconds a new run may take to reach the journal before start() gives up
 
 
@@ -49,6 +51,21 @@ def handler_data(info: RunInfo, outcome: StopEvent | BaseException | None) -> Ha
 class JournalRuns(Runs):
     def __init__(self, runtime: DurableRuntime) -> None:
         self.runtime = runtime
+        # A finished run's outcome never changes: decode it once (the newest few thousand).
+        self._outcomes: OrderedDict[str, StopEvent | BaseException] = OrderedDict()
+
+    async def _outcome(self, info: RunInfo) -> StopEvent | BaseException | None:
+        if info.finished_at is None:
+            return None
+        outcome = self._outcomes.get(info.run_id)
+        if outcome is None:
+            outcome = await self.runtime.run_outcome(info.run_id)
+            if outcome is None:
+                return None
+            self._outcomes[info.run_id] = outcome
+            if len(self._outcomes) > _OUTCOME_CACHE:
+                self._outcomes.popitem(last=False)
+        return outcome
 
     async def open(self) -> None:
         await self.runtime.launch()
@@ -93,11 +110,13 @@ class JournalRuns(Runs):
 
     async def get(self, handler_id: str) -> HandlerData:
         info = await self._info(handler_id)
-        outcome = await self.runtime.run_outcome(handler_id) if info.finished_at else None
-        return handler_data(info, outcome)
+        return handler_data(info, await self._outcome(info))
 
     async def list(
-        self, statuses: list[Status] | None, workflow_names: list[str] | None
+        self,
+        statuses: list[Status] | None,
+        workflow_names: list[str] | None,
+        limit: int | None = None,
     ) -> list[HandlerData]:
         journal_statuses = None
         if statuses is not None:
@@ -106,12 +125,8 @@ class JournalRuns(Runs):
                 return []
         if workflow_names is not None and not workflow_names:
             return []
-        found = await self.runtime.list_runs(journal_statuses, workflow_names)
-        result = []
-        for info in found:
-            outcome = await self.runtime.run_outcome(info.run_id) if info.finished_at else None
-            result.append(handler_data(info, outcome))
-        return result
+        found = await self.runtime.list_runs(journal_statuses, workflow_names, limit=limit)
+        return [handler_data(info, await self._outcome(info)) for info in found]
 
     async def last_sequence(self, handler_id: str) -> int:
         return (await self._info(handler_id)).events - 1
@@ -145,3 +160,4 @@ class JournalRuns(Runs):
         if info.status == "running":
             await self.cancel(handler_id)
         await self.runtime.delete_run(handler_id)
+        self._outcomes.pop(handler_id, None)

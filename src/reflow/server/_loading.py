@@ -32,6 +32,10 @@ def import_file(path: str) -> ModuleType:
     if directory not in sys.path:
         sys.path.insert(0, directory)
     name = file.stem if file.stem.isidentifier() else "reflow_served_module"
+    loaded = sys.modules.get(name)
+    loaded_from = getattr(loaded, "__file__", None)
+    if loaded is not None and loaded_from and Path(loaded_from).resolve() == file.resolve():
+        return loaded  # already imported (by name): its classes must stay the same objects
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise ServeTargetError(f"{path}: not a Python file")

@@ -62,8 +62,12 @@ class Runs(abc.ABC):
 
     @abc.abstractmethod
     async def list(
-        self, statuses: list[Status] | None, workflow_names: list[str] | None
-    ) -> list[HandlerData]: ...
+        self,
+        statuses: list[Status] | None,
+        workflow_names: list[str] | None,
+        limit: int | None = None,
+    ) -> list[HandlerData]:
+        """Matching handlers; with ``limit``, the most recently started ones."""
 
     @abc.abstractmethod
     async def last_sequence(self, handler_id: str) -> int:

@@ -71,7 +71,7 @@ class WorkflowServer:
         self.accept_context_api = accept_context_api
         self.max_body_bytes = max_body_bytes
         self.auth_token = auth_token if auth_token is not None else token_from_env()
-        self._runs: Runs = self._pick_runs(self.workflow_store, runtime)
+        self._runs: Runs = self._pick_runs(self.workflow_store, runtime, self.persistence_backoff)
         self._workflows: dict[str, Any] = {}
         self._extra_events: dict[str, list[type[Event]]] = {}
         self._registries: dict[str, dict[str, type[Event]]] = {}
@@ -79,12 +79,14 @@ class WorkflowServer:
         self.app = self._build_app(middleware, exception_handlers, list(cors_origins))
 
     @staticmethod
-    def _pick_runs(store: AbstractWorkflowStore, runtime: Runtime | None) -> Runs:
+    def _pick_runs(
+        store: AbstractWorkflowStore, runtime: Runtime | None, backoff: list[float]
+    ) -> Runs:
         if isinstance(store, SqliteWorkflowStore):
             return JournalRuns(store.runtime)
         if isinstance(runtime, DurableRuntime):
             return JournalRuns(runtime)
-        return StoreRuns(store, runtime or basic_runtime)
+        return StoreRuns(store, runtime or basic_runtime, backoff)
 
     def _build_app(
         self,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from reflow.client.protocol import (
@@ -46,14 +47,30 @@ def stored_handler_data(handler: PersistentHandler) -> HandlerData:
 
 
 class StoreRuns(Runs):
-    def __init__(self, store: AbstractWorkflowStore, runtime: Runtime) -> None:
+    def __init__(
+        self, store: AbstractWorkflowStore, runtime: Runtime, backoff: Sequence[float] = (0.5, 3)
+    ) -> None:
         self.store = store
         self.runtime = runtime
+        self.backoff = tuple(backoff)
         self._live: dict[str, WorkflowHandler] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
 
     async def open(self) -> None:
         await self.runtime.launch()
+
+    async def _persist(self, write: Callable[[], Awaitable[None]]) -> None:
+        """A store write, retried after each delay of ``backoff`` before giving up."""
+        for delay in self.backoff:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                logger.warning(
+                    "reflow.server: store write failed (%s); retrying in %ss", exc, delay
+                )
+                await asyncio.sleep(delay)
+        await write()
 
     async def close(self) -> None:
         for handler in list(self._live.values()):
@@ -95,7 +112,7 @@ class StoreRuns(Runs):
             started_at=now,
             updated_at=now,
         )
-        await self.store.update(row)
+        await self._persist(lambda: self.store.update(row))
         self._live[handler_id] = handler
         task = asyncio.get_running_loop().create_task(self._pump(row, handler))
         self._pumps[handler_id] = task
@@ -111,7 +128,7 @@ class StoreRuns(Runs):
                 if isinstance(event, StopEvent):
                     await self._finish(row, handler, event)
                     finished = True
-                await self.store.append_event(run_id, envelope)
+                await self._persist(partial(self.store.append_event, run_id, envelope))
                 if finished:
                     break
             if not finished:
@@ -142,17 +159,16 @@ class StoreRuns(Runs):
         elif error is not None:
             status = "failed"
         now = utc_now()
-        await self.store.update(
-            row.model_copy(
-                update={
-                    "status": status,
-                    "result": result if status == "completed" else None,
-                    "error": None if error is None else (str(error) or type(error).__name__),
-                    "updated_at": now,
-                    "completed_at": now,
-                }
-            )
+        final = row.model_copy(
+            update={
+                "status": status,
+                "result": result if status == "completed" else None,
+                "error": None if error is None else (str(error) or type(error).__name__),
+                "updated_at": now,
+                "completed_at": now,
+            }
         )
+        await self._persist(partial(self.store.update, final))
 
     async def wait(self, handler_id: str) -> HandlerData:
         pump = self._pumps.get(handler_id)
@@ -164,11 +180,16 @@ class StoreRuns(Runs):
         return stored_handler_data(await self._handler(handler_id))
 
     async def list(
-        self, statuses: list[Status] | None, workflow_names: list[str] | None
+        self,
+        statuses: list[Status] | None,
+        workflow_names: list[str] | None,
+        limit: int | None = None,
     ) -> list[HandlerData]:
         found = await self.store.query(
             HandlerQuery(status_in=statuses, workflow_name_in=workflow_names)
         )
+        if limit is not None:
+            found = sorted(found, key=lambda h: h.started_at or utc_now())[-limit:]
         return [stored_handler_data(h) for h in found]
 
     async def last_sequence(self, handler_id: str) -> int:

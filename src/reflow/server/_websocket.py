@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from reflow.server._server import WorkflowServer
 
 STATUS_POLL_SECONDS = 0.25
+STATUS_RECENT = 100  # newest handlers read on each look, so short runs are seen too
 
 
 class _Socket:
@@ -142,26 +143,37 @@ class Sockets:
     async def status_socket(self, websocket: WebSocket) -> None:
         await websocket.accept()
         socket = _Socket(websocket)
-        known: dict[str, str] = {}
-
-        async def push() -> None:
-            while True:
-                for handler in await self.server._runs.list(None, None):
-                    mark = handler.status
-                    if known.get(handler.handler_id) != mark:
-                        known[handler.handler_id] = mark
-                        await socket.send(
-                            {"type": "status", "handler": handler.model_dump(mode="json")}
-                        )
-                await asyncio.sleep(STATUS_POLL_SECONDS)
-
-        pusher = asyncio.get_running_loop().create_task(push())
+        pusher = asyncio.get_running_loop().create_task(self._push_statuses(socket))
         try:
             while True:
                 text = await websocket.receive_text()
-                if text.strip() in ('{"type": "ping"}', '{"type":"ping"}'):
+                if text.replace(" ", "") == '{"type":"ping"}':
                     await socket.send({"type": "pong"})
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             await cancel_and_wait(pusher)
+
+    async def _push_statuses(self, socket: _Socket) -> None:
+        """Every handler once, then each change: the running ones, the newest, and any that
+        stopped running since the last look (read one by one: there are few)."""
+        runs = self.server._runs
+        known: dict[str, str] = {}
+        seen = await runs.list(None, None)
+        while True:
+            for handler in seen:
+                if known.get(handler.handler_id) != handler.status:
+                    known[handler.handler_id] = handler.status
+                    await socket.send(
+                        {"type": "status", "handler": handler.model_dump(mode="json")}
+                    )
+            await asyncio.sleep(STATUS_POLL_SECONDS)
+            seen = await runs.list(["running"], None)
+            seen += await runs.list(None, None, limit=STATUS_RECENT)
+            listed = {h.handler_id for h in seen}
+            for handler_id, status in list(known.items()):
+                if status == "running" and handler_id not in listed:
+                    try:
+                        seen.append(await runs.get(handler_id))
+                    except HandlerNotFound:
+                        del known[handler_id]
