@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from server_flows import all_workflows
+from server_support import MakeServer
 
 from reflow.server import MemoryWorkflowStore, SqliteWorkflowStore, WorkflowServer
-
-MakeServer = Callable[..., WorkflowServer]
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from conftest import MakeServer
+from server_support import MakeServer
 
 from reflow.client import WorkflowClient
 from reflow.server import WorkflowServer

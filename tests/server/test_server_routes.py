@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from conftest import MakeServer
+from server_support import MakeServer
 
 from reflow.server import WorkflowServer
 
