@@ -27,6 +27,11 @@ SHAPES: dict[str, tuple[int, int, dict[str, bool]]] = {
     "run_stream": (300, 50, {"runs_per_s": True}),
     "post_events": (300, 50, {"p50_ms": False, "p99_ms": False}),
     "start_waiting": (1000, 100, {"ready_s": False, "rss_mb": False}),
+    "subscribers": (
+        1000,
+        100,
+        {"events_per_s": True, "p99_ms": False, "kb_per_subscriber": False},
+    ),
 }
 
 

@@ -9,12 +9,16 @@ client (httpx).  Shapes (``--shape``):
   ``p50_ms``, ``p99_ms``.
 - ``start_waiting``: N runs left waiting for input in the store by a first server; a second
   server on the same file: ``ready_s`` (process start to healthy) and ``rss_mb`` of it.
+- ``subscribers``: N SSE subscribers on one run, which then publishes 20 events 10 ms apart:
+  ``events_per_s`` delivered, ``p99_ms`` from publish to receipt, ``kb_per_subscriber`` (the
+  server's RSS growth while the subscribers connect, divided by N).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -30,6 +34,8 @@ from benchmarks._common import current_rss_bytes, emit, percentile, positive_int
 from benchmarks._impl import (
     IMPL,
     VERSION,
+    Context,
+    Event,
     HumanResponseEvent,
     InputRequiredEvent,
     StartEvent,
@@ -47,7 +53,8 @@ else:
     from reflow.server import SqliteWorkflowStore, WorkflowServer
 
 CASE = "server"
-SHAPES = ("run_stream", "post_events", "start_waiting")
+SHAPES = ("run_stream", "post_events", "start_waiting", "subscribers")
+TICKS = 20
 CONCURRENCY = 8
 
 
@@ -63,12 +70,33 @@ class Echo(Workflow):
         return StopEvent(result="done") if ev.response == "stop" else None
 
 
+class Tick(Event):
+    n: int
+    at: float
+
+
+class Ticker(Workflow):
+    """Asks for a go, then publishes ``TICKS`` timestamped events."""
+
+    @step
+    async def begin(self, ev: StartEvent) -> InputRequiredEvent:
+        return InputRequiredEvent(prefix="go?")
+
+    @step
+    async def tick(self, ctx: Context, ev: HumanResponseEvent) -> StopEvent:
+        for n in range(TICKS):
+            ctx.write_event_to_stream(Tick(n=n, at=time.time()))
+            await asyncio.sleep(0.01)
+        return StopEvent(result="done")
+
+
 def serve(db: str, port: int) -> None:
     import uvicorn
 
     server = WorkflowServer(workflow_store=SqliteWorkflowStore(db))
     server.add_workflow("three", ThreeSteps(timeout=None))
     server.add_workflow("echo", Echo(timeout=None))
+    server.add_workflow("ticker", Ticker(timeout=None))
     uvicorn.run(server.app, host="127.0.0.1", port=port, log_level="error")
 
 
@@ -184,10 +212,68 @@ async def start_waiting(n: int, db: str) -> dict[str, float]:
     return {"ready_s": ready, "rss_mb": rss / 2**20}
 
 
+async def _subscribe(http: httpx.AsyncClient, url: str, on_connect: Any) -> list[float]:
+    """Latencies (s) of the ticks this subscriber received."""
+    latencies: list[float] = []
+    async with http.stream("GET", url, params={"after_sequence": "-1"}) as response:
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            envelope = json.loads(line[5:])
+            if envelope["type"] == "InputRequiredEvent":
+                on_connect()
+            elif envelope["type"] == "Tick":
+                latencies.append(time.time() - envelope["value"]["at"])
+            elif envelope["type"] == "StopEvent":
+                return latencies
+    raise RuntimeError("a subscriber's stream ended without a StopEvent")
+
+
+async def subscribers(n: int, db: str) -> dict[str, float]:
+    server = ServerProcess(db)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    try:
+        async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+            await server.ready(http)
+            started = await http.post(f"{server.base}/workflows/ticker/run-nowait", json={})
+            handler_id = started.json()["handler_id"]
+            await asyncio.sleep(0.5)
+            before = server.rss_bytes()
+            connected = asyncio.Event()
+            count = 0
+
+            def on_connect() -> None:
+                nonlocal count
+                count += 1
+                if count == n:
+                    connected.set()
+
+            url = f"{server.base}/events/{handler_id}"
+            readers = [asyncio.ensure_future(_subscribe(http, url, on_connect)) for _ in range(n)]
+            await asyncio.wait_for(connected.wait(), 300)
+            grown = server.rss_bytes() - before
+            go = {"event": {"type": "HumanResponseEvent", "value": {"response": "go"}}}
+            began = time.perf_counter()
+            await http.post(f"{server.base}/events/{handler_id}", json=go)
+            results = await asyncio.wait_for(asyncio.gather(*readers), 300)
+            elapsed = time.perf_counter() - began
+    finally:
+        server.stop()
+    latencies = [latency for result in results for latency in result]
+    if len(latencies) != n * TICKS:
+        raise RuntimeError(f"expected {n * TICKS} ticks delivered, got {len(latencies)}")
+    return {
+        "events_per_s": len(latencies) / elapsed,
+        "p99_ms": percentile(latencies, 0.99) * 1e3,
+        "kb_per_subscriber": grown / n / 1024,
+    }
+
+
 SHAPE_RUNNERS = {
     "run_stream": run_stream,
     "post_events": post_events,
     "start_waiting": start_waiting,
+    "subscribers": subscribers,
 }
 
 

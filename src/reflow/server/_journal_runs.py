@@ -25,6 +25,7 @@ _STATUS: dict[str, Status] = {
     "cancelled": "cancelled",
 }
 _OUTCOME_CACHE = 4096
+_ENVELOPE_CACHE = 4096
 _START_WAIT = 10.0  # seconds a new run may take to reach the journal before start() gives up
 
 
@@ -53,6 +54,7 @@ class JournalRuns(Runs):
         self.runtime = runtime
         # A finished run's outcome never changes: decode it once (the newest few thousand).
         self._outcomes: OrderedDict[str, StopEvent | BaseException] = OrderedDict()
+        self._envelopes: OrderedDict[tuple[str, int], EventEnvelopeWithMetadata] = OrderedDict()
 
     async def _outcome(self, info: RunInfo) -> StopEvent | BaseException | None:
         if info.finished_at is None:
@@ -76,6 +78,16 @@ class JournalRuns(Runs):
     def adopt(self, workflow: Any) -> None:
         if workflow.runtime is not self.runtime:
             workflow._switch_runtime(self.runtime)
+
+    def _envelope(self, run_id: str, seq: int, event: Event) -> EventEnvelopeWithMetadata:
+        """One envelope object per stored event while it is recent, shared by every reader."""
+        key = (run_id, seq)
+        envelope = self._envelopes.get(key)
+        if envelope is None:
+            envelope = self._envelopes[key] = EventEnvelopeWithMetadata.from_event(event)
+            if len(self._envelopes) > _ENVELOPE_CACHE:
+                self._envelopes.popitem(last=False)
+        return envelope
 
     async def _info(self, handler_id: str) -> RunInfo:
         try:
@@ -136,7 +148,7 @@ class JournalRuns(Runs):
     ) -> AsyncIterator[tuple[int, EventEnvelopeWithMetadata]]:
         try:
             async for stored in self.runtime.stream_events(handler_id, after=after + 1):
-                yield stored.seq - 1, EventEnvelopeWithMetadata.from_event(stored.event)
+                yield stored.seq - 1, self._envelope(handler_id, stored.seq, stored.event)
         except UnknownRun:
             raise HandlerNotFound(handler_id) from None
 

@@ -1,7 +1,9 @@
 """Following a handler's stored events for SSE, NDJSON and WebSocket readers.
 
 A reader task copies events into a queue so that the writer can wait with a timeout (for the
-SSE heartbeat) without cancelling the store's iterator halfway through a read.
+SSE heartbeat) without cancelling the store's iterator halfway through a read.  An envelope's
+JSON text is rendered once however many readers follow the run (1,000 subscribers of one run
+would otherwise serialise each event 1,000 times).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,23 +22,37 @@ from reflow.server._runs import Runs
 _QUEUE_SIZE = 256
 
 
+_RENDERED_CACHE = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One event to send, or (``sequence`` None) a heartbeat."""
+    """One event to send (``text``: its envelope as JSON), or (``sequence`` None) a heartbeat."""
 
     sequence: int | None
-    envelope: dict[str, Any] | None = None
+    text: str = ""
 
 
 HEARTBEAT = Frame(None)
 _END = object()
+# id(envelope), include_qualified_name -> (envelope, its JSON); the envelope is kept so that
+# its id is not reused while the entry lives.
+_rendered: OrderedDict[tuple[int, bool], tuple[EventEnvelopeWithMetadata, str]] = OrderedDict()
 
 
-def shown(envelope: EventEnvelopeWithMetadata, include_qualified_name: bool) -> dict[str, Any]:
+def rendered(envelope: EventEnvelopeWithMetadata, include_qualified_name: bool) -> str:
+    key = (id(envelope), include_qualified_name)
+    found = _rendered.get(key)
+    if found is not None and found[0] is envelope:
+        return found[1]
     data = envelope.model_dump(mode="json")
     if not include_qualified_name:
         data["qualified_name"] = None
-    return data
+    text = json.dumps(data)
+    _rendered[key] = (envelope, text)
+    if len(_rendered) > _RENDERED_CACHE:
+        _rendered.popitem(last=False)
+    return text
 
 
 async def follow(
@@ -73,7 +90,7 @@ async def follow(
                 raise item
             sequence, envelope = item
             if envelope.is_terminal() or include_internal or not _internal(envelope):
-                yield Frame(sequence, shown(envelope, include_qualified_name))
+                yield Frame(sequence, rendered(envelope, include_qualified_name))
             if envelope.is_terminal():
                 return
     finally:
@@ -94,8 +111,8 @@ def _internal(envelope: EventEnvelopeWithMetadata) -> bool:
 def sse_frame(frame: Frame) -> str:
     if frame.sequence is None:
         return ": heartbeat\n\n"
-    return f"id: {frame.sequence}\ndata: {json.dumps(frame.envelope)}\n\n"
+    return f"id: {frame.sequence}\ndata: {frame.text}\n\n"
 
 
 def ndjson_line(frame: Frame) -> str:
-    return json.dumps(frame.envelope) + "\n"
+    return frame.text + "\n"

@@ -40,8 +40,11 @@ class _Socket:
         self._lock = asyncio.Lock()
 
     async def send(self, message: dict[str, Any]) -> None:
+        await self.send_text(json.dumps(message))
+
+    async def send_text(self, text: str) -> None:
         async with self._lock:
-            await self.websocket.send_text(json.dumps(message))
+            await self.websocket.send_text(text)
 
 
 class Sockets:
@@ -97,9 +100,9 @@ class Sockets:
             heartbeat=None,
         )
         async for frame in frames:
-            await socket.send(
-                {"type": "event", "sequence": frame.sequence, "event": frame.envelope}
-            )
+            # The envelope's JSON is rendered once for all readers; wrap it as text.
+            text = f'{{"type": "event", "sequence": {frame.sequence}, "event": {frame.text}}}'
+            await socket.send_text(text)
         await socket.send({"type": "end"})
         await socket.websocket.close(1000)
 
