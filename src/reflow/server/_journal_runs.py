@@ -109,9 +109,8 @@ class JournalRuns(Runs):
 
     async def wait(self, handler_id: str) -> HandlerData:
         await self._info(handler_id)
-        handler = self.runtime.get_handler(handler_id)
-        with contextlib.suppress(Exception):
-            await handler
+        with contextlib.suppress(Exception):  # the outcome is read back from the journal below
+            await self.runtime.get_handler(handler_id)
         data = await self.get(handler_id)
         for _ in range(200):  # the outcome may settle a moment before the row says so
             if data.status != "running":

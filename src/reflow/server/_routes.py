@@ -17,6 +17,7 @@ from reflow.client.protocol import (
     Status,
     result_value,
 )
+from reflow.errors import WorkflowRuntimeError
 from reflow.events import StartEvent
 from reflow.server._http import (
     ApiError,
@@ -201,15 +202,17 @@ class Routes:
         handler_id = request.path_params["handler_id"]
         purge = query_bool(request, "purge", False)
         data = await self._get(handler_id)
-        if purge:
-            await self.runs.purge(handler_id)
-            return JSONResponse({"status": "deleted"})
-        if data.status != "running":
+        if not purge and data.status != "running":
             raise ApiError(404, f"handler {handler_id!r} is already {data.status}")
         try:
+            if purge:
+                await self.runs.purge(handler_id)
+                return JSONResponse({"status": "deleted"})
             await self.runs.cancel(handler_id)
-        except HandlerConflict as exc:
-            raise ApiError(404, str(exc)) from None
+        except (HandlerConflict, HandlerNotFound) as exc:
+            raise ApiError(404, f"handler {handler_id!r}: {exc}") from None
+        except WorkflowRuntimeError as exc:  # e.g. a journal run of a workflow not served here
+            raise ApiError(409, f"cannot cancel handler {handler_id!r}: {_short(exc)}") from None
         return JSONResponse({"status": "cancelled"})
 
     async def send_event(self, request: Request) -> JSONResponse:
