@@ -168,6 +168,9 @@ async def test_handlers_filters(client: httpx.AsyncClient) -> None:
     both = await client.get("/handlers", params=[("status", "completed"), ("status", "failed")])
     assert {h["workflow_name"] for h in both.json()["handlers"]} == {"three", "fails"}
     assert (await client.get("/handlers", params={"status": "bogus"})).json()["handlers"] == []
+    # The peer's client sends an empty workflow_name for "any workflow".
+    empty = await client.get("/handlers", params={"status": "running", "workflow_name": ""})
+    assert [h["handler_id"] for h in empty.json()["handlers"]] == ["waiting"]
     named = await client.get("/handlers", params={"workflow_name": "fails"})
     assert [h["status"] for h in named.json()["handlers"]] == ["failed"]
 

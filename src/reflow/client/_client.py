@@ -152,8 +152,10 @@ class WorkflowClient:
             envelope: dict[str, Any] = {
                 "value": event.model_dump(mode="json"),
                 "type": kind.__name__,
-                "qualified_name": f"{kind.__module__}.{kind.__qualname__}",
             }
+            if not kind.__module__.startswith("reflow."):
+                # reflow's own events live at other paths on the peer's server: name them by type.
+                envelope["qualified_name"] = f"{kind.__module__}.{kind.__qualname__}"
         else:
             envelope = event
         body: dict[str, Any] = {"event": envelope}

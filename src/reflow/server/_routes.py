@@ -174,8 +174,9 @@ class Routes:
         return JSONResponse({"events": [cls.model_json_schema() for cls in registry.values()]})
 
     async def list_handlers(self, request: Request) -> JSONResponse:
-        statuses = request.query_params.getlist("status")
-        names = request.query_params.getlist("workflow_name")
+        # Empty values are no filter (the peer's client sends ``workflow_name=`` for "any").
+        statuses = [s for s in request.query_params.getlist("status") if s]
+        names = [n for n in request.query_params.getlist("workflow_name") if n]
         chosen: list[Status] | None = None
         if statuses:
             chosen = [s for s in _STATUSES if s in statuses]
