@@ -55,26 +55,38 @@ def run_once(python: Path, impl: str, shape: str, size: int) -> dict[str, float]
     return metrics
 
 
+def _median(samples: list[dict[str, float]], metric: str) -> float | None:
+    values = [sample[metric] for sample in samples if metric in sample]
+    return statistics.median(values) if values else None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
+    parser.add_argument("--n", type=int, help="size for every shape (default: per shape)")
     args = parser.parse_args(argv)
     pythons = {"reflow": REPO_ROOT / ".venv" / "bin" / "python", "peer": peer_python()}
     print("| shape | metric | reflow | llama-agents-server 0.8 | ratio |")
     print("|---|---|---|---|---|")
     for shape in args.shape or list(SHAPES):
         size, quick_size, wanted = SHAPES[shape]
-        n = quick_size if args.quick else size
+        n = args.n or (quick_size if args.quick else size)
         samples: dict[str, list[dict[str, float]]] = {"reflow": [], "peer": []}
         for repetition in range(args.repeat):
             order = ["reflow", "peer"] if repetition % 2 == 0 else ["peer", "reflow"]
             for impl in order:
-                samples[impl].append(run_once(pythons[impl], impl, shape, n))
+                try:
+                    samples[impl].append(run_once(pythons[impl], impl, shape, n))
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    print(f"{impl} {shape} n={n} did not finish: {exc}"[:300], file=sys.stderr)
         for metric, higher_is_better in wanted.items():
-            ours = statistics.median(s[metric] for s in samples["reflow"])
-            theirs = statistics.median(s[metric] for s in samples["peer"])
+            ours, theirs = _median(samples["reflow"], metric), _median(samples["peer"], metric)
+            if ours is None or theirs is None:
+                shown = [f"{v:.2f}" if v is not None else "did not finish" for v in (ours, theirs)]
+                print(f"| {shape} (n={n}) | {metric} | {shown[0]} | {shown[1]} | - |")
+                continue
             ratio = ours / theirs if higher_is_better else theirs / ours
             print(f"| {shape} (n={n}) | {metric} | {ours:.2f} | {theirs:.2f} | {ratio:.1f}x |")
         sys.stdout.flush()
