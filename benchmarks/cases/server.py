@@ -9,7 +9,8 @@ client (httpx).  Shapes (``--shape``):
   ``p50_ms``, ``p99_ms``.
 - ``start_waiting``: N runs left waiting for input in the store by a first server; a second
   server on the same file: ``ready_s`` (process start to healthy) and ``rss_mb`` of it.
-- ``subscribers``: N SSE subscribers on one run, which then publishes 20 events 10 ms apart:
+- ``subscribers``: N SSE subscribers on one run, which (once they are connected) publishes 20
+  events 10 ms apart:
   ``events_per_s`` delivered, ``p99_ms`` from publish to receipt, ``kb_per_subscriber`` (the
   server's RSS growth while the subscribers connect, divided by N).
 """
@@ -75,15 +76,16 @@ class Tick(Event):
     at: float
 
 
+class TickerStart(StartEvent):
+    delay: float = 0.0
+
+
 class Ticker(Workflow):
-    """Asks for a go, then publishes ``TICKS`` timestamped events."""
+    """After ``delay`` seconds (while the subscribers connect), publishes ``TICKS`` events."""
 
     @step
-    async def begin(self, ev: StartEvent) -> InputRequiredEvent:
-        return InputRequiredEvent(prefix="go?")
-
-    @step
-    async def tick(self, ctx: Context, ev: HumanResponseEvent) -> StopEvent:
+    async def tick(self, ctx: Context, ev: TickerStart) -> StopEvent:
+        await asyncio.sleep(ev.delay)
         for n in range(TICKS):
             ctx.write_event_to_stream(Tick(n=n, at=time.time()))
             await asyncio.sleep(0.01)
@@ -216,13 +218,12 @@ async def _subscribe(http: httpx.AsyncClient, url: str, on_connect: Any) -> list
     """Latencies (s) of the ticks this subscriber received."""
     latencies: list[float] = []
     async with http.stream("GET", url, params={"after_sequence": "-1"}) as response:
+        on_connect()
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
                 continue
             envelope = json.loads(line[5:])
-            if envelope["type"] == "InputRequiredEvent":
-                on_connect()
-            elif envelope["type"] == "Tick":
+            if envelope["type"] == "Tick":
                 latencies.append(time.time() - envelope["value"]["at"])
             elif envelope["type"] == "StopEvent":
                 return latencies
@@ -232,13 +233,15 @@ async def _subscribe(http: httpx.AsyncClient, url: str, on_connect: Any) -> list
 async def subscribers(n: int, db: str) -> dict[str, float]:
     server = ServerProcess(db)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    delay = max(3.0, n / 100)  # time for every subscriber to connect before the first tick
     try:
         async with httpx.AsyncClient(timeout=300, limits=limits) as http:
             await server.ready(http)
-            started = await http.post(f"{server.base}/workflows/ticker/run-nowait", json={})
-            handler_id = started.json()["handler_id"]
-            await asyncio.sleep(0.5)
             before = server.rss_bytes()
+            body = {"start_event": {"delay": delay}}
+            started = await http.post(f"{server.base}/workflows/ticker/run-nowait", json=body)
+            handler_id = started.json()["handler_id"]
+            began = time.time()
             connected = asyncio.Event()
             count = 0
 
@@ -251,12 +254,11 @@ async def subscribers(n: int, db: str) -> dict[str, float]:
             url = f"{server.base}/events/{handler_id}"
             readers = [asyncio.ensure_future(_subscribe(http, url, on_connect)) for _ in range(n)]
             await asyncio.wait_for(connected.wait(), 300)
+            if time.time() - began > delay:
+                raise RuntimeError(f"{n} subscribers took over {delay} s to connect")
             grown = server.rss_bytes() - before
-            go = {"event": {"type": "HumanResponseEvent", "value": {"response": "go"}}}
-            began = time.perf_counter()
-            await http.post(f"{server.base}/events/{handler_id}", json=go)
             results = await asyncio.wait_for(asyncio.gather(*readers), 300)
-            elapsed = time.perf_counter() - began
+            elapsed = time.time() - began - delay
     finally:
         server.stop()
     latencies = [latency for result in results for latency in result]
