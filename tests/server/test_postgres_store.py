@@ -150,3 +150,20 @@ async def test_server_runs_and_streams_on_postgres(pg: tuple[str, str]) -> None:
             assert "Progress" in stream.text and "StopEvent" in stream.text
             listed = (await client.get("/handlers", params={"status": "completed"})).json()
             assert [h["handler_id"] for h in listed["handlers"]] == [handler_id]
+
+
+async def test_stopping_the_server_records_cancelled_runs(pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    server = WorkflowServer(workflow_store=PostgresWorkflowStore(dsn, schema=schema))
+    for name, workflow in all_workflows().items():
+        server.add_workflow(name, workflow)
+    async with server.contextmanager():
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await client.post("/workflows/ask/run-nowait", json={"handler_id": "left"})
+    store = PostgresWorkflowStore(dsn, schema=schema)
+    try:
+        (left,) = await store.query(HandlerQuery(handler_id_in=["left"]))
+        assert left.status == "cancelled"
+    finally:
+        await store.close()

@@ -77,6 +77,8 @@ class StoreRuns(Runs):
             with contextlib.suppress(Exception):
                 await handler.cancel_run()
         pumps = list(self._pumps.values())
+        if pumps:  # let them record the cancellations, so no handler stays "running"
+            await asyncio.wait(pumps, timeout=2.0)
         for pump in pumps:
             pump.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
