@@ -71,3 +71,26 @@ async def test_runs_of_workflows_not_served_are_listed_but_not_cancelled(tmp_pat
             assert (await client.get("/handlers/foreign")).status_code == 202
             cancel = await client.post("/handlers/foreign/cancel")
             assert cancel.status_code == 409 and "not registered" in cancel.json()["detail"]
+
+
+async def test_a_waiting_run_is_released_from_memory_and_answered_later(tmp_path: Path) -> None:
+    store = SqliteWorkflowStore(tmp_path / "runs.db", release_idle_after=0.05)
+    server = WorkflowServer(workflow_store=store)
+    server.add_workflow("ask", Ask(timeout=None))
+    async with server.contextmanager():
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await client.post("/workflows/ask/run-nowait", json={"handler_id": "parked"})
+            for _ in range(300):
+                info = await store.runtime.get_run("parked")
+                if info.owner is None:  # released: no process holds it, no task runs it
+                    break
+                await asyncio.sleep(0.02)
+            assert info.owner is None and info.waiting_on
+            assert (await client.get("/handlers/parked")).json()["status"] == "running"
+            for _ in range(2):
+                await client.post("/events/parked", json={"event": HUMAN})
+                await asyncio.sleep(0.15)
+            params = {"after_sequence": -1, "sse": "false"}
+            lines = (await client.get("/events/parked", params=params)).text.splitlines()
+            assert "ok+ok" in lines[-1]
