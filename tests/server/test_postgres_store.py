@@ -135,11 +135,16 @@ async def test_notify_wakes_a_subscriber_without_polling(pg: tuple[str, str]) ->
         await writer.close()
 
 
-async def test_server_runs_and_streams_on_postgres(pg: tuple[str, str]) -> None:
-    dsn, schema = pg
+def pg_server(dsn: str, schema: str) -> WorkflowServer:
     server = WorkflowServer(workflow_store=PostgresWorkflowStore(dsn, schema=schema))
     for name, workflow in all_workflows().items():
         server.add_workflow(name, workflow)
+    return server
+
+
+async def test_server_runs_and_streams_on_postgres(pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    server = pg_server(dsn, schema)
     async with server.contextmanager():
         transport = httpx.ASGITransport(app=server.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -154,9 +159,7 @@ async def test_server_runs_and_streams_on_postgres(pg: tuple[str, str]) -> None:
 
 async def test_stopping_the_server_records_cancelled_runs(pg: tuple[str, str]) -> None:
     dsn, schema = pg
-    server = WorkflowServer(workflow_store=PostgresWorkflowStore(dsn, schema=schema))
-    for name, workflow in all_workflows().items():
-        server.add_workflow(name, workflow)
+    server = pg_server(dsn, schema)
     async with server.contextmanager():
         transport = httpx.ASGITransport(app=server.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

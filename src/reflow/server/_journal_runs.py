@@ -15,7 +15,7 @@ from typing import Any
 from reflow.client.protocol import EventEnvelopeWithMetadata, HandlerData, Status
 from reflow.durable import DurableRuntime, RunInfo, UnknownRun
 from reflow.events import Event, StartEvent, StopEvent
-from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs, iso, new_handler_id
+from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs, iso
 
 _STATUS: dict[str, Status] = {
     "running": "running",
@@ -98,10 +98,7 @@ class JournalRuns(Runs):
     async def start(
         self, name: str, workflow: Any, start_event: StartEvent, handler_id: str | None
     ) -> HandlerData:
-        run_id = handler_id or new_handler_id()
-        with contextlib.suppress(HandlerNotFound):
-            info = await self._info(run_id)
-            raise HandlerConflict(f"handler {run_id!r} already exists ({info.status})")
+        run_id = await self.fresh_id(handler_id)
         workflow.run(start_event=start_event, run_id=run_id)
         info = await self.runtime.wait_for_run(run_id, _START_WAIT)
         # As the peer: the answer describes the run as it started, even a quick one.

@@ -42,6 +42,16 @@ class Runs(abc.ABC):
     async def close(self) -> None:
         """Stop driving runs here; durable ones continue in the next server on the store."""
 
+    async def fresh_id(self, handler_id: str | None) -> str:
+        """``handler_id`` if no handler has it yet (else ``HandlerConflict``), or a new id."""
+        if handler_id is None:
+            return new_handler_id()
+        try:
+            existing = await self.get(handler_id)
+        except HandlerNotFound:
+            return handler_id
+        raise HandlerConflict(f"handler {handler_id!r} already exists ({existing.status})")
+
     @abc.abstractmethod
     def adopt(self, workflow: Any) -> None:
         """Move ``workflow`` (already renamed) onto this backend's runtime."""

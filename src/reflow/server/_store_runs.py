@@ -99,10 +99,7 @@ class StoreRuns(Runs):
     async def start(
         self, name: str, workflow: Any, start_event: StartEvent, handler_id: str | None
     ) -> HandlerData:
-        handler_id = handler_id or new_handler_id()
-        with contextlib.suppress(HandlerNotFound):
-            existing = await self._handler(handler_id)
-            raise HandlerConflict(f"handler {handler_id!r} already exists ({existing.status})")
+        handler_id = await self.fresh_id(handler_id)
         run_id = new_handler_id()
         handler = workflow.run(start_event=start_event, run_id=run_id)
         now = utc_now()
