@@ -85,7 +85,7 @@ async def test_failed_run_is_500_with_the_error(client: httpx.AsyncClient) -> No
         (b'{"start_event": {"type": "StopEvent", "value": {}}}', "expects GreetStart"),
         (b'{"start_event": {"type": "Nope", "value": {}}}', "unknown event type 'Nope'"),
         (b'{"handler_id": 5}', "'handler_id' must be a string"),
-        (b'{"context": {"a": 1}}', "'context'"),
+        (b'{"context": {"a": 1}}', "accept_context_api"),
     ],
 )
 async def test_bad_run_bodies_are_400_naming_the_problem(
@@ -289,3 +289,44 @@ async def test_store_writes_are_retried_with_the_backoff() -> None:
             lines = (await client.get(f"/events/{handler_id}", params=params)).text.splitlines()
     assert store.failures == 2
     assert json.loads(lines[-1])["type"] == "StopEvent"
+
+
+async def test_context_api_resumes_a_run_from_its_snapshot(make_server: MakeServer) -> None:
+    from server_flows import Ask
+
+    from reflow.events import HumanResponseEvent
+
+    workflow = Ask(timeout=None)
+    handler = workflow.run()
+    async for event in handler.stream_events():
+        if type(event).__name__ == "InputRequiredEvent":
+            await handler.send_event(HumanResponseEvent(response="first"))
+        if type(event).__name__ == "Progress":
+            break
+    assert handler.ctx is not None
+    snapshot = handler.ctx.to_dict()
+    await handler.cancel_run()
+
+    server = make_server(accept_context_api=True)
+    async with server.contextmanager():
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            started = await client.post(
+                "/workflows/ask/run-nowait", json={"context": snapshot, "handler_id": "resumed"}
+            )
+            assert started.status_code == 200, started.text
+            await asyncio.sleep(0.2)
+            await client.post(
+                "/events/resumed",
+                json={"event": {"type": "HumanResponseEvent", "value": {"response": "second"}}},
+            )
+            for _ in range(100):
+                data = (await client.get("/handlers/resumed")).json()
+                if data["status"] != "running":
+                    break
+                await asyncio.sleep(0.02)
+            assert data["result"]["value"] == {"result": "first+second"}
+            bad = await client.post("/workflows/ask/run-nowait", json={"context": {"version": 999}})
+            assert bad.status_code == 400 and "unsupported version" in bad.json()["detail"]
+            wrong = await client.post("/workflows/ask/run-nowait", json={"context": [1]})
+            assert wrong.status_code == 400 and "must be a JSON object" in wrong.json()["detail"]

@@ -96,10 +96,15 @@ class JournalRuns(Runs):
             raise HandlerNotFound(handler_id) from None
 
     async def start(
-        self, name: str, workflow: Any, start_event: StartEvent, handler_id: str | None
+        self,
+        name: str,
+        workflow: Any,
+        start_event: StartEvent,
+        handler_id: str | None,
+        ctx: Any = None,
     ) -> HandlerData:
         run_id = await self.fresh_id(handler_id)
-        workflow.run(start_event=start_event, run_id=run_id)
+        workflow.run(ctx=ctx, start_event=start_event, run_id=run_id)
         info = await self.runtime.wait_for_run(run_id, _START_WAIT)
         # As the peer: the answer describes the run as it started, even a quick one.
         return handler_data(replace(info, status="running", finished_at=None), None)

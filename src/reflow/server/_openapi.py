@@ -59,7 +59,10 @@ _RUN_BODY = {
         },
         "kwargs": {"type": "object", "description": "start event fields (without start_event)"},
         "handler_id": {"type": "string"},
-        "context": {"type": "object", "description": "refused unless empty"},
+        "context": {
+            "type": "object",
+            "description": "a Context.to_dict() snapshot to resume (accept_context_api)",
+        },
     },
 }
 

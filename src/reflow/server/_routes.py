@@ -133,16 +133,28 @@ class Routes:
     async def _start(self, request: Request) -> HandlerData:
         name, workflow = self._workflow(request)
         body = json_object(await read_json(request, self.server.max_body_bytes), "request body")
-        if body.get("context") and not self.server.accept_context_api:
-            raise ApiError(400, "'context' is not accepted by this server (accept_context_api)")
-        if body.get("context"):
-            raise ApiError(400, "'context' payloads are not supported by reflow's server")
+        ctx = self._context(workflow, body.get("context"))
         handler_id = optional_str(body, "handler_id")
         event = parse_start_event(workflow, self.server.event_registry(name), body)
         try:
-            return await self.runs.start(name, workflow, event, handler_id)  # type: ignore[no-any-return]
+            return await self.runs.start(name, workflow, event, handler_id, ctx)  # type: ignore[no-any-return]
         except HandlerConflict as exc:
             raise ApiError(409, str(exc)) from None
+
+    def _context(self, workflow: Any, payload: Any) -> Any:
+        """A Context restored from a run body's ``context`` (``Context.to_dict()``), or None."""
+        if not payload:  # the peer's client always sends an empty one
+            return None
+        if not self.server.accept_context_api:
+            raise ApiError(400, "'context' is not accepted by this server (accept_context_api)")
+        if not isinstance(payload, dict):
+            raise ApiError(400, f"'context' must be a JSON object, got {json_type(payload)}")
+        from reflow.context.context import Context
+
+        try:
+            return Context.from_dict(workflow, payload)
+        except Exception as exc:
+            raise ApiError(400, f"invalid 'context': {_short(exc)}") from None
 
     async def run(self, request: Request) -> JSONResponse:
         started = await self._start(request)

@@ -58,9 +58,14 @@ class Runs(abc.ABC):
 
     @abc.abstractmethod
     async def start(
-        self, name: str, workflow: Any, start_event: StartEvent, handler_id: str | None
+        self,
+        name: str,
+        workflow: Any,
+        start_event: StartEvent,
+        handler_id: str | None,
+        ctx: Any = None,
     ) -> HandlerData:
-        """Start a run; returns once a reader can find it."""
+        """Start a run (from ``ctx``, a restored Context, if given); returns once it is findable."""
 
     @abc.abstractmethod
     async def wait(self, handler_id: str) -> HandlerData:

@@ -97,11 +97,16 @@ class StoreRuns(Runs):
         return found[0]
 
     async def start(
-        self, name: str, workflow: Any, start_event: StartEvent, handler_id: str | None
+        self,
+        name: str,
+        workflow: Any,
+        start_event: StartEvent,
+        handler_id: str | None,
+        ctx: Any = None,
     ) -> HandlerData:
         handler_id = await self.fresh_id(handler_id)
         run_id = new_handler_id()
-        handler = workflow.run(start_event=start_event, run_id=run_id)
+        handler = workflow.run(ctx=ctx, start_event=start_event, run_id=run_id)
         now = utc_now()
         row = PersistentHandler(
             handler_id=handler_id,
