@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -28,7 +28,7 @@ from reflow.server._http import (
     query_bool,
     read_json,
 )
-from reflow.server._runs import HandlerConflict, HandlerNotFound
+from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs
 from reflow.server._streams import follow, ndjson_line, sse_frame
 
 if TYPE_CHECKING:
@@ -43,12 +43,13 @@ def _handler_response(data: HandlerData, *, running: int = 202) -> JSONResponse:
 
 
 def parse_start_event(workflow: Any, registry: dict[str, Any], body: dict[str, Any]) -> StartEvent:
-    start_class = workflow.start_event_class
+    start_class: type[StartEvent] = workflow.start_event_class
     raw = body.get("start_event")
     if raw is None:
         kwargs = json_object(body.get("kwargs"), "'kwargs'")
         try:
-            return start_class.model_validate(kwargs)  # type: ignore[no-any-return]
+            built: StartEvent = start_class.model_validate(kwargs)
+            return built
         except Exception as exc:
             raise ApiError(
                 400, f"invalid kwargs for {start_class.__name__}: {_short(exc)}"
@@ -76,7 +77,7 @@ def parse_start_event(workflow: Any, registry: dict[str, Any], body: dict[str, A
             400,
             f"start_event is a {type(event).__name__}; workflow expects {start_class.__name__}",
         )
-    return cast(StartEvent, event)
+    return event
 
 
 def _short(exc: BaseException) -> str:
@@ -90,7 +91,7 @@ class Routes:
         self.server = server
 
     @property
-    def runs(self) -> Any:
+    def runs(self) -> Runs:
         return self.server._runs
 
     def routes(self) -> list[Route]:
@@ -137,7 +138,7 @@ class Routes:
         handler_id = optional_str(body, "handler_id")
         event = parse_start_event(workflow, self.server.event_registry(name), body)
         try:
-            return await self.runs.start(name, workflow, event, handler_id, ctx)  # type: ignore[no-any-return]
+            return await self.runs.start(name, workflow, event, handler_id, ctx)
         except HandlerConflict as exc:
             raise ApiError(409, str(exc)) from None
 
@@ -197,7 +198,7 @@ class Routes:
 
     async def _get(self, handler_id: str) -> HandlerData:
         try:
-            return await self.runs.get(handler_id)  # type: ignore[no-any-return]
+            return await self.runs.get(handler_id)
         except HandlerNotFound:
             raise ApiError(404, f"handler {handler_id!r} not found") from None
 
