@@ -24,6 +24,7 @@ from reflow.cli._errors import (
 from reflow.cli._flow import flow_group
 from reflow.cli._run import run_command
 from reflow.cli._runs import runs_group
+from reflow.cli._serve import serve_command
 from reflow.cli._validate import validate_command
 
 
@@ -80,5 +81,6 @@ main.add_command(draw_command)
 main.add_command(validate_command)
 main.add_command(runs_group)
 main.add_command(flow_group)
+main.add_command(serve_command)
 
 __all__ = ["main"]

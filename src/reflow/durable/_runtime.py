@@ -30,6 +30,7 @@ from reflow.durable._live import LiveRun
 from reflow.durable._manager import RunManager
 from reflow.durable._poller import heartbeat, poll_forever, scan
 from reflow.durable._queries import ListRuns, Lookup
+from reflow.durable._single import DeleteFinishedRun, row_outcome
 from reflow.engine import RunConfig, RunState, TickAddEvent, TickCancelRun, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
@@ -372,6 +373,49 @@ class DurableRuntime(Runtime):
         workflows = None if workflow is None else workflow_names(workflow)
         rows = await self.journal.call(ListRuns(statuses, workflows, limit), write=False)
         return [RunInfo.from_row(row) for row in rows]
+
+    async def get_run(self, run_id: str) -> RunInfo:
+        """One run as ``list_runs`` reports it; ``UnknownRun`` if the journal has no such run."""
+        await self.launch()
+        row = await self.journal.call(Lookup(run_id), write=False)
+        if row is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        return RunInfo.from_row(row)
+
+    async def wait_for_run(self, run_id: str, timeout: float) -> RunInfo:
+        """``get_run`` once the run's first batch is in the journal (a run just started here).
+
+        ``UnknownRun`` if it is not there within ``timeout`` seconds.
+        """
+        await self.launch()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            row = await self.journal.call(Lookup(run_id), write=False)
+            if row is not None:
+                return RunInfo.from_row(row)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise UnknownRun(f"Run {run_id!r} did not reach {self.path} in {timeout}s")
+            await self._manager.wait_for_change(run_id, min(remaining, self.poll_interval))
+
+    async def run_outcome(self, run_id: str) -> StopEvent | BaseException | None:
+        """A finished run's StopEvent, or the exception it ended with; None while it runs."""
+        await self.launch()
+        row = await self.journal.call(Lookup(run_id), write=False)
+        if row is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        workflow = self._workflows.get(row.workflow)
+        return row_outcome(row, self._codec(workflow) if workflow is not None else JournalCodec())
+
+    async def delete_run(self, run_id: str) -> None:
+        """Delete a finished run from the journal; ``ValueError`` for a run still going."""
+        await self.launch()
+        status = await self.journal.call(DeleteFinishedRun(run_id))
+        if status is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        if status not in STATUSES[1:]:
+            raise ValueError(f"Run {run_id!r} is {status}; cancel it before deleting it")
 
     async def prune(self, older_than: float | timedelta) -> int:
         """Delete runs that finished more than ``older_than`` ago; returns how many."""

@@ -1,0 +1,107 @@
+"""What the routes ask of the runs behind a server, whichever store keeps them.
+
+Two implementations: ``JournalRuns`` (``_journal_runs``) drives runs on a ``DurableRuntime`` and
+reads everything back from its journal; ``StoreRuns`` (``_store_runs``) drives them on an
+in-memory runtime and writes handlers and events into an ``AbstractWorkflowStore``.
+"""
+
+from __future__ import annotations
+
+import abc
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from reflow.client.protocol import EventEnvelopeWithMetadata, HandlerData, Status
+from reflow.events import Event, StartEvent
+
+
+class HandlerNotFound(LookupError):
+    """No handler with that id."""
+
+
+class HandlerConflict(RuntimeError):
+    """The handler is in a state that refuses the request (finished, already running)."""
+
+
+def new_handler_id() -> str:
+    """Twenty URL-safe random characters, like the peer's nanoids."""
+    return secrets.token_urlsafe(15)
+
+
+def iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class Runs(abc.ABC):
+    """Start, read, signal and delete the runs of one server."""
+
+    async def open(self) -> None:
+        """Make the runs startable (launch the runtime, resume what was interrupted)."""
+
+    async def close(self) -> None:
+        """Stop driving runs here; durable ones continue in the next server on the store."""
+
+    async def fresh_id(self, handler_id: str | None) -> str:
+        """``handler_id`` if no handler has it yet (else ``HandlerConflict``), or a new id."""
+        if handler_id is None:
+            return new_handler_id()
+        try:
+            existing = await self.get(handler_id)
+        except HandlerNotFound:
+            return handler_id
+        raise HandlerConflict(f"handler {handler_id!r} already exists ({existing.status})")
+
+    @abc.abstractmethod
+    def adopt(self, workflow: Any) -> None:
+        """Move ``workflow`` (already renamed) onto this backend's runtime."""
+
+    @abc.abstractmethod
+    async def start(
+        self,
+        name: str,
+        workflow: Any,
+        start_event: StartEvent,
+        handler_id: str | None,
+        ctx: Any = None,
+    ) -> HandlerData:
+        """Start a run (from ``ctx``, a restored Context, if given); returns once it is findable."""
+
+    @abc.abstractmethod
+    async def wait(self, handler_id: str) -> HandlerData:
+        """The handler once its run has finished."""
+
+    @abc.abstractmethod
+    async def get(self, handler_id: str) -> HandlerData:
+        """``HandlerNotFound`` when unknown."""
+
+    @abc.abstractmethod
+    async def list(
+        self,
+        statuses: list[Status] | None,
+        workflow_names: list[str] | None,
+        limit: int | None = None,
+    ) -> list[HandlerData]:
+        """Matching handlers; with ``limit``, the most recently started ones."""
+
+    @abc.abstractmethod
+    async def last_sequence(self, handler_id: str) -> int:
+        """The sequence of the handler's latest stored event (-1: none yet)."""
+
+    @abc.abstractmethod
+    def events(
+        self, handler_id: str, after: int
+    ) -> AsyncIterator[tuple[int, EventEnvelopeWithMetadata]]:
+        """Stored events with a sequence above ``after``, waiting for more until the run ends."""
+
+    @abc.abstractmethod
+    async def send(self, handler_id: str, event: Event, step: str | None) -> None:
+        """Deliver ``event``; ``HandlerConflict`` if the run has finished."""
+
+    @abc.abstractmethod
+    async def cancel(self, handler_id: str) -> None:
+        """Cancel a running handler; ``HandlerConflict`` if it has finished."""
+
+    @abc.abstractmethod
+    async def purge(self, handler_id: str) -> None:
+        """Cancel the run if needed and delete everything stored about it."""
