@@ -124,5 +124,9 @@ async def terminate_tree(root: int, tag: str | None, grace: float) -> None:
         members = tree_members(root, tag)
         if not members:
             return
+        # The root's own group first, in one call: killed one by one, a shell could see its
+        # child die and exit on its own (status 137) between two kills, hiding the SIGKILL.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(root, signal.SIGKILL)
         _signal_all(members, signal.SIGKILL)
         await asyncio.sleep(0.01)
