@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from click.testing import CliRunner
 from tests.flows.test_server_routes import CHAIN, FAILING
+from tests.live_server import live_app
 
 from reflow.cli import main
 from reflow.flows import FlowServices
@@ -30,23 +30,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @asynccontextmanager
 async def serving(services: FlowServices) -> AsyncIterator[str]:
     server = WorkflowServer(auth_token=TOKEN)
+    server.enable_flows(services)  # the test's key prefix
     server.add_flow(CHAIN, name="chain")
     server.add_flow(FAILING, name="failing")
-    assert server.flows is not None
-    server.flows.services = services  # the test's key prefix
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    live = uvicorn.Server(uvicorn.Config(server.app, log_level="warning", lifespan="on"))
-    task = asyncio.ensure_future(live.serve(sockets=[sock]))
-    while not live.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        live.should_exit = True
-        await task
-        sock.close()
+    async with live_app(server.app) as address:
+        yield address
 
 
 async def receive(ws: Any) -> dict[str, Any]:
