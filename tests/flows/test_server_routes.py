@@ -9,22 +9,18 @@ from typing import Any
 import httpx
 import pytest
 from tests.flows.conftest import edge, node
+from tests.flows.test_dev import DOC
 
 from reflow.flows import FlowServices, flow_function
 from reflow.server import WorkflowServer
 
+# The development-mode chain, its delay short unless the data asks for a long one.
 CHAIN: dict[str, Any] = {
+    **DOC,
     "nodes": [
-        node("1", "counter", {"min_value": 1, "max_value": 3}),
-        node(
-            "2",
-            "data-transformer",
-            {"output_template": '{"n": {{ data.counter.current }}}', "overwrite": False},
-        ),
-        node("3", "if-condition", {"condition_expression": "data.data_transformer.n > 1"}),
+        *DOC["nodes"][:3],
         node("4", "static-delay-node", {"interval": "{{ data.delay | default(0.01) }}"}),
     ],
-    "edges": [edge("1", "2"), edge("2", "3"), edge("3", "4", "yes")],
 }
 TICKING: dict[str, Any] = {
     "nodes": [
