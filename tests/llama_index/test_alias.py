@@ -85,10 +85,12 @@ def test_no_module_of_the_peer_is_loaded() -> None:
 
 
 def test_a_workflows_module_reflow_lacks_fails_instead_of_loading_the_peer() -> None:
-    assert (_peer_package_dir() / "server").is_dir()
+    # The peer's wire models live in ``workflows.protocol``; reflow keeps them in
+    # ``reflow.client.protocol`` (``workflows.server`` is no example any more: reflow has one).
+    assert (_peer_package_dir() / "protocol").is_dir()
     with pytest.raises(ModuleNotFoundError):
-        importlib.import_module("workflows.server")
-    assert "workflows.server" not in sys.modules
+        importlib.import_module("workflows.protocol")
+    assert "workflows.protocol" not in sys.modules
 
 
 def test_install_refuses_after_the_peer_was_imported() -> None:
