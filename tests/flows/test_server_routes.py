@@ -11,7 +11,14 @@ import pytest
 from tests.flows.conftest import edge, node
 from tests.flows.test_dev import DOC
 
-from reflow.flows import FlowServices, flow_function
+from reflow.flows import (
+    BlockingNode,
+    EmptyConfig,
+    FlowServices,
+    Payload,
+    default_registry,
+    flow_function,
+)
 from reflow.server import WorkflowServer
 
 # The development-mode chain, its delay short unless the data asks for a long one.
@@ -217,3 +224,40 @@ async def test_redis_away_is_a_503_naming_it() -> None:
             dev = await client.post("/flows/failing/dev/1")
     assert answer.status_code == 503 and "Redis is unavailable" in answer.json()["detail"]
     assert dev.status_code == 503
+
+
+class BrokenSetup(BlockingNode[EmptyConfig]):
+    """A node whose setup fails: the whole production run fails, not one iteration."""
+
+    type_id = "broken-setup"
+    config_model = EmptyConfig
+
+    async def setup(self) -> None:
+        raise RuntimeError("no database here")
+
+    async def execute(self, payload: Payload, config: EmptyConfig) -> Payload:
+        return payload
+
+
+async def test_a_production_run_that_fails_reports_it_and_can_start_again(
+    services: FlowServices,
+) -> None:
+    registry = default_registry().copy()
+    registry.register(BrokenSetup)
+    server = WorkflowServer()
+    host = server.enable_flows(services, registry)
+    doc = {"nodes": [node("1", "counter"), node("b", "broken-setup")], "edges": [edge("1", "b")]}
+    loaded = host.load(doc, name="broken")
+    server.add_flow(loaded)
+    async with server.contextmanager():
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            queue = host.get("broken").state.subscribe()  # what a socket is sent
+            assert (await client.post("/flows/broken/start")).status_code == 202
+            await until(lambda: status_is(client, "broken", "failed"))
+            sent = [queue.get_nowait() for _ in range(queue.qsize())]
+            assert [m["type"] for m in sent if m is not None][-1] == "flow_failed"
+            assert sent[-1] is not None and "no database here" in sent[-1]["error"]
+            status = (await client.get("/flows/broken/status")).json()
+            assert status["error"] == "RuntimeError: no database here"
+            assert (await client.post("/flows/broken/start")).status_code == 202
