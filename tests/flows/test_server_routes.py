@@ -261,3 +261,13 @@ async def test_a_production_run_that_fails_reports_it_and_can_start_again(
             status = (await client.get("/flows/broken/status")).json()
             assert status["error"] == "RuntimeError: no database here"
             assert (await client.post("/flows/broken/start")).status_code == 202
+
+
+async def test_the_openapi_document_describes_the_flow_routes(client: Client) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert {"/flows", "/flows/{name}/start", "/flows/{name}/dev/{node_id}"} <= set(paths)
+    assert "422" in paths["/flows/{name}/dlq/{entry_id}/replay"]["post"]["responses"]
+    assert "problems" in str(paths["/flows"]["post"]["responses"]["400"])
+    assert "/workflows" in paths  # the workflows' routes are still there
+    plain = WorkflowServer().openapi_schema()["paths"]
+    assert not any(path.startswith("/flows") for path in plain)

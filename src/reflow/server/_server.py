@@ -225,4 +225,9 @@ class WorkflowServer:
         await uvicorn.Server(config).serve()
 
     def openapi_schema(self) -> dict[str, Any]:
-        return openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        document = openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        if self.flows is not None:
+            from reflow.server._flow_openapi import flow_paths
+
+            document["paths"].update(flow_paths())
+        return document
