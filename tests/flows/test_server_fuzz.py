@@ -7,19 +7,16 @@ real Redis under a random key prefix.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from tests.flows.conftest import REDIS_URL, delete_prefix, require_redis
 from tests.flows.test_dev import DOC
+from tests.live_server import live_app_in_thread
 
 from reflow.flows import FlowServices
 from reflow.server import WorkflowServer
@@ -42,19 +39,8 @@ def base_url() -> Iterator[str]:
     require_redis()
     prefix = f"reflow-test-flowfuzz:{uuid.uuid4().hex[:12]}:"
     server = build_server(prefix)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    live = uvicorn.Server(uvicorn.Config(server.app, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=lambda: asyncio.run(live.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not live.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    live.should_exit = True
-    thread.join(20)
-    sock.close()
+    with live_app_in_thread(server.app) as url:
+        yield url
     asyncio.run(delete_prefix(prefix))
 
 
