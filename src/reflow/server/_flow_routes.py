@@ -208,8 +208,8 @@ class FlowRoutes:
             while True:
                 text = await websocket.receive_text()
                 await socket.send(self._answer(name, text))
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left, or the pump closed the socket (RuntimeError on receive)
         finally:
             state.unsubscribe(queue)
             pump.cancel()
@@ -237,10 +237,13 @@ class FlowRoutes:
 
     @staticmethod
     async def _pump(socket: _Socket, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
-        while True:
-            message = await queue.get()
-            if message is None:  # cut off for falling too far behind
-                await socket.send({"type": "error", "detail": "too far behind; reconnect"})
-                await socket.websocket.close(1013)
-                return
-            await socket.send(message)
+        try:
+            while True:
+                message = await queue.get()
+                if message is None:  # cut off for falling too far behind
+                    await socket.send({"type": "error", "detail": "too far behind; reconnect"})
+                    await socket.websocket.close(1013)
+                    return
+                await socket.send(message)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the socket went away while sending; the receive loop ends it
