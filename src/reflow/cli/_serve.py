@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
+
+from reflow.cli._flow import _redis_options
+
+FLOW_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 @click.command("serve")
@@ -18,14 +23,33 @@ import click
     help="The SQLite journal runs are kept in (when the file defines no WorkflowServer).",
 )
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
-def serve_command(target: str, host: str, port: int, db: str, token: str | None) -> None:
+@click.option(
+    "--flow",
+    "flow_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A flow document (JSON/YAML) to serve under /flows too; repeatable.",
+)
+@_redis_options
+def serve_command(
+    target: str,
+    host: str,
+    port: int,
+    db: str,
+    token: str | None,
+    flow_files: tuple[Path, ...],
+    redis_url: str,
+    prefix: str,
+) -> None:
     """Serve the WorkflowServer in FILE, or every workflow FILE defines.
 
     NAME picks a WorkflowServer or a workflow in the file.  Runs are durable: stop the server
-    (Ctrl-C, SIGTERM) and start it again, and unfinished runs continue.  See docs/serving.md.
+    (Ctrl-C, SIGTERM) and start it again, and unfinished runs continue.  A FILE ending in
+    .json, .yaml or .yml is a flow document: it is served under /flows (as is every --flow),
+    on the Redis at --redis.  See docs/serving.md and docs/flows.md.
     """
     try:
-        from reflow.server import SqliteWorkflowStore
+        from reflow.server import SqliteWorkflowStore, WorkflowServer
         from reflow.server._auth import BearerAuth
         from reflow.server._loading import ServeTargetError, load_server
         from reflow.server._serving import run_uvicorn
@@ -33,12 +57,26 @@ def serve_command(target: str, host: str, port: int, db: str, token: str | None)
         raise click.ClickException(
             f"reflow serve needs the server extra (pip install 'reflow[server]'): {exc}"
         ) from exc
-    try:
-        server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token)
-    except ServeTargetError as exc:
-        raise click.ClickException(str(exc)) from exc
+    if target.lower().endswith(FLOW_SUFFIXES):
+        flow_files = (Path(target), *flow_files)
+        server = WorkflowServer(workflow_store=SqliteWorkflowStore(db), auth_token=token)
+    else:
+        try:
+            server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token)
+        except ServeTargetError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if flow_files:
+        from reflow.flows import FlowError, FlowServices
+
+        server.enable_flows(FlowServices(redis_url=redis_url, prefix=prefix))
+        for path in flow_files:
+            try:
+                server.add_flow(path)
+            except (FlowError, OSError) as exc:
+                raise click.ClickException(f"{path}: {exc}") from exc
     app: Any = server.app
     if token and server.auth_token != token:  # the file's own server: guard it with the token
         app = BearerAuth(app, token)
-    click.echo(f"Serving {', '.join(server.get_workflows())} on http://{host}:{port}", err=True)
+    served = [*server.get_workflows(), *(server.flows.flows if server.flows else ())]
+    click.echo(f"Serving {', '.join(served)} on http://{host}:{port}", err=True)
     run_uvicorn(app, host, port)

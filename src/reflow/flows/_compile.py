@@ -347,19 +347,34 @@ def _start_step(plan: _Plan, name: str, producer: str | None, entries: list[str]
             payload = Payload.from_dict(ev.payload or {})
             return start_at(ctx, [ev.entry] if ev.entry else entries, payload)
         assert bound is not None
+        started = 0.0
         if observed:
+            started = time.perf_counter()
             plan.emit("node_started", {"node_id": producer, "node_type": bound.type_id})
         incoming = Payload()
         try:
             out = await bound.produce(incoming, ev.token)
         except Exception as exc:
             if observed:
-                plan.emit("node_failed", {"node_id": producer, "error": str(exc)})
+                plan.emit(
+                    "node_failed",
+                    {"node_id": producer, "node_type": bound.type_id, "error": str(exc)},
+                )
             raise NodeFailure(producer, bound.type_id, incoming, exc) from exc
+        if observed:
+            # A producer that is done completes too (``done``), so no start is left open.
+            plan.emit(
+                "node_completed",
+                {
+                    "node_id": producer,
+                    "node_type": bound.type_id,
+                    "route": None,
+                    "duration": time.perf_counter() - started,
+                    "done": out is None,
+                },
+            )
         if out is None:
             return StopEvent(result={"done": True, "outputs": {}})
-        if observed:
-            plan.emit("node_completed", {"node_id": producer, "node_type": bound.type_id})
         assert entry_router is not None
         return entry_router.route(ctx, out, FULL, None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,6 +32,10 @@ from reflow.server._sqlite_store import SqliteWorkflowStore
 from reflow.server._store import AbstractWorkflowStore
 from reflow.server._store_runs import StoreRuns
 from reflow.server._websocket import Sockets
+
+if TYPE_CHECKING:
+    from reflow.flows import Flow, FlowServices, NodeRegistry
+    from reflow.server._flow_host import FlowHost
 
 
 class WorkflowServer:
@@ -76,6 +80,7 @@ class WorkflowServer:
         self._extra_events: dict[str, list[type[Event]]] = {}
         self._registries: dict[str, dict[str, type[Event]]] = {}
         self.started = False
+        self.flows: FlowHost | None = None
         self.app = self._build_app(middleware, exception_handlers, list(cors_origins))
 
     @staticmethod
@@ -171,6 +176,24 @@ class WorkflowServer:
                 self._registries[name] = found
         return found
 
+    # -- flows (optional: needs the flows extra) -----------------------------------------------
+
+    def enable_flows(
+        self, services: FlowServices | None = None, registry: NodeRegistry | None = None
+    ) -> FlowHost:
+        """Mount the ``/flows`` routes and ``/ws/flows/{name}`` (once); returns the flow host."""
+        if self.flows is None:
+            from reflow.server._flow_host import FlowHost
+            from reflow.server._flow_routes import FlowRoutes
+
+            self.flows = FlowHost(services, registry)
+            self.app.router.routes.extend(FlowRoutes(self, self.flows).routes())
+        return self.flows
+
+    def add_flow(self, flow: Flow | Any, *, name: str | None = None) -> Flow:
+        """Serve a flow (a ``Flow``, a path, or a parsed document) under ``name``."""
+        return self.enable_flows().add(flow, name=name)
+
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -181,6 +204,8 @@ class WorkflowServer:
     async def stop(self) -> None:
         if self.started:
             self.started = False
+            if self.flows is not None:
+                await self.flows.close()
             await self._runs.close()
 
     @contextlib.asynccontextmanager
@@ -200,4 +225,9 @@ class WorkflowServer:
         await uvicorn.Server(config).serve()
 
     def openapi_schema(self) -> dict[str, Any]:
-        return openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        document = openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        if self.flows is not None:
+            from reflow.server._flow_openapi import flow_paths
+
+            document["paths"].update(flow_paths())
+        return document
