@@ -11,20 +11,20 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reflow._notes import with_note
-from reflow._step_runner import make_step_worker
-from reflow._stream_levels import collect_bindings, compute_levels
-from reflow._validation import (
+from reflow._steps.collect import WorkflowMeta, add_step_to, collect_step_functions
+from reflow._steps.config import StepConfig, WorkflowGraphCheck
+from reflow._steps.notes import with_note
+from reflow._steps.runner import make_step_worker
+from reflow._steps.stream_levels import collect_bindings, compute_levels
+from reflow._steps.validation import (
     infer_start_stop,
     infer_state_type,
     validate_skip_graph_checks,
     validate_workflow,
 )
-from reflow._workflow_meta import WorkflowMeta, add_step_to, collect_step_functions
 from reflow.context._serializability import DEFAULT_VALUE_CHECKER, check_serializable
 from reflow.context.context import Context
 from reflow.context.serializers import BaseSerializer, JsonSerializer
-from reflow.decorators import StepConfig, WorkflowGraphCheck
 from reflow.engine import RunConfig, RunState, StepSpec
 from reflow.errors import ContextStateError, WorkflowRuntimeError, WorkflowValidationError
 from reflow.events import Event, StartEvent, StopEvent
@@ -177,7 +177,7 @@ class Workflow(metaclass=WorkflowMeta):
             workflow_name=type(self).__name__,
         )
         if validate_resource_configs or validate_resources:
-            from reflow._workflow_resources import check_resources
+            from reflow._steps.resources import check_resources
 
             check_resources(self._configs, self._resource_manager, validate_resources)
         return self._validated
