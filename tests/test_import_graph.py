@@ -8,6 +8,8 @@ type-check.  The graph is read from the source (AST), not by importing.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +147,27 @@ def test_the_circle_finder_finds_a_circle() -> None:
 def test_moved_classes_keep_their_public_module(cls: type, public_module: str) -> None:
     # Snapshots, pickles and reprs name these classes by the module users import them from.
     assert cls.__module__ == public_module
+
+
+def test_import_reflow_leaves_the_checks_and_the_peer_plugin_names_unloaded() -> None:
+    # What every CLI call and server start pays: these load with the first Workflow built, or
+    # when a custom runtime asks for the peer's plugin names.
+    probe = (
+        "import sys, reflow\n"
+        "lazy = ['reflow._steps.validation', 'reflow._steps.stream_levels',\n"
+        "        'reflow.runtime.types._plugin_extras', 'reflow.durable']\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+        "from reflow.runtime.types.plugin import WorkerTask, as_v2_runtime_compatibility_shim\n"
+        "print(WorkerTask.__module__, callable(as_v2_runtime_compatibility_shim))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.splitlines() == ["[]", "reflow.runtime.types._plugin_extras True"]
+
+
+def test_unknown_plugin_attribute_is_an_attribute_error() -> None:
+    import reflow.runtime.types.plugin as plugin
+
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        _ = plugin.NoSuchName
