@@ -92,6 +92,19 @@ FLOOR_CASES: tuple[CaseSpec, ...] = (
         engines=(ASYNCIO,),
         floor_for="fanout",
     ),
+    # One SQLite commit per step: beside durable[chain] (200 runs) and durable[sequential]
+    # (2,000 one-step runs).
+    CaseSpec(
+        "floor",
+        "benchmarks.cases.floor",
+        (200, 2_000),
+        (20, 200),
+        tiny_size=2,
+        variant="commit",
+        variant_flag="--shape",
+        engines=(ASYNCIO,),
+        floor_for="durable",
+    ),
 )
 
 # The shapes above on ``reflow.durable.DurableRuntime`` (SQLite in a temporary directory, NORMAL

@@ -144,6 +144,23 @@ def test_summary_puts_floor_figures_beside_their_case() -> None:
     assert rows[1].reflow is None
 
 
+def test_the_commit_floor_stands_beside_the_durable_chain_and_sequential_rows() -> None:
+    [floor_commit] = [s for s in select_cases("floor[commit]")]
+    [durable_chain] = select_cases("durable[chain]")
+    [durable_sequential] = select_cases("durable[sequential]")
+    floor_metrics = {"steps_per_s": 900.0, "runs_per_s": 900.0, "run_p50_ms": 0.2, "p50_ms": 0.01}
+    outcomes = [
+        Outcome(durable_chain, 200, REFLOW, metrics={"steps_per_s": 300.0}),
+        Outcome(durable_sequential, 2000, REFLOW, metrics={"runs_per_s": 450.0}),
+        Outcome(floor_commit, 200, ASYNCIO, metrics=floor_metrics),
+        Outcome(floor_commit, 2000, ASYNCIO, metrics=floor_metrics),
+    ]
+    rows = {(row.case, row.metric): row for row in summarize(outcomes)}
+    assert rows[("durable[chain]", "steps_per_s")].floor == Figure.of([900.0])
+    assert rows[("durable[sequential]", "runs_per_s")].floor == Figure.of([900.0])
+    assert not any(case.startswith("floor") for case, _ in rows)
+
+
 def test_summary_shows_a_problem_when_no_repetition_succeeded() -> None:
     outcomes = [
         Outcome(FANOUT, 10, REFLOW, metrics={"seconds": 1.0}),
@@ -175,7 +192,7 @@ def test_peer_is_skipped_above_the_fanout_cap_without_a_process() -> None:
 
 def test_case_selection_by_name_or_label() -> None:
     labels = [spec.label for spec in select_cases("fanout[state],floor")]
-    assert labels == ["fanout[state]", "floor[chain]", "floor[fanout]"]
+    assert labels == ["fanout[state]", "floor[chain]", "floor[fanout]", "floor[commit]"]
     assert len(select_cases(None)) == len(ALL_CASES)
 
 
@@ -207,6 +224,10 @@ def test_runner_end_to_end_on_the_floor_programs(
     printed = capsys.readouterr().out
     assert "floor[fanout]" in printed
     data = json.loads(out.read_text())
-    assert {row["case"] for row in data["rows"]} == {"floor[chain]", "floor[fanout]"}
+    assert {row["case"] for row in data["rows"]} == {
+        "floor[chain]",
+        "floor[fanout]",
+        "floor[commit]",
+    }
     assert all(row["asyncio"]["median"] > 0 for row in data["rows"])
     assert all(sample["problem"] is None for sample in data["samples"])

@@ -31,6 +31,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "agent": {"runs_per_s", "p50_ms", "us_per_agent_step"},
     "floor[chain]": {"steps_per_s", "run_p50_ms"},
     "floor[fanout]": {"seconds"},
+    "floor[commit]": {"commits_per_s", "steps_per_s", "run_p50_ms", "runs_per_s", "p50_ms"},
     "durable[three]": {"runs_per_s", "p50_ms", "concurrent_runs_per_s"},
     "durable[sequential]": {"runs_per_s", "p50_ms", "p99_ms"},
     "durable[chain]": {"steps_per_s", "run_p50_ms"},

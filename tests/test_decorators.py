@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from reflow._signature import is_free_function, parse_return_annotation
-from reflow._workflow_meta import WorkflowMeta, add_step_to, collect_step_functions
+from reflow._steps.collect import WorkflowMeta, add_step_to, collect_step_functions
+from reflow._steps.signature import is_free_function, parse_return_annotation
 from reflow.collect import All, Cardinality, Collect, Take
 from reflow.context import Context
 from reflow.decorators import StepConfig, catch_error, step

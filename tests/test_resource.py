@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from reflow._resource_config_file import load_config_data, select_path
+from reflow._resources.config_file import load_config_data, select_path
 from reflow.resource import (
     Resource,
     ResourceConfig,

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from reflow._stream_levels import collect_bindings, compute_levels
-from reflow._validation import (
+from reflow._steps.stream_levels import collect_bindings, compute_levels
+from reflow._steps.validation import (
     infer_start_stop,
     infer_state_type,
     validate_skip_graph_checks,

@@ -8,19 +8,27 @@ with them shows how much of an engine's time is its own bookkeeping.
   all 20 stages, one run after another (steps per second, like ``chain``).
 - ``--shape fanout``: one producer puts N items on a queue, 8 workers move them to a result
   queue, one collector counts N (seconds, like ``fanout``).
+- ``--shape commit``: the durable runtime's floor, one SQLite commit per step (a step's result
+  is durable before the next step starts): N runs of 20 commits, each inserting a tick-sized
+  row, on a journal-like file with the journal's settings (WAL, ``synchronous=NORMAL``).
+  Reported as ``steps_per_s`` / ``run_p50_ms`` (beside ``durable[chain]``) and, for a one-step
+  run of one commit, ``runs_per_s`` / ``p50_ms`` (beside ``durable[sequential]``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from benchmarks._common import emit, percentile, size_parser
 
 CASE = "floor"
 IMPL = "asyncio"
-SHAPES = ("chain", "fanout")
+SHAPES = ("chain", "fanout", "commit")
 CHAIN_LENGTH = 20
 WORKERS = 8
 
@@ -87,11 +95,70 @@ async def measure_fanout(n: int) -> dict[str, float]:
     return {"seconds": seconds}
 
 
+# The journal's connection settings (``reflow.durable._journal``, durability "normal").
+_JOURNAL_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA wal_autocheckpoint = 16000",
+)
+# About the size of a journaled step-result tick (JSON of the tick and its event).
+_TICK_BODY = '{"type": "step_result", "step": "step07", "attempt": 7, "event": ' + (
+    '{"qualified_name": "benchmarks.cases.chain.Hop07", "value": {}}, "at": 1764700000.123}'
+)
+
+
+def _commit_floor(path: Path, n: int) -> dict[str, float]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in _JOURNAL_PRAGMAS:
+            conn.execute(pragma).fetchall()
+        conn.execute(
+            "CREATE TABLE ticks (run_id TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL,"
+            " body TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID"
+        )
+        commits: list[float] = []
+        runs: list[float] = []
+        started = time.perf_counter()
+        for run in range(n):
+            run_id = f"run{run:08d}"
+            run_started = time.perf_counter()
+            for seq in range(CHAIN_LENGTH):
+                commit_started = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT INTO ticks (run_id, seq, at, body) VALUES (?, ?, ?, ?)",
+                    (run_id, seq, time.time(), _TICK_BODY),
+                )
+                conn.execute("COMMIT")
+                commits.append(time.perf_counter() - commit_started)
+            runs.append(time.perf_counter() - run_started)
+        total = time.perf_counter() - started
+    finally:
+        conn.close()
+    per_second = n * CHAIN_LENGTH / total
+    return {
+        "commits_per_s": per_second,
+        "steps_per_s": per_second,
+        "run_p50_ms": percentile(runs, 0.50) * 1000,
+        "runs_per_s": per_second,
+        "p50_ms": percentile(commits, 0.50) * 1000,
+    }
+
+
+async def measure_commit(n: int) -> dict[str, float]:
+    """``n`` runs of 20 steps, one commit each, in a fresh journal-like SQLite file."""
+    with tempfile.TemporaryDirectory(prefix="reflow-floor-") as directory:
+        return _commit_floor(Path(directory) / "floor.sqlite3", n)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = size_parser(__doc__ or CASE, default_n=200)
     parser.add_argument("--shape", choices=SHAPES, default="chain")
     args = parser.parse_args(argv)
-    measure = measure_chain if args.shape == "chain" else measure_fanout
+    measure = {"chain": measure_chain, "fanout": measure_fanout, "commit": measure_commit}[
+        args.shape
+    ]
     emit(CASE, IMPL, args.n, asyncio.run(measure(args.n)), variant=args.shape)
 
 

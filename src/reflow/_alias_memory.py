@@ -18,8 +18,8 @@ import json
 import sys
 from typing import Any
 
-from reflow._qualname import qualified_name
-from reflow._type_resolution import TypeRegistry, import_class
+from reflow._type_names.qualname import qualified_name
+from reflow._type_names.resolution import TypeRegistry, import_class
 from reflow.context.serializers import JsonSerializer
 from reflow.errors import SerializationError
 

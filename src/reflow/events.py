@@ -23,8 +23,8 @@ from pydantic import (
     model_serializer,
 )
 
-from reflow._qualname import import_qualified_name, qualified_name
-from reflow._type_resolution import resolve_serialized_class
+from reflow._type_names.qualname import import_qualified_name, qualified_name
+from reflow._type_names.resolution import register_framework_types, resolve_serialized_class
 
 _ModelT = TypeVar("_ModelT", bound="DictLikeModel")
 
@@ -470,3 +470,12 @@ __all__ = [
     "WorkflowIdleEvent",
     "WorkflowTimedOutEvent",
 ]
+
+# Every serializer resolves the framework's own event classes, whatever its allowed types.
+register_framework_types(
+    *(
+        obj
+        for obj in list(globals().values())
+        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == __name__
+    )
+)

@@ -11,9 +11,9 @@ from reflow.errors import WorkflowCancelledByUser, WorkflowRuntimeError
 from reflow.events import Event, InternalDispatchEvent, StopEvent, WorkflowCancelledEvent
 
 if TYPE_CHECKING:
+    from reflow.context._host import WorkflowHost
     from reflow.context.context import Context
     from reflow.runtime.types.plugin import ExternalRunAdapter
-    from reflow.workflow import Workflow
 
 
 class WorkflowHandler:
@@ -21,7 +21,7 @@ class WorkflowHandler:
 
     def __init__(
         self,
-        workflow: Workflow,
+        workflow: WorkflowHost,
         external_adapter: ExternalRunAdapter,
         ctx: Context[Any] | None = None,
     ) -> None:

@@ -24,12 +24,12 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict
 
-from reflow._resource_config_file import (
+from reflow._resources.config_file import (
     load_config_data,
     locate_config_file,
     require_json_suffix,
 )
-from reflow._resource_hints import callable_name, factory_type_hints, is_async_callable
+from reflow._resources.hints import callable_name, factory_type_hints, is_async_callable
 
 __all__ = [
     "Resource",

@@ -22,7 +22,7 @@ from datetime import datetime
 from numbers import Real
 from typing import Protocol, runtime_checkable
 
-from reflow._retry_conditions import (
+from reflow._retry.conditions import (
     RetryCondition,
     retry_all,
     retry_always,
@@ -36,7 +36,7 @@ from reflow._retry_conditions import (
     retry_never,
     retry_unless_exception_type,
 )
-from reflow._retry_stops import (
+from reflow._retry.stops import (
     StopCondition,
     stop_after_attempt,
     stop_after_delay,
@@ -45,7 +45,7 @@ from reflow._retry_stops import (
     stop_before_delay,
     stop_never,
 )
-from reflow._retry_waits import (
+from reflow._retry.waits import (
     WaitStrategy,
     time_unit_type,
     wait_chain,
@@ -287,7 +287,7 @@ def _adopt_public_module_name() -> None:
     use the public import path (``reflow.retry_policy.wait_fixed``) as the original does."""
     for name in __all__:
         obj = globals()[name]
-        if getattr(obj, "__module__", "").startswith("reflow._retry_"):
+        if getattr(obj, "__module__", "").startswith("reflow._retry."):
             obj.__module__ = __name__
 
 

@@ -2,7 +2,7 @@
 
 llama-index-core re-exports them from ``llama_index.core.workflow.utils`` (and its deprecated
 ``drawing`` module walks a workflow's steps with them), so they exist here with the peer's
-behaviour, built on reflow's own signature reader (:mod:`reflow._signature`).
+behaviour, built on reflow's own signature reader (:mod:`reflow._steps.signature`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
-from reflow._signature import (
+from reflow._steps.signature import (
     _check_event_parameters,
     _Parameters,
     _scan_parameters,

@@ -11,20 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reflow._notes import with_note
-from reflow._step_runner import make_step_worker
-from reflow._stream_levels import collect_bindings, compute_levels
-from reflow._validation import (
-    infer_start_stop,
-    infer_state_type,
-    validate_skip_graph_checks,
-    validate_workflow,
-)
-from reflow._workflow_meta import WorkflowMeta, add_step_to, collect_step_functions
+from reflow._steps.collect import WorkflowMeta, add_step_to, collect_step_functions
+from reflow._steps.config import StepConfig, WorkflowGraphCheck
+from reflow._steps.notes import with_note
+from reflow._steps.runner import make_step_worker
 from reflow.context._serializability import DEFAULT_VALUE_CHECKER, check_serializable
 from reflow.context.context import Context
 from reflow.context.serializers import BaseSerializer, JsonSerializer
-from reflow.decorators import StepConfig, WorkflowGraphCheck
 from reflow.engine import RunConfig, RunState, StepSpec
 from reflow.errors import ContextStateError, WorkflowRuntimeError, WorkflowValidationError
 from reflow.events import Event, StartEvent, StopEvent
@@ -78,6 +71,9 @@ class Workflow(metaclass=WorkflowMeta):
         self._num_concurrent_runs = num_concurrent_runs
         self._workflow_name = workflow_name
         self._skip_graph_checks: set[WorkflowGraphCheck] = set(skip_graph_checks or ())
+        # The checks load with the first Workflow built, not with ``import reflow``.
+        from reflow._steps.validation import infer_start_stop, validate_skip_graph_checks
+
         validate_skip_graph_checks(self._skip_graph_checks)
         self._serializer: BaseSerializer = serializer or JsonSerializer()
         self._serializer_explicit = serializer is not None
@@ -171,13 +167,15 @@ class Workflow(metaclass=WorkflowMeta):
         self, *, validate_resource_configs: bool = True, validate_resources: bool = False
     ) -> bool:
         """Check the steps and the event graph; returns whether the workflow uses HITL."""
+        from reflow._steps.validation import validate_workflow
+
         self._validated = validate_workflow(
             self._configs,
             skip_graph_checks=self._skip_graph_checks,
             workflow_name=type(self).__name__,
         )
         if validate_resource_configs or validate_resources:
-            from reflow._workflow_resources import check_resources
+            from reflow._steps.resources import check_resources
 
             check_resources(self._configs, self._resource_manager, validate_resources)
         return self._validated
@@ -251,6 +249,8 @@ class Workflow(metaclass=WorkflowMeta):
 
     def _state_type(self) -> type[BaseModel] | None:
         if self._inferred_state is None:
+            from reflow._steps.validation import infer_state_type
+
             self._inferred_state = (infer_state_type(self._configs),)
         return self._inferred_state[0]
 
@@ -341,6 +341,8 @@ def _bound_collectors(
     The same stream-level model that validation checks ``list[E]`` parameters with
     (``_stream_levels``), read the other way round.
     """
+    from reflow._steps.stream_levels import collect_bindings, compute_levels
+
     feeds: dict[str, list[str]] = {}
     levels = compute_levels(configs, start_event)
     for collector, producers in collect_bindings(configs, levels).items():

@@ -11,7 +11,7 @@ from cli_support import Invoke
 from process_support import reflow, sample
 
 from reflow import Context, Workflow, step
-from reflow._notes import notes_of
+from reflow._steps.notes import notes_of
 from reflow.errors import WorkflowConfigurationError, WorkflowValidationError
 from reflow.events import StartEvent, StepAttemptFailed, StopEvent
 

@@ -206,3 +206,39 @@ def test_one_bad_value_anywhere_in_json_data_is_found_at_its_path(
             expected = f"[{position}]" + expected
         value = container
     assert _path_of(value, "state") == "state" + expected
+
+
+# -- one-shot iterators: the quick test and the path-naming walk agree -----------------------
+
+_one_shot_leaves = st.one_of(
+    st.integers(),
+    st.text(max_size=5),
+    st.none(),
+    st.builds(lambda: (n for n in range(2))),
+    st.builds(lambda: iter([1])),
+)
+
+
+@given(
+    st.recursive(
+        _one_shot_leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.lists(inner, max_size=3).map(tuple),
+            st.dictionaries(st.text(max_size=3), inner, max_size=3),
+            inner.map(lambda v: DictState(_data={"k": v})),
+            inner.map(lambda v: Customer(client=v)),
+        ),
+        max_leaves=12,
+    )
+)
+def test_quick_one_shot_check_agrees_with_the_walk_that_names_the_path(value: Any) -> None:
+    from reflow.context._serializability import _find_one_shot, _holds_one_shot
+
+    try:
+        _find_one_shot(value, "state")
+    except SerializationError:
+        named = True
+    else:
+        named = False
+    assert _holds_one_shot(value) is named

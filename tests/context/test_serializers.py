@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from reflow._type_resolution import resolve_serialized_class
+from reflow._type_names.resolution import resolve_serialized_class
 from reflow.context.serializers import (
     BaseSerializer,
     JsonPickleSerializer,

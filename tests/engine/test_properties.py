@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reflow._qualname import qualified_name
+from reflow._type_names.qualname import qualified_name
 from reflow.engine import (
     Command,
     CommandPublish,

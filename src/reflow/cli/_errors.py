@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reflow._notes import notes_of
+from reflow._steps.notes import notes_of
 
 DEBUG_KEY = "reflow.debug"
 

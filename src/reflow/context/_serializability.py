@@ -42,6 +42,35 @@ _field_adapters: weakref.WeakKeyDictionary[type[BaseModel], dict[str, TypeAdapte
 
 _SCALARS = (str, int, float, bool, bytes, type(None))
 
+# What the one-shot walk does with a value of a given type, decided once per type (an
+# ``isinstance`` test against the ``Iterator`` ABC is the walk's dearest step otherwise).
+_LEAF, _ONE_SHOT, _MAPPING, _ITEMS, _MODEL, _DICT_MODEL = range(6)
+_kinds: dict[type, int] = {}
+_MAX_KINDS = 4096  # classes made at run time must not grow the table without bound
+
+
+def _kind(cls: type) -> int:
+    kind = _kinds.get(cls)
+    if kind is None:
+        if issubclass(cls, _SCALARS):
+            kind = _LEAF
+        elif issubclass(cls, Iterator):
+            kind = _ONE_SHOT
+        elif issubclass(cls, dict):
+            kind = _MAPPING
+        elif issubclass(cls, (list, tuple, set, frozenset)):
+            kind = _ITEMS
+        elif issubclass(cls, DictLikeModel):
+            kind = _DICT_MODEL
+        elif issubclass(cls, BaseModel):
+            kind = _MODEL
+        else:
+            kind = _LEAF
+        if len(_kinds) >= _MAX_KINDS:
+            _kinds.clear()
+        _kinds[cls] = kind
+    return kind
+
 
 def _find_one_shot(value: Any, path: str, depth: int = 0) -> None:
     """Refuse generators and other one-shot iterators before anything serializes them.
@@ -49,30 +78,54 @@ def _find_one_shot(value: Any, path: str, depth: int = 0) -> None:
     Serializing one (pydantic turns iterators into lists) would consume it, so the value that
     was checked would arrive empty.
     """
-    if isinstance(value, _SCALARS) or depth > _MAX_WALK_DEPTH:
+    kind = _kind(type(value))
+    if kind == _LEAF or depth > _MAX_WALK_DEPTH:
         return
-    if isinstance(value, Iterator):
+    if kind == _ONE_SHOT:
         raise SerializationError(
             path, f"a {type(value).__name__} can be read only once; pass a list instead"
         )
-    if isinstance(value, dict):
+    if kind == _MAPPING:
         for key, child in value.items():
             _find_one_shot(child, child_path(path, key, attribute=False), depth + 1)
-    elif isinstance(value, (list, tuple, set, frozenset)):
+    elif kind == _ITEMS:
         for index, child in enumerate(value):
             _find_one_shot(child, f"{path}[{index}]", depth + 1)
-    elif isinstance(value, BaseModel):
+    else:
         for name in type(value).model_fields:
             _find_one_shot(getattr(value, name, None), f"{path}.{name}", depth + 1)
-        if isinstance(value, DictLikeModel):
+        if kind == _DICT_MODEL:
             for key, child in value._data.items():
                 _find_one_shot(child, child_path(path, key, attribute=True), depth + 1)
+
+
+def _holds_one_shot(value: Any, depth: int = 0) -> bool:
+    """Whether ``_find_one_shot`` would refuse ``value``: the same walk without building paths
+    (the common case finds nothing, and the paths cost more than the walk)."""
+    kind = _kinds.get(type(value))
+    if kind is None:
+        kind = _kind(type(value))
+    if kind == _LEAF or depth > _MAX_WALK_DEPTH:
+        return False
+    if kind == _ONE_SHOT:
+        return True
+    depth += 1
+    if kind == _MAPPING:
+        children: Any = value.values()
+    elif kind == _ITEMS:
+        children = value
+    else:
+        children = [getattr(value, name, None) for name in type(value).model_fields]
+        if kind == _DICT_MODEL:
+            children.extend(value._data.values())
+    return any(_holds_one_shot(child, depth) for child in children)
 
 
 def check_serializable(value: Any, path: str, serializer: BaseSerializer) -> None:
     """Raise ``SerializationError(path_of_culprit, reason)`` if ``serializer`` cannot encode
     ``value``; return quietly otherwise."""
-    _find_one_shot(value, path)
+    if _holds_one_shot(value):
+        _find_one_shot(value, path)
     try:
         serializer.serialize(value)
     except Exception as error:

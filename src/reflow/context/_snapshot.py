@@ -20,8 +20,10 @@ from reflow.engine.codec import EventCodec, registry_for, state_from_json, state
 from reflow.errors import ContextSerdeError
 
 if TYPE_CHECKING:
-    from reflow.context.context import Context
-    from reflow.workflow import Workflow
+    from collections.abc import Callable
+
+    from reflow.context._faces import Face
+    from reflow.context._host import WorkflowHost
 
 SNAPSHOT_VERSION = 2
 _INVALID = "Context dict specified in an invalid format"
@@ -47,10 +49,13 @@ def validate_snapshot(data: Any) -> None:
 
 
 def snapshot_from_context(
-    ctx: Context[Any], serializer: BaseSerializer, include_state: bool
+    face: Face,
+    workflow: WorkflowHost,
+    state_dict: Callable[[], dict[str, Any]],
+    include_state: bool,
+    serializer: BaseSerializer,
 ) -> dict[str, Any]:
-    face = ctx._face
-    workflow: Workflow = ctx._workflow
+    """The snapshot of a context seen through ``face``; ``state_dict`` serializes its store."""
     if isinstance(face, PreRunFace):
         if face.snapshot is not None:
             return dict(face.snapshot)
@@ -62,7 +67,7 @@ def snapshot_from_context(
         state = face.adapter.snapshot()
         is_running = state.is_running if state is not None else False
     snapshot: dict[str, Any] = {"version": SNAPSHOT_VERSION}
-    snapshot["state"] = ctx.store.to_dict(serializer) if include_state else {}
+    snapshot["state"] = state_dict() if include_state else {}
     snapshot["is_running"] = is_running
     snapshot["workers"] = {} if state is None else workers_view(state, serializer)
     if state is not None:
@@ -73,7 +78,7 @@ def snapshot_from_context(
 
 
 def run_state_from_snapshot(
-    snapshot: dict[str, Any], config: RunConfig, serializer: BaseSerializer, workflow: Workflow
+    snapshot: dict[str, Any], config: RunConfig, serializer: BaseSerializer, workflow: WorkflowHost
 ) -> RunState:
     """Rebuild the engine state to resume from; in-flight attempts are queued again."""
     try:

@@ -11,17 +11,15 @@ It is llama-index-workflows' format, so snapshots move between the two engines::
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-from reflow._type_resolution import TypeRegistry, import_class
+from reflow._type_names.resolution import TypeRegistry, import_class
+from reflow.context._dict_state import DictState
 from reflow.context._serializability import check_serializable, child_path
 from reflow.context.serializers import BaseSerializer, JsonSerializer
 from reflow.errors import SerializationError
-
-if TYPE_CHECKING:
-    from reflow.context.state_store import DictState
 
 # DictState keys left out of a snapshot, with a warning, when they cannot be serialized
 # (llama-index agents keep an unserializable "memory" there).
@@ -36,7 +34,6 @@ class UnserializableKeyWarning(Warning):
 def encode_state(state: BaseModel, serializer: BaseSerializer) -> dict[str, Any]:
     """The snapshot dict of ``state``; a value that cannot be encoded raises
     ``SerializationError`` naming its path."""
-    from reflow.context.state_store import DictState
 
     state_data: Any
     if isinstance(state, DictState):
@@ -79,7 +76,6 @@ def decode_state(
     serialized: dict[str, Any], serializer: BaseSerializer, type_registry: TypeRegistry | None
 ) -> BaseModel:
     """The state model a snapshot dict describes; malformed input raises ``ValueError``."""
-    from reflow.context.state_store import DictState
 
     store_type = serialized.get("store_type", "in_memory")
     if store_type != "in_memory":
@@ -123,7 +119,6 @@ def _dict_state_class(
     serialized: dict[str, Any], serializer: BaseSerializer, type_registry: TypeRegistry | None
 ) -> type[DictState]:
     """The DictState subclass a ``_data`` snapshot names, or DictState itself."""
-    from reflow.context.state_store import DictState
 
     name = serialized.get("state_type")
     module = serialized.get("state_module")

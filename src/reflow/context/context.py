@@ -20,9 +20,9 @@ from reflow.events import Event, StopEvent
 from reflow.retry_policy import RetryInfo
 
 if TYPE_CHECKING:
+    from reflow.context._host import WorkflowHost
     from reflow.runtime.types.plugin import ExternalRunAdapter
     from reflow.runtime.types.step_call import StepCall
-    from reflow.workflow import Workflow
 
 _EventT = TypeVar("_EventT", bound=Event)
 
@@ -35,7 +35,7 @@ class StepScope:
 
     __slots__ = ("__weakref__", "_call", "_ctx", "_workflow")
 
-    def __init__(self, workflow: Workflow, call: StepCall) -> None:
+    def __init__(self, workflow: WorkflowHost, call: StepCall) -> None:
         self._workflow = workflow
         self._call = call
         self._ctx: Context[Any] | None = None
@@ -66,7 +66,7 @@ class Context(Generic[MODEL_T]):
 
     def __init__(
         self,
-        workflow: Workflow,
+        workflow: WorkflowHost,
         previous_context: dict[str, Any] | None = None,
         serializer: BaseSerializer | None = None,
     ) -> None:
@@ -87,7 +87,7 @@ class Context(Generic[MODEL_T]):
     @classmethod
     def from_dict(
         cls,
-        workflow: Workflow,
+        workflow: WorkflowHost,
         data: dict[str, Any],
         serializer: BaseSerializer | None = None,
     ) -> Context[Any]:
@@ -97,7 +97,7 @@ class Context(Generic[MODEL_T]):
         return cls(workflow, previous_context=data, serializer=serializer)
 
     @classmethod
-    def _for_step(cls, workflow: Workflow, call: StepCall, store: Any) -> Context[Any]:
+    def _for_step(cls, workflow: WorkflowHost, call: StepCall, store: Any) -> Context[Any]:
         ctx: Context[Any] = cls.__new__(cls)
         ctx._workflow = workflow
         ctx._serializer = getattr(workflow, "_serializer", None) or JsonSerializer()
@@ -183,7 +183,10 @@ class Context(Generic[MODEL_T]):
         face = self._face
         if isinstance(face, InternalFace):
             raise face.refuse("to_dict")
-        return snapshot_from_context(self, serializer or self._serializer, include_state)
+        chosen = serializer or self._serializer
+        return snapshot_from_context(
+            face, self._workflow, lambda: self.store.to_dict(chosen), include_state, chosen
+        )
 
     # -- handler side ----------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from reflow import _type_resolution as _types
-from reflow._qualname import qualified_name
-from reflow._type_resolution import TypeRegistry
+from reflow._type_names import resolution as _types
+from reflow._type_names.qualname import qualified_name
+from reflow._type_names.resolution import TypeRegistry
 from reflow.events import Event, serialize_event
 
 _MAX_VALUE_TEXT = 300

@@ -33,8 +33,9 @@ from typing import Any, Generic, Protocol, cast, runtime_checkable
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypeVar
 
-from reflow._type_resolution import TypeRegistry, register_framework_types
+from reflow._type_names.resolution import TypeRegistry, register_framework_types
 from reflow.context import _state_paths as paths
+from reflow.context._dict_state import DictState
 from reflow.context._serializability import check_serializable, child_path
 from reflow.context._state_snapshot import (
     KNOWN_UNSERIALIZABLE_KEYS,
@@ -53,13 +54,6 @@ _ROOT = "state"
 class UnserializableStateWarning(UserWarning):
     """A value that cannot be serialized was stored by reference (in-memory runtime, no
     serializer chosen); ``Context.to_dict()`` fails, naming its path, until it is replaced."""
-
-
-class DictState(DictLikeModel):
-    """The default state: a model with no declared fields used as a dict.
-
-    ``state["k"]``, ``state.k``, ``"k" in state``, ``state.get("k")`` all work.
-    """
 
 
 register_framework_types(DictState)

@@ -102,7 +102,7 @@ def _workflow_picture(
     workflow: Any, max_label_length: int | None, include_child_workflows: bool
 ) -> Picture:
     from reflow import Workflow
-    from reflow._workflow_meta import collect_step_functions
+    from reflow._steps.collect import collect_step_functions
 
     _check_label_length(max_label_length)
     workflow_class = workflow if isinstance(workflow, type) else type(workflow)

@@ -24,14 +24,13 @@ from reflow.runtime.types.plugin import (
 
 if TYPE_CHECKING:
     from reflow.durable._encoding import JournalCodec
-    from reflow.durable._live import LiveRun
-    from reflow.durable._runtime import DurableRuntime
+    from reflow.durable._seams import LiveRunView, RuntimeView
 
 
 class DurableInternalAdapter(InternalRunAdapter):
     """The driver's side: ticks go to the journal before their commands run."""
 
-    def __init__(self, live: LiveRun) -> None:
+    def __init__(self, live: LiveRunView) -> None:
         self._live = live
 
     @property
@@ -83,7 +82,7 @@ class DurableInternalAdapter(InternalRunAdapter):
 class DurableExternalAdapter(ExternalRunAdapter):
     """A handle on one run id, wherever the run currently lives."""
 
-    def __init__(self, runtime: DurableRuntime, run_id: str, workflow: Any) -> None:
+    def __init__(self, runtime: RuntimeView, run_id: str, workflow: Any) -> None:
         self._runtime = runtime
         self._run_id = run_id
         self.workflow = workflow
@@ -97,7 +96,7 @@ class DurableExternalAdapter(ExternalRunAdapter):
     def run_id(self) -> str:
         return self._run_id
 
-    def _live(self) -> LiveRun | None:
+    def _live(self) -> LiveRunView | None:
         return self._runtime._live.get(self._run_id)
 
     async def send_event(self, tick: WorkflowTick) -> None:

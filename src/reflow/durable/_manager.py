@@ -41,7 +41,7 @@ from reflow.events import StartEvent, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
-    from reflow.durable._runtime import DurableRuntime
+    from reflow.durable._seams import RuntimeView
 
 logger = logging.getLogger("reflow.durable")
 
@@ -49,7 +49,7 @@ logger = logging.getLogger("reflow.durable")
 class RunManager(RunBook):
     """Everything the runtime knows about the runs of this process (see the module docstring)."""
 
-    def __init__(self, runtime: DurableRuntime, journal: Journal, owner: str) -> None:
+    def __init__(self, runtime: RuntimeView, journal: Journal, owner: str) -> None:
         super().__init__()
         self.runtime = runtime
         self.journal = journal

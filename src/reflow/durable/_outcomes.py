@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reflow.durable._encoding import JournalCodec, loads, outcome_from_json
@@ -23,7 +23,7 @@ from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StopEvent
 
 if TYPE_CHECKING:
-    from reflow.durable._live import LiveRun
+    from reflow.durable._seams import LiveRunView
 
 logger = logging.getLogger("reflow.durable")
 
@@ -51,7 +51,7 @@ class RunBook:
     """Outcome futures, watched runs, reader wake-ups, stores and background tasks."""
 
     journal: Journal
-    live: dict[str, LiveRun]
+    live: Mapping[str, LiveRunView]
 
     def __init__(self) -> None:
         self.outcomes: dict[str, asyncio.Future[StopEvent]] = {}

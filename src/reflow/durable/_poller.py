@@ -22,12 +22,12 @@ from reflow.durable._queries import Lookup, Scan, ScanResult
 
 if TYPE_CHECKING:
     from reflow.durable._manager import RunManager
-    from reflow.durable._runtime import DurableRuntime
+    from reflow.durable._seams import RuntimeView
 
 logger = logging.getLogger("reflow.durable")
 
 
-async def heartbeat(runtime: DurableRuntime) -> None:
+async def heartbeat(runtime: RuntimeView) -> None:
     """Refresh this process's row and delete the rows of dead processes."""
     now = time.time()
     journal = runtime.journal
@@ -35,7 +35,7 @@ async def heartbeat(runtime: DurableRuntime) -> None:
     await journal.call(Reap(runtime.owner, runtime.host, now, runtime.lease_seconds))
 
 
-async def scan(runtime: DurableRuntime, manager: RunManager) -> list[asyncio.Task[object]]:
+async def scan(runtime: RuntimeView, manager: RunManager) -> list[asyncio.Task[object]]:
     """One scan; returns the load tasks it started (launch waits for them)."""
     generation = manager.generation = manager.generation + 1
     watched = tuple(manager.watched)
@@ -61,9 +61,7 @@ async def scan(runtime: DurableRuntime, manager: RunManager) -> list[asyncio.Tas
     return loads
 
 
-async def _settle(
-    runtime: DurableRuntime, manager: RunManager, run_id: str, workflow: object
-) -> None:
+async def _settle(runtime: RuntimeView, manager: RunManager, run_id: str, workflow: object) -> None:
     row = await runtime.journal.call(Lookup(run_id), write=False)
     if row is None:
         from reflow.durable._errors import UnknownRun
@@ -73,7 +71,7 @@ async def _settle(
         manager.settle_from_row(row, runtime._codec(workflow))
 
 
-async def poll_forever(runtime: DurableRuntime, manager: RunManager) -> None:
+async def poll_forever(runtime: RuntimeView, manager: RunManager) -> None:
     last_heartbeat = time.monotonic()
     while not manager.closing:
         await asyncio.sleep(runtime.poll_interval)

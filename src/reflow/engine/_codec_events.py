@@ -12,8 +12,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from reflow._qualname import qualified_name
-from reflow._type_resolution import (
+from reflow._type_names.qualname import qualified_name
+from reflow._type_names.resolution import (
     import_class,
     lookup_framework,
     lookup_type_registry,

@@ -50,7 +50,7 @@ def get_workflow_representation(workflow: Workflow | type[Workflow]) -> Workflow
     """
     # Imported here: the workflow module imports this package's users, not the reverse.
     from reflow import Workflow
-    from reflow._workflow_meta import collect_step_functions
+    from reflow._steps.collect import collect_step_functions
 
     workflow_class: Any = workflow if isinstance(workflow, type) else type(workflow)
     if not issubclass(workflow_class, Workflow):

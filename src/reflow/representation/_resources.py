@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from reflow._resource_config_file import load_config_data
+from reflow._resources.config_file import load_config_data
 from reflow.representation._models import (
     WorkflowGraphEdge,
     WorkflowGraphNode,

@@ -19,23 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 from reflow.engine import Command, RunState, TickCancelRun, WorkflowTick
 from reflow.events import Event, StopEvent
-from reflow.runtime.types._plugin_extras import (
-    ControlLoopFunction,
-    NamedTask,
-    PendingStart,
-    PullTask,
-    SnapshottableAdapter,
-    V2RuntimeCompatibilityShim,
-    WaitForNextTaskResult,
-    WorkerTask,
-    WorkflowRunFunction,
-    WorkflowSet,
-    as_v2_runtime_compatibility_shim,
-)
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
     from reflow.context.serializers import BaseSerializer
+    from reflow.runtime.types._plugin_extras import (
+        ControlLoopFunction,
+        NamedTask,
+        PendingStart,
+        PullTask,
+        SnapshottableAdapter,
+        V2RuntimeCompatibilityShim,
+        WaitForNextTaskResult,
+        WorkerTask,
+        WorkflowRunFunction,
+        WorkflowSet,
+        as_v2_runtime_compatibility_shim,
+    )
     from reflow.runtime.types.step_call import RunnableWorkflow
 
 
@@ -353,3 +353,30 @@ __all__ = [
     "as_v2_runtime_compatibility_shim",
     "current_runtime",
 ]
+
+# The peer's names for custom runtimes, loaded on first use: ``import reflow`` never needs them.
+_EXTRAS = frozenset(
+    {
+        "ControlLoopFunction",
+        "NamedTask",
+        "PendingStart",
+        "PullTask",
+        "SnapshottableAdapter",
+        "V2RuntimeCompatibilityShim",
+        "WaitForNextTaskResult",
+        "WorkerTask",
+        "WorkflowRunFunction",
+        "WorkflowSet",
+        "as_v2_runtime_compatibility_shim",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXTRAS:
+        from reflow.runtime.types import _plugin_extras
+
+        value = getattr(_plugin_extras, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from reflow.decorators import StepFunction
+from reflow._steps.config import StepFunction
 from reflow.errors import WorkflowValidationError
 
 

@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from reflow._resource_hints import callable_name
+from reflow._resources.hints import callable_name
 from reflow.errors import WorkflowValidationError
 from reflow.resource import ResourceDescriptor, ResourceManager, _Resource, _ResourceConfig
 
 if TYPE_CHECKING:
-    from reflow.decorators import StepConfig
+    from reflow._steps.config import StepConfig
 
 
 def check_resources(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from numbers import Real
 from typing import Protocol
 
-from reflow._retry_waits import _to_seconds, time_unit_type
+from reflow._retry.waits import _to_seconds, time_unit_type
 
 __all__ = [
     "StopCondition",

@@ -21,7 +21,7 @@ from reflow.errors import WorkflowValidationError
 from reflow.events import HumanResponseEvent
 
 if TYPE_CHECKING:
-    from reflow.decorators import StepConfig
+    from reflow._steps.config import StepConfig
 
 Level = str | None
 """``None`` is the top level; a string names the fan-out step whose stream it is."""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
-from reflow._qualname import import_qualified_name, qualified_name
+from reflow._type_names.qualname import import_qualified_name, qualified_name
 
 TypeRegistry = Mapping[str, type[Any]]
 ClassResolver = Callable[[str], type[Any]]
@@ -30,8 +30,8 @@ _AMBIGUOUS = object()
 
 _PEER_PREFIXES = ("llama_agents.workflows.", "workflows.")
 
+# Filled by the modules that define the classes (reflow.events, reflow.context.state_store).
 _framework_types: dict[str, Any] = {}
-_framework_loaded = False
 
 _active_resolver: contextvars.ContextVar[ClassResolver | None] = contextvars.ContextVar(
     "reflow_active_class_resolver", default=None
@@ -89,27 +89,6 @@ def _reflow_to_peer_name(name: str) -> str | None:
     return "workflows." + name[len("reflow.") :] if name.startswith("reflow.") else None
 
 
-def _load_framework_types() -> None:
-    # Imported lazily: reflow.events must not depend on this module at import time.
-    global _framework_loaded
-    if _framework_loaded:
-        return
-    _framework_loaded = True
-    from pydantic import BaseModel
-
-    from reflow import events
-
-    register_framework_types(
-        *(
-            obj
-            for obj in vars(events).values()
-            if isinstance(obj, type)
-            and issubclass(obj, BaseModel)
-            and obj.__module__ == events.__name__
-        )
-    )
-
-
 def lookup_registered(registry: Mapping[str, Any], name: str) -> type[Any] | None:
     """Find ``name`` in a registry built by :func:`register_into`; None when absent."""
     found = registry.get(name)
@@ -138,7 +117,6 @@ def lookup_type_registry(registry: TypeRegistry, name: str) -> type[Any] | None:
 
 
 def lookup_framework(name: str) -> type[Any] | None:
-    _load_framework_types()
     return lookup_registered(_framework_types, name)
 
 

@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
-from reflow._notes import with_note
+from reflow._steps.notes import with_note
 from reflow.collect import All, Collect, Take
 from reflow.errors import WorkflowValidationError
 from reflow.events import Event

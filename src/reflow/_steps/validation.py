@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from reflow._notes import with_note
-from reflow._stream_levels import check_stream_parameters, compute_levels, matches, type_name
+from reflow._steps.notes import with_note
+from reflow._steps.stream_levels import check_stream_parameters, compute_levels, matches, type_name
 from reflow.errors import WorkflowConfigurationError, WorkflowValidationError
 from reflow.events import (
     Event,
@@ -27,7 +27,7 @@ from reflow.events import (
 )
 
 if TYPE_CHECKING:
-    from reflow.decorators import StepConfig
+    from reflow._steps.config import StepConfig
 
 WORKFLOW_GRAPH_CHECKS: frozenset[str] = frozenset({"reachability", "terminal_event", "dead_end"})
 _NONE = type(None)

@@ -17,12 +17,12 @@ from reflow.resource import resolve_step_resources
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
 
 if TYPE_CHECKING:
-    from reflow.decorators import StepConfig
-    from reflow.workflow import Workflow
+    from reflow._steps.config import StepConfig
+    from reflow.context._host import WorkflowHost
 
 
 def make_step_worker(
-    workflow: Workflow, name: str, func: Callable[..., Any], config: StepConfig
+    workflow: WorkflowHost, name: str, func: Callable[..., Any], config: StepConfig
 ) -> StepWorkerFunction:
     is_async = inspect.iscoroutinefunction(func)
     event_param = config.event_name

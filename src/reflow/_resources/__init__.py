@@ -1,0 +1,1 @@
+"""The helpers behind :mod:`reflow.resource`: factory type hints and config files."""
