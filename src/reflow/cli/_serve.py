@@ -18,7 +18,14 @@ import click
     help="The SQLite journal runs are kept in (when the file defines no WorkflowServer).",
 )
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
-def serve_command(target: str, host: str, port: int, db: str, token: str | None) -> None:
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Serve GET /metrics for Prometheus (needs the prometheus extra; behind --token).",
+)
+def serve_command(
+    target: str, host: str, port: int, db: str, token: str | None, metrics: bool
+) -> None:
     """Serve the WorkflowServer in FILE, or every workflow FILE defines.
 
     NAME picks a WorkflowServer or a workflow in the file.  Runs are durable: stop the server
@@ -34,9 +41,14 @@ def serve_command(target: str, host: str, port: int, db: str, token: str | None)
             f"reflow serve needs the server extra (pip install 'reflow[server]'): {exc}"
         ) from exc
     try:
-        server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token)
-    except ServeTargetError as exc:
+        options = {"auth_token": token, "metrics": True} if metrics else {"auth_token": token}
+        server = load_server(target, lambda: SqliteWorkflowStore(db), **options)
+    except (ServeTargetError, ImportError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if metrics and server.metrics is None:
+        raise click.ClickException(
+            f"{target} defines its own WorkflowServer: give it metrics=True there for /metrics"
+        )
     app: Any = server.app
     if token and server.auth_token != token:  # the file's own server: guard it with the token
         app = BearerAuth(app, token)

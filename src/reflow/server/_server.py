@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from reflow.durable import DurableRuntime
 from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
@@ -42,7 +43,10 @@ class WorkflowServer:
     and the store records their handlers and events.  ``auth_token`` (or the environment
     variable ``REFLOW_SERVER_TOKEN``) requires ``Authorization: Bearer <token>`` on every route
     but ``/health``; with a token, CORS allows only ``cors_origins``.  Request bodies above
-    ``max_body_bytes`` are refused with 413.
+    ``max_body_bytes`` are refused with 413.  ``metrics=True`` serves ``GET /metrics`` for
+    Prometheus (the ``prometheus`` extra).  With OpenTelemetry installed, a request's
+    ``traceparent`` is the parent of the run it starts, and run routes and streams answer with
+    the run's own ``traceparent``.
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class WorkflowServer:
         auth_token: str | None = None,
         cors_origins: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        metrics: bool = False,
     ) -> None:
         if sse_heartbeat_interval is not None and sse_heartbeat_interval <= 0:
             raise ValueError("sse_heartbeat_interval must be a positive number of seconds or None")
@@ -76,6 +81,7 @@ class WorkflowServer:
         self._extra_events: dict[str, list[type[Event]]] = {}
         self._registries: dict[str, dict[str, type[Event]]] = {}
         self.started = False
+        self.metrics = _prometheus_metrics() if metrics else None
         self.app = self._build_app(middleware, exception_handlers, list(cors_origins))
 
     @staticmethod
@@ -114,6 +120,7 @@ class WorkflowServer:
             middleware = [cors]
         if self.auth_token:
             middleware = [*middleware, Middleware(BearerAuth, token=self.auth_token)]
+        middleware = [*middleware, *_trace_middleware()]
         handlers: dict[Any, Any] = {
             ApiError: api_error_handler,
             HTTPException: http_error_handler,
@@ -121,6 +128,8 @@ class WorkflowServer:
         }
         handlers.update(exception_handlers or {})
         routes = [*Routes(self).routes(), *Sockets(self).routes()]
+        if self.metrics is not None:
+            routes.append(Route("/metrics", self.metrics.endpoint, methods=["GET"]))
         return Starlette(
             routes=routes,
             middleware=middleware,
@@ -176,11 +185,15 @@ class WorkflowServer:
     async def start(self) -> None:
         if not self.started:
             await self._runs.open()
+            if self.metrics is not None:
+                self.metrics.open()
             self.started = True
 
     async def stop(self) -> None:
         if self.started:
             self.started = False
+            if self.metrics is not None:
+                self.metrics.close()
             await self._runs.close()
 
     @contextlib.asynccontextmanager
@@ -201,3 +214,18 @@ class WorkflowServer:
 
     def openapi_schema(self) -> dict[str, Any]:
         return openapi_document(list(self._workflows), auth=bool(self.auth_token))
+
+
+def _prometheus_metrics() -> Any:
+    from reflow.server._prometheus import PrometheusMetrics
+
+    return PrometheusMetrics()
+
+
+def _trace_middleware() -> list[Middleware]:
+    """Trace context in and out of requests, when OpenTelemetry is installed."""
+    try:
+        from reflow.server._tracing import TraceHeaders
+    except ImportError:
+        return []
+    return [Middleware(TraceHeaders)]
