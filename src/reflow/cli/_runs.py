@@ -23,13 +23,19 @@ from typing import Any
 
 import click
 
+from reflow.cli._artifacts import (
+    artifact_documents,
+    artifacts_root,
+    print_artifacts,
+    prune_orphaned_artifacts,
+)
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
 from reflow.cli._format import short_type_name
 from reflow.cli._report import resume_command, short_name, stored_outcome_document
 from reflow.cli._run import execute, progress_options
 from reflow.cli._runs_remote import (
-    handler_document,
-    handler_of,
+    cancel_running,
+    handler_with_artifacts,
     list_documents,
     read_events,
     refused_as_finished,
@@ -160,11 +166,20 @@ def _event_text(body: Any) -> tuple[str, Any]:
 @click.option(
     "--token", default=None, envvar="REFLOW_SERVER_TOKEN", metavar="TOKEN", help=TOKEN_OPTION_HELP
 )
+@click.option(
+    "--artifacts-root",
+    default=None,
+    envvar="REFLOW_ARTIFACTS_ROOT",
+    metavar="PATH",
+    help="Where the journal's runs keep artifacts (default: artifacts/ beside the journal).",
+)
 @debug_option
 @click.pass_context
-def runs_group(ctx: click.Context, db: str, url: str | None, token: str | None) -> None:
+def runs_group(
+    ctx: click.Context, db: str, url: str | None, token: str | None, artifacts_root: str | None
+) -> None:
     """Inspect and steer the runs kept in a durable journal (a SQLite file), or on a server."""
-    ctx.obj = {"db": db, "url": url, "token": token}
+    ctx.obj = {"db": db, "url": url, "token": token, "artifacts_root": artifacts_root}
 
 
 @runs_group.command("list")
@@ -211,7 +226,7 @@ def list_command(
 def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     """A run's workflow, status, times, what it waits on, and its result or error."""
     if _is_remote(ctx):
-        document = remote(ctx, lambda c: _remote_show(c, run_id), run_id)
+        document = remote(ctx, lambda c: handler_with_artifacts(c, run_id), run_id)
     else:
         document = _local_show(ctx, run_id)
     if output == "json":
@@ -244,6 +259,7 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
         click.echo(f"error: {error['type']}{message}")
     for item in document.get("undelivered", ()):
         click.echo(f"undelivered {item['event']} ({_when(item['at'])}): {item['reason']}")
+    print_artifacts(document["artifacts"])
 
 
 def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
@@ -261,11 +277,9 @@ def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
     ]
     if in_flight:
         document["in_flight"] = in_flight
+    root = artifacts_root(db, ctx.obj.get("artifacts_root"))
+    document["artifacts"] = artifact_documents(root, run_id)
     return document
-
-
-async def _remote_show(client: Any, run_id: str) -> dict[str, Any]:
-    return handler_document(await handler_of(client, run_id))
 
 
 @runs_group.command("events")
@@ -364,7 +378,7 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
 def cancel_command(ctx: click.Context, run_id: str) -> None:
     """Cancel a run (it ends with WorkflowCancelledByUser)."""
     if _is_remote(ctx):
-        _remote_steer(ctx, run_id, "cancellation", lambda c: _remote_cancel(c, run_id))
+        _remote_steer(ctx, run_id, "cancellation", lambda c: cancel_running(c, run_id))
         return
     with _open(ctx) as journal:
         try:
@@ -384,13 +398,6 @@ def _remote_steer(ctx: click.Context, run_id: str, what: str, call: Any) -> None
     click.echo(
         f"run {run_id} cancelled" if what == "cancellation" else f"event sent to run {run_id}"
     )
-
-
-async def _remote_cancel(client: Any, run_id: str) -> None:
-    handler = await handler_of(client, run_id)
-    if handler.status != "running":
-        raise CliError(f"run {run_id} has already ended; the cancellation was not sent")
-    await client.cancel_handler(run_id)
 
 
 def _report(run_id: str, delivered: str, workflow: str, what: str) -> None:
@@ -453,7 +460,11 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
     seconds = parse_duration(older_than)
     with _open(ctx) as journal:
         count = journal.prune(seconds)
-    click.echo(f"pruned {count} run{'s' if count != 1 else ''}")
+        kept = [row.run_id for row in journal.runs()]
+    root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
+    removed = prune_orphaned_artifacts(root, kept)
+    note = f" and the artifacts of {len(removed)}" if removed else ""
+    click.echo(f"pruned {count} run{'s' if count != 1 else ''}{note}")
 
 
 __all__ = ["parse_duration", "runs_group"]

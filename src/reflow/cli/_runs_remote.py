@@ -125,6 +125,22 @@ async def handler_of(client: Any, run_id: str) -> Any:
         raise
 
 
+async def handler_with_artifacts(client: Any, run_id: str) -> dict[str, Any]:
+    """``handler_document`` plus the run's artifacts (none from a server without the route)."""
+    import httpx
+
+    document = handler_document(await handler_of(client, run_id))
+    try:
+        found = await client.list_artifacts(run_id)
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 404:  # the peer's server has no artifacts route
+            raise
+        document["artifacts"] = []
+    else:
+        document["artifacts"] = [item.model_dump() for item in found.artifacts]
+    return document
+
+
 def handler_document(handler: Any) -> dict[str, Any]:
     """A handler in the shape of ``reflow runs show --output json`` on a journal."""
     document: dict[str, Any] = {
@@ -197,6 +213,13 @@ def _fields(kind: str, value: Any) -> Any:
     return value
 
 
+async def cancel_running(client: Any, run_id: str) -> None:
+    handler = await handler_of(client, run_id)
+    if handler.status != "running":
+        raise CliError(f"run {run_id} has already ended; the cancellation was not sent")
+    await client.cancel_handler(run_id)
+
+
 def send_envelope(fields: dict[str, Any]) -> dict[str, Any]:
     """``--event`` JSON (``type`` a class or dotted name) as the server's event envelope."""
     kind = fields.pop("type", "HumanResponseEvent")
@@ -219,8 +242,10 @@ def print_json(document: Any) -> None:
 
 
 __all__ = [
+    "cancel_running",
     "handler_document",
     "handler_of",
+    "handler_with_artifacts",
     "list_documents",
     "read_events",
     "refused_as_finished",

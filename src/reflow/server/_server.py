@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,6 +18,7 @@ from reflow.durable import DurableRuntime
 from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
 from reflow.runtime.basic import basic_runtime
 from reflow.runtime.types.plugin import Runtime
+from reflow.server._artifact_routes import ArtifactRoutes, default_artifacts_root
 from reflow.server._auth import BearerAuth, token_from_env
 from reflow.server._http import (
     DEFAULT_MAX_BODY_BYTES,
@@ -44,9 +47,10 @@ class WorkflowServer:
     variable ``REFLOW_SERVER_TOKEN``) requires ``Authorization: Bearer <token>`` on every route
     but ``/health``; with a token, CORS allows only ``cors_origins``.  Request bodies above
     ``max_body_bytes`` are refused with 413.  ``metrics=True`` serves ``GET /metrics`` for
-    Prometheus (the ``prometheus`` extra).  With OpenTelemetry installed, a request's
-    ``traceparent`` is the parent of the run it starts, and run routes and streams answer with
-    the run's own ``traceparent``.
+    Prometheus (the ``prometheus`` extra).  A run's artifacts (``reflow.runners``) are listed
+    and served from ``artifacts_root`` (default: ``artifacts/`` beside the journal).  With
+    OpenTelemetry installed, a request's ``traceparent`` is the parent of the run it starts,
+    and run routes and streams answer with the run's own ``traceparent``.
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class WorkflowServer:
         cors_origins: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         metrics: bool = False,
+        artifacts_root: str | os.PathLike[str] | None = None,
     ) -> None:
         if sse_heartbeat_interval is not None and sse_heartbeat_interval <= 0:
             raise ValueError("sse_heartbeat_interval must be a positive number of seconds or None")
@@ -82,6 +87,11 @@ class WorkflowServer:
         self._registries: dict[str, dict[str, type[Event]]] = {}
         self.started = False
         self.metrics = _prometheus_metrics() if metrics else None
+        self.artifacts_root = (
+            Path(artifacts_root).resolve()
+            if artifacts_root is not None
+            else default_artifacts_root(getattr(self._runs, "runtime", None))
+        )
         self.app = self._build_app(middleware, exception_handlers, list(cors_origins))
 
     @staticmethod
@@ -127,7 +137,7 @@ class WorkflowServer:
             Exception: internal_error_handler,
         }
         handlers.update(exception_handlers or {})
-        routes = [*Routes(self).routes(), *Sockets(self).routes()]
+        routes = [*Routes(self).routes(), *Sockets(self).routes(), *ArtifactRoutes(self).routes()]
         if self.metrics is not None:
             routes.append(Route("/metrics", self.metrics.endpoint, methods=["GET"]))
         return Starlette(
@@ -213,7 +223,9 @@ class WorkflowServer:
         await uvicorn.Server(config).serve()
 
     def openapi_schema(self) -> dict[str, Any]:
-        return openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        return openapi_document(
+            list(self._workflows), auth=bool(self.auth_token), metrics=self.metrics is not None
+        )
 
 
 def _prometheus_metrics() -> Any:
