@@ -128,5 +128,7 @@ def test_errors_are_one_clear_line(served: tuple[str, Path]) -> None:
     code, out = cli("list", "--url", dead)
     assert code == 1 and out.startswith(f"Error: cannot reach the server at {dead}")
     assert len(out.strip().splitlines()) == 1
+    code, out = remote(url, "prune", "--older-than", "1d")  # never the local file instead
+    assert code == 2 and "works on a journal file only, not --url" in out
     code, out = cli("list", "--url", "ftp://nowhere")
     assert code == 2 and out.startswith("Error: --url 'ftp://nowhere' is not an http(s) URL")

@@ -18,29 +18,24 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from reflow.cli._artifacts import (
-    artifact_documents,
-    artifacts_root,
-    print_artifacts,
-    prune_orphaned_artifacts,
-)
+from reflow.cli._artifacts import artifact_documents, artifacts_root, prune_orphaned_artifacts
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
 from reflow.cli._format import short_type_name
 from reflow.cli._report import resume_command, short_name, stored_outcome_document
 from reflow.cli._run import execute, progress_options
+from reflow.cli._runs_document import print_document, when
 from reflow.cli._runs_remote import (
     cancel_running,
     handler_with_artifacts,
     list_documents,
     read_events,
-    refused_as_finished,
     remote,
     send_envelope,
+    steer,
 )
 from reflow.durable._catalogue import SendRefused
 from reflow.durable._cli import JournalFile
@@ -98,17 +93,13 @@ def _is_remote(ctx: click.Context) -> bool:
 
 
 def _open(ctx: click.Context) -> JournalFile:
+    if _is_remote(ctx):
+        raise UsageProblem(f"reflow runs {ctx.info_name} works on a journal file only, not --url")
     path = ctx.obj["db"]
     try:
         return JournalFile(path)
     except JournalError as exc:
         raise UsageProblem(str(exc)) from exc
-
-
-def _when(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
@@ -214,7 +205,7 @@ def list_command(
             note += f"  ORPHANED ({document['held_by']['why']})"
         click.echo(
             f"{document['run_id']}  {document['status']:<9}  {document['workflow']}  "
-            f"{_when(document['created_at'])}{note}"
+            f"{when(document['created_at'])}{note}"
         )
 
 
@@ -232,34 +223,7 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(document, indent=2))
         return
-    for key in ("run_id", "workflow", "status"):
-        click.echo(f"{key}: {document[key]}")
-    for key in ("created_at", "updated_at", "finished_at"):
-        click.echo(f"{key}: {_when(document[key])}")
-    if "ticks" in document:
-        click.echo(f"ticks: {document['ticks']}  events: {document['events']}")
-    if document.get("waiting_on"):
-        click.echo(f"waiting on: {', '.join(document['waiting_on'])}")
-    holder = document.get("held_by")
-    if holder is not None:
-        where = f"process {holder['pid']} on {holder['host']}" if holder["pid"] else "a process"
-        if holder["alive"]:
-            click.echo(f"held by: {where}")
-        else:
-            click.echo(f"ORPHANED: held by {where}, which is dead ({holder['why']})")
-            if document.get("in_flight"):
-                click.echo(f"in flight when it died: {', '.join(document['in_flight'])}")
-            click.echo(f"resume it: {document['resume_with']}")
-    if "result" in document:
-        kind = f" ({document['result_type']})" if "result_type" in document else ""
-        click.echo(f"result{kind}: {json.dumps(document['result'])}")
-    if "error" in document:
-        error = document["error"]
-        message = f": {error['message']}" if error["message"] else ""
-        click.echo(f"error: {error['type']}{message}")
-    for item in document.get("undelivered", ()):
-        click.echo(f"undelivered {item['event']} ({_when(item['at'])}): {item['reason']}")
-    print_artifacts(document["artifacts"])
+    print_document(document)
 
 
 def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
@@ -355,7 +319,7 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
         raise UsageProblem(f"--event must be a JSON object, got {type(fields).__name__}")
     if _is_remote(ctx):
         envelope = send_envelope(fields)
-        _remote_steer(ctx, run_id, "event", lambda c: c.send_event(run_id, envelope, step))
+        steer(ctx, run_id, "event", lambda c: c.send_event(run_id, envelope, step))
         return
     kind = fields.pop("type", "reflow.events.HumanResponseEvent")
     if not isinstance(kind, str):
@@ -378,7 +342,7 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
 def cancel_command(ctx: click.Context, run_id: str) -> None:
     """Cancel a run (it ends with WorkflowCancelledByUser)."""
     if _is_remote(ctx):
-        _remote_steer(ctx, run_id, "cancellation", lambda c: cancel_running(c, run_id))
+        steer(ctx, run_id, "cancellation", lambda c: cancel_running(c, run_id))
         return
     with _open(ctx) as journal:
         try:
@@ -386,18 +350,6 @@ def cancel_command(ctx: click.Context, run_id: str) -> None:
         except UnknownRun as exc:
             raise CliError(str(exc)) from exc
     _report(run_id, sent.delivered, sent.workflow, "cancellation")
-
-
-def _remote_steer(ctx: click.Context, run_id: str, what: str, call: Any) -> None:
-    try:
-        remote(ctx, call, run_id)
-    except CliError as exc:
-        if refused_as_finished(exc.__cause__ or exc):
-            raise CliError(f"run {run_id} has already ended; the {what} was not sent") from exc
-        raise
-    click.echo(
-        f"run {run_id} cancelled" if what == "cancellation" else f"event sent to run {run_id}"
-    )
 
 
 def _report(run_id: str, delivered: str, workflow: str, what: str) -> None:

@@ -10,7 +10,6 @@ holding a run, undelivered events) is left out.  Every failure to talk to the se
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -237,8 +236,17 @@ def refused_as_finished(exc: BaseException) -> bool:
     return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 409
 
 
-def print_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2))
+def steer(ctx: click.Context, run_id: str, what: str, call: Any) -> None:
+    """Send (or cancel) through ``call``; a 409 means the run has ended."""
+    try:
+        remote(ctx, call, run_id)
+    except CliError as exc:
+        if refused_as_finished(exc.__cause__ or exc):
+            raise CliError(f"run {run_id} has already ended; the {what} was not sent") from exc
+        raise
+    click.echo(
+        f"run {run_id} cancelled" if what == "cancellation" else f"event sent to run {run_id}"
+    )
 
 
 __all__ = [
@@ -251,4 +259,5 @@ __all__ = [
     "refused_as_finished",
     "remote",
     "send_envelope",
+    "steer",
 ]
