@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +39,11 @@ def remote(url: str, *args: str) -> tuple[int, str]:
     return cli(*args, "--url", url, "--token", TOKEN)
 
 
-def start(url: str, workflow: str, body: dict[str, object] | None = None) -> str:
+def start(url: str, workflow: str) -> str:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    response = httpx.post(
-        f"{url}/workflows/{workflow}/run-nowait", json=body or {}, headers=headers
-    )
+    # An id of our own: a generated one may start with "-", which reads as an option.
+    body = {"handler_id": f"run-{uuid.uuid4().hex[:12]}"}
+    response = httpx.post(f"{url}/workflows/{workflow}/run-nowait", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return str(response.json()["handler_id"])
 
