@@ -143,3 +143,15 @@ async def test_reflow_serve_metrics(tmp_path: Path) -> None:
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 20)
+
+
+def test_reflow_serve_metrics_refuses_a_files_own_server_without_them(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from reflow.cli import main
+
+    app = tmp_path / "app.py"
+    app.write_text("from reflow.server import WorkflowServer\nserver = WorkflowServer()\n")
+    result = CliRunner().invoke(main, ["serve", str(app), "--metrics"])
+    assert result.exit_code == 1
+    assert "defines its own WorkflowServer: give it metrics=True there" in result.output
