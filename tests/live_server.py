@@ -11,6 +11,13 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 
+def free_port() -> int:
+    """A port nothing listens on now (for servers started in another process)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @asynccontextmanager
 async def live_app(app: Any) -> AsyncIterator[str]:
     """Serve ``app`` (its lifespan on) until the block ends; yields ``host:port``."""
@@ -45,7 +52,9 @@ def live_app_in_thread(app: Any) -> Iterator[str]:
     thread = threading.Thread(target=lambda: asyncio.run(live.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while not live.started and time.monotonic() < deadline:
+    while not live.started:
+        assert thread.is_alive(), "uvicorn exited while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"

@@ -24,6 +24,7 @@ from reflow.cli._report import (
 )
 from reflow.cli._summary import SummaryView
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
+from reflow.cli._trace import span_tree_printer
 
 _RESERVED_KEYS = {"run_id": "--run-id"}
 
@@ -268,6 +269,12 @@ def execute(
     help="Do not ask questions here: at the first question the run is left waiting, and the "
     "commands that answer and follow it are printed.",
 )
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Print the run's span tree (steps, waits, retries, with durations) when it ends; "
+    "needs opentelemetry-sdk.",
+)
 @progress_options
 @debug_option
 def run_command(
@@ -281,6 +288,7 @@ def run_command(
     db_path: str,
     memory: bool,
     detach: bool,
+    trace: bool,
     progress: str,
 ) -> None:
     """Run the workflow TARGET and print its result.
@@ -303,6 +311,17 @@ def run_command(
         if run_id is not None and run_id != resume_id:
             raise UsageProblem("--resume and --run-id name different runs")
         run_id = resume_id
-    execute(
-        target, None, args, json_text, run_id, timeout, output, db_path, memory, detach, progress
-    )
+    with span_tree_printer(trace, output):
+        execute(
+            target,
+            None,
+            args,
+            json_text,
+            run_id,
+            timeout,
+            output,
+            db_path,
+            memory,
+            detach,
+            progress,
+        )

@@ -18,15 +18,25 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import click
 
+from reflow.cli._artifacts import artifact_documents, artifacts_root, prune_orphaned_artifacts
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
 from reflow.cli._format import short_type_name
 from reflow.cli._report import resume_command, short_name, stored_outcome_document
 from reflow.cli._run import execute, progress_options
+from reflow.cli._runs_document import print_document, when
+from reflow.cli._runs_remote import (
+    cancel_running,
+    handler_with_artifacts,
+    list_documents,
+    read_events,
+    remote,
+    send_envelope,
+    steer,
+)
 from reflow.durable._catalogue import SendRefused
 from reflow.durable._cli import JournalFile
 from reflow.durable._errors import JournalError, UnknownRun
@@ -47,36 +57,49 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        ctx.ensure_object(dict)["db"] = value
+URL_OPTION_HELP = "A reflow server to ask instead of a journal file (or $REFLOW_SERVER_URL)."
+TOKEN_OPTION_HELP = "The server's bearer token (or $REFLOW_SERVER_TOKEN)."
+
+
+def _setter(key: str) -> Any:
+    def set_value(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.ensure_object(dict)[key] = value
+
+    return set_value
 
 
 def db_option(func: F) -> F:
-    """``--db`` accepted after the subcommand too (``reflow runs list --db X``)."""
-    option = click.option(
-        "--db",
-        default=None,
-        metavar="PATH",
-        expose_value=False,
-        callback=_set_db,
-        help=DB_OPTION_HELP,
-    )
-    return debug_option(option(func))
+    """``--db`` (and ``--url``, ``--token``) accepted after the subcommand too."""
+    for name, metavar, text in (
+        ("token", "TOKEN", TOKEN_OPTION_HELP),
+        ("url", "URL", URL_OPTION_HELP),
+        ("db", "PATH", DB_OPTION_HELP),
+    ):
+        option = click.option(
+            f"--{name}",
+            default=None,
+            metavar=metavar,
+            expose_value=False,
+            callback=_setter(name),
+            help=text,
+        )
+        func = option(func)
+    return debug_option(func)
+
+
+def _is_remote(ctx: click.Context) -> bool:
+    return bool(ctx.obj.get("url"))
 
 
 def _open(ctx: click.Context) -> JournalFile:
+    if _is_remote(ctx):
+        raise UsageProblem(f"reflow runs {ctx.info_name} works on a journal file only, not --url")
     path = ctx.obj["db"]
     try:
         return JournalFile(path)
     except JournalError as exc:
         raise UsageProblem(str(exc)) from exc
-
-
-def _when(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
@@ -128,11 +151,26 @@ def _event_text(body: Any) -> tuple[str, Any]:
 @click.option(
     "--db", default="runs.db", envvar="REFLOW_RUNS_DB", metavar="PATH", help=DB_OPTION_HELP
 )
+@click.option(
+    "--url", default=None, envvar="REFLOW_SERVER_URL", metavar="URL", help=URL_OPTION_HELP
+)
+@click.option(
+    "--token", default=None, envvar="REFLOW_SERVER_TOKEN", metavar="TOKEN", help=TOKEN_OPTION_HELP
+)
+@click.option(
+    "--artifacts-root",
+    default=None,
+    envvar="REFLOW_ARTIFACTS_ROOT",
+    metavar="PATH",
+    help="Where the journal's runs keep artifacts (default: artifacts/ beside the journal).",
+)
 @debug_option
 @click.pass_context
-def runs_group(ctx: click.Context, db: str) -> None:
-    """Inspect and steer the runs kept in a durable journal (a SQLite file)."""
-    ctx.obj = {"db": db}
+def runs_group(
+    ctx: click.Context, db: str, url: str | None, token: str | None, artifacts_root: str | None
+) -> None:
+    """Inspect and steer the runs kept in a durable journal (a SQLite file), or on a server."""
+    ctx.obj = {"db": db, "url": url, "token": token, "artifacts_root": artifacts_root}
 
 
 @runs_group.command("list")
@@ -151,18 +189,24 @@ def list_command(
 ) -> None:
     """One line per run, newest first."""
     db = ctx.obj["db"]
-    with _open(ctx) as journal:
-        rows = journal.runs(statuses or None, workflows or None, limit)
-        documents = [_row_document(journal, row, db) for row in rows]
+    if _is_remote(ctx):
+        documents = remote(ctx, lambda c: list_documents(c, statuses, workflows, limit))
+    else:
+        with _open(ctx) as journal:
+            rows = journal.runs(statuses or None, workflows or None, limit)
+            documents = [_row_document(journal, row, db) for row in rows]
     if output == "json":
         click.echo(json.dumps(documents, indent=2))
         return
-    for row, document in zip(rows, documents, strict=True):
-        waiting = document["waiting_on"]
+    for document in documents:
+        waiting = document.get("waiting_on")
         note = f"  waiting on {', '.join(waiting)}" if waiting else ""
-        if document["orphaned"]:
+        if document.get("orphaned"):
             note += f"  ORPHANED ({document['held_by']['why']})"
-        click.echo(f"{row.run_id}  {row.status:<9}  {row.workflow}  {_when(row.created_at)}{note}")
+        click.echo(
+            f"{document['run_id']}  {document['status']:<9}  {document['workflow']}  "
+            f"{when(document['created_at'])}{note}"
+        )
 
 
 @runs_group.command("show")
@@ -172,6 +216,17 @@ def list_command(
 @click.pass_context
 def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     """A run's workflow, status, times, what it waits on, and its result or error."""
+    if _is_remote(ctx):
+        document = remote(ctx, lambda c: handler_with_artifacts(c, run_id), run_id)
+    else:
+        document = _local_show(ctx, run_id)
+    if output == "json":
+        click.echo(json.dumps(document, indent=2))
+        return
+    print_document(document)
+
+
+def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
     db = ctx.obj["db"]
     with _open(ctx) as journal:
         row = journal.run(run_id)
@@ -186,35 +241,9 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     ]
     if in_flight:
         document["in_flight"] = in_flight
-    if output == "json":
-        click.echo(json.dumps(document, indent=2))
-        return
-    for key in ("run_id", "workflow", "status"):
-        click.echo(f"{key}: {document[key]}")
-    for key in ("created_at", "updated_at", "finished_at"):
-        click.echo(f"{key}: {_when(document[key])}")
-    click.echo(f"ticks: {row.last_seq}  events: {row.last_event_seq}")
-    if document["waiting_on"]:
-        click.echo(f"waiting on: {', '.join(document['waiting_on'])}")
-    holder = document["held_by"]
-    if holder is not None:
-        where = f"process {holder['pid']} on {holder['host']}" if holder["pid"] else "a process"
-        if holder["alive"]:
-            click.echo(f"held by: {where}")
-        else:
-            click.echo(f"ORPHANED: held by {where}, which is dead ({holder['why']})")
-            if in_flight:
-                click.echo(f"in flight when it died: {', '.join(in_flight)}")
-            click.echo(f"resume it: {document['resume_with']}")
-    if "result" in document:
-        kind = f" ({document['result_type']})" if "result_type" in document else ""
-        click.echo(f"result{kind}: {json.dumps(document['result'])}")
-    if "error" in document:
-        error = document["error"]
-        message = f": {error['message']}" if error["message"] else ""
-        click.echo(f"error: {error['type']}{message}")
-    for item in document["undelivered"]:
-        click.echo(f"undelivered {item['event']} ({_when(item['at'])}): {item['reason']}")
+    root = artifacts_root(db, ctx.obj.get("artifacts_root"))
+    document["artifacts"] = artifact_documents(root, run_id)
+    return document
 
 
 @runs_group.command("events")
@@ -226,6 +255,16 @@ def show_command(ctx: click.Context, run_id: str, output: str) -> None:
 @click.pass_context
 def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, output: str) -> None:
     """The run's published events, numbered from 1; --after resumes from a position."""
+
+    def emit(seq: int, name: str, fields: Any) -> None:
+        if output == "json":
+            click.echo(json.dumps({"seq": seq, "type": name, "event": fields}))
+        else:
+            click.echo(f"{seq:>6}  {name}  {json.dumps(fields)}")
+
+    if _is_remote(ctx):
+        remote(ctx, lambda c: read_events(c, run_id, after, follow, emit), run_id)
+        return
     warned = False
     with _open(ctx) as journal:
         while True:
@@ -236,11 +275,7 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
                 warned = _warn_if_orphaned(journal, run_id, ctx.obj["db"])
             for seq, body in items:
                 after = seq
-                name, fields = _event_text(body)
-                if output == "json":
-                    click.echo(json.dumps({"seq": seq, "type": name, "event": fields}))
-                else:
-                    click.echo(f"{seq:>6}  {name}  {json.dumps(fields)}")
+                emit(seq, *_event_text(body))
             if not follow or (not items and status in FINISHED):
                 return
             if not items:
@@ -282,6 +317,10 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
         raise UsageProblem(f"--event is not valid JSON: {exc}") from exc
     if not isinstance(fields, dict):
         raise UsageProblem(f"--event must be a JSON object, got {type(fields).__name__}")
+    if _is_remote(ctx):
+        envelope = send_envelope(fields)
+        steer(ctx, run_id, "event", lambda c: c.send_event(run_id, envelope, step))
+        return
     kind = fields.pop("type", "reflow.events.HumanResponseEvent")
     if not isinstance(kind, str):
         raise UsageProblem(f'--event: "type" must be a string, got {kind!r}')
@@ -302,6 +341,9 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
 @click.pass_context
 def cancel_command(ctx: click.Context, run_id: str) -> None:
     """Cancel a run (it ends with WorkflowCancelledByUser)."""
+    if _is_remote(ctx):
+        steer(ctx, run_id, "cancellation", lambda c: cancel_running(c, run_id))
+        return
     with _open(ctx) as journal:
         try:
             sent = journal.cancel(run_id)
@@ -370,7 +412,11 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
     seconds = parse_duration(older_than)
     with _open(ctx) as journal:
         count = journal.prune(seconds)
-    click.echo(f"pruned {count} run{'s' if count != 1 else ''}")
+        kept = [row.run_id for row in journal.runs()]
+    root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
+    removed = prune_orphaned_artifacts(root, kept)
+    note = f" and the artifacts of {len(removed)}" if removed else ""
+    click.echo(f"pruned {count} run{'s' if count != 1 else ''}{note}")
 
 
 __all__ = ["parse_duration", "runs_group"]

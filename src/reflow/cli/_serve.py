@@ -30,6 +30,11 @@ FLOW_SUFFIXES = (".json", ".yaml", ".yml")
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A flow document (JSON/YAML) to serve under /flows too; repeatable.",
 )
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Serve GET /metrics for Prometheus (needs the prometheus extra; behind --token).",
+)
 @_redis_options
 def serve_command(
     target: str,
@@ -38,6 +43,7 @@ def serve_command(
     db: str,
     token: str | None,
     flow_files: tuple[Path, ...],
+    metrics: bool,
     redis_url: str,
     prefix: str,
 ) -> None:
@@ -57,14 +63,24 @@ def serve_command(
         raise click.ClickException(
             f"reflow serve needs the server extra (pip install 'reflow[server]'): {exc}"
         ) from exc
+    options: dict[str, Any] = {"auth_token": token}
+    if metrics:
+        options["metrics"] = True
     if target.lower().endswith(FLOW_SUFFIXES):
         flow_files = (Path(target), *flow_files)
-        server = WorkflowServer(workflow_store=SqliteWorkflowStore(db), auth_token=token)
+        try:
+            server = WorkflowServer(workflow_store=SqliteWorkflowStore(db), **options)
+        except ImportError as exc:
+            raise click.ClickException(str(exc)) from exc
     else:
         try:
-            server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token)
-        except ServeTargetError as exc:
+            server = load_server(target, lambda: SqliteWorkflowStore(db), **options)
+        except (ServeTargetError, ImportError) as exc:
             raise click.ClickException(str(exc)) from exc
+    if metrics and server.metrics is None:
+        raise click.ClickException(
+            f"{target} defines its own WorkflowServer: give it metrics=True there for /metrics"
+        )
     if flow_files:
         from reflow.flows import FlowError, FlowServices
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from reflow.client._stream import EventStream
 from reflow.client.protocol import (
+    ArtifactsListResponse,
     CancelHandlerResponse,
     HandlerData,
     HandlersListResponse,
@@ -176,6 +177,18 @@ class WorkflowClient:
         params: list[tuple[str, str]] = [("status", s) for s in status or ()]
         params += [("workflow_name", n) for n in workflow_name or ()]
         return await self._call("GET", "/handlers", HandlersListResponse, params=params)
+
+    async def list_artifacts(self, handler_id: str) -> ArtifactsListResponse:
+        """The files the run's steps published (reflow servers only)."""
+        path = f"/handlers/{handler_id}/artifacts"
+        return await self._call("GET", path, ArtifactsListResponse)
+
+    async def get_artifact(self, handler_id: str, step: str, path: str) -> bytes:
+        """The bytes of one artifact of the run (reflow servers only)."""
+        url = f"/handlers/{handler_id}/artifacts/{step}/{path}"
+        response = await self._client.get(url, headers=self._headers)
+        _raise_for_status(response)
+        return response.content
 
     async def cancel_handler(self, handler_id: str, purge: bool = False) -> CancelHandlerResponse:
         path = f"/handlers/{handler_id}/cancel"

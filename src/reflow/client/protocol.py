@@ -167,6 +167,19 @@ class HandlerData(BaseModel):
     result: EventEnvelopeWithMetadata | None = None
 
 
+class ArtifactData(BaseModel):
+    """One file a step of a run published (``reflow.runners`` artifacts); reflow's addition."""
+
+    step: str
+    path: str
+    size: int
+    modified_at: float
+
+
+class ArtifactsListResponse(BaseModel):
+    artifacts: list[ArtifactData]
+
+
 class HandlersListResponse(BaseModel):
     handlers: list[HandlerData]
 

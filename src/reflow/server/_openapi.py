@@ -105,7 +105,7 @@ def _handler_codes(running: str) -> dict[str, Any]:
     }
 
 
-def openapi_document(workflows: list[str], *, auth: bool) -> dict[str, Any]:
+def openapi_document(workflows: list[str], *, auth: bool, metrics: bool = False) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _ERROR}
     for model in _MODELS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -265,6 +265,7 @@ def openapi_document(workflows: list[str], *, auth: bool) -> dict[str, Any]:
             },
         },
     }
+    paths.update(_reflow_paths(handler_id, metrics))
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "reflow workflow server", "version": __version__},
@@ -276,3 +277,58 @@ def openapi_document(workflows: list[str], *, auth: bool) -> dict[str, Any]:
         document["security"] = [{"bearer": []}]
         paths["/health"]["get"]["security"] = []
     return document
+
+
+def _reflow_paths(handler_id: dict[str, Any], metrics: bool) -> dict[str, Any]:
+    """reflow's own routes: a run's artifacts, and ``/metrics`` when it is served."""
+    artifact = {
+        "type": "object",
+        "properties": {
+            "step": {"type": "string"},
+            "path": {"type": "string"},
+            "size": {"type": "integer"},
+            "modified_at": {"type": "number"},
+        },
+        "required": ["step", "path", "size", "modified_at"],
+    }
+    listing = {
+        "type": "object",
+        "properties": {"artifacts": {"type": "array", "items": artifact}},
+        "required": ["artifacts"],
+    }
+    paths: dict[str, Any] = {
+        "/handlers/{handler_id}/artifacts": {
+            "get": {
+                "parameters": [handler_id],
+                "responses": {
+                    "200": _json(listing, "the files the run's steps published"),
+                    "404": _error("unknown handler"),
+                },
+            }
+        },
+        "/handlers/{handler_id}/artifacts/{step}/{path}": {
+            "get": {
+                "parameters": [handler_id, _path_param("step"), _path_param("path")],
+                "responses": {
+                    "200": {
+                        "description": "the file",
+                        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    },
+                    "400": _error("a path outside the artifact root"),
+                    "404": _error("unknown handler or artifact"),
+                },
+            }
+        },
+    }
+    if metrics:
+        paths["/metrics"] = {
+            "get": {
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                }
+            }
+        }
+    return paths

@@ -135,7 +135,8 @@ class Routes:
         name, workflow = self._workflow(request)
         body = json_object(await read_json(request, self.server.max_body_bytes), "request body")
         ctx = self._context(workflow, body.get("context"))
-        handler_id = optional_str(body, "handler_id")
+        # An empty handler id asks for a generated one, as no id at all does.
+        handler_id = optional_str(body, "handler_id") or None
         event = parse_start_event(workflow, self.server.event_registry(name), body)
         try:
             return await self.runs.start(name, workflow, event, handler_id, ctx)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from reflow.durable import DurableRuntime
 from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
 from reflow.runtime.basic import basic_runtime
 from reflow.runtime.types.plugin import Runtime
+from reflow.server._artifact_routes import ArtifactRoutes, default_artifacts_root
 from reflow.server._auth import BearerAuth, token_from_env
 from reflow.server._http import (
     DEFAULT_MAX_BODY_BYTES,
@@ -46,7 +50,11 @@ class WorkflowServer:
     and the store records their handlers and events.  ``auth_token`` (or the environment
     variable ``REFLOW_SERVER_TOKEN``) requires ``Authorization: Bearer <token>`` on every route
     but ``/health``; with a token, CORS allows only ``cors_origins``.  Request bodies above
-    ``max_body_bytes`` are refused with 413.
+    ``max_body_bytes`` are refused with 413.  ``metrics=True`` serves ``GET /metrics`` for
+    Prometheus (the ``prometheus`` extra).  A run's artifacts (``reflow.runners``) are listed
+    and served from ``artifacts_root`` (default: ``artifacts/`` beside the journal).  With
+    OpenTelemetry installed, a request's ``traceparent`` is the parent of the run it starts,
+    and run routes and streams answer with the run's own ``traceparent``.
     """
 
     def __init__(
@@ -63,6 +71,8 @@ class WorkflowServer:
         auth_token: str | None = None,
         cors_origins: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        metrics: bool = False,
+        artifacts_root: str | os.PathLike[str] | None = None,
     ) -> None:
         if sse_heartbeat_interval is not None and sse_heartbeat_interval <= 0:
             raise ValueError("sse_heartbeat_interval must be a positive number of seconds or None")
@@ -81,6 +91,12 @@ class WorkflowServer:
         self._registries: dict[str, dict[str, type[Event]]] = {}
         self.started = False
         self.flows: FlowHost | None = None
+        self.metrics = _prometheus_metrics() if metrics else None
+        self.artifacts_root = (
+            Path(artifacts_root).resolve()
+            if artifacts_root is not None
+            else default_artifacts_root(getattr(self._runs, "runtime", None))
+        )
         self.app = self._build_app(middleware, exception_handlers, list(cors_origins))
 
     @staticmethod
@@ -119,13 +135,16 @@ class WorkflowServer:
             middleware = [cors]
         if self.auth_token:
             middleware = [*middleware, Middleware(BearerAuth, token=self.auth_token)]
+        middleware = [*middleware, *_trace_middleware()]
         handlers: dict[Any, Any] = {
             ApiError: api_error_handler,
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         }
         handlers.update(exception_handlers or {})
-        routes = [*Routes(self).routes(), *Sockets(self).routes()]
+        routes = [*Routes(self).routes(), *Sockets(self).routes(), *ArtifactRoutes(self).routes()]
+        if self.metrics is not None:
+            routes.append(Route("/metrics", self.metrics.endpoint, methods=["GET"]))
         return Starlette(
             routes=routes,
             middleware=middleware,
@@ -199,6 +218,8 @@ class WorkflowServer:
     async def start(self) -> None:
         if not self.started:
             await self._runs.open()
+            if self.metrics is not None:
+                self.metrics.open()
             self.started = True
 
     async def stop(self) -> None:
@@ -206,6 +227,8 @@ class WorkflowServer:
             self.started = False
             if self.flows is not None:
                 await self.flows.close()
+            if self.metrics is not None:
+                self.metrics.close()
             await self._runs.close()
 
     @contextlib.asynccontextmanager
@@ -225,9 +248,26 @@ class WorkflowServer:
         await uvicorn.Server(config).serve()
 
     def openapi_schema(self) -> dict[str, Any]:
-        document = openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        document = openapi_document(
+            list(self._workflows), auth=bool(self.auth_token), metrics=self.metrics is not None
+        )
         if self.flows is not None:
             from reflow.server._flow_openapi import flow_paths
 
             document["paths"].update(flow_paths())
         return document
+
+
+def _prometheus_metrics() -> Any:
+    from reflow.server._prometheus import PrometheusMetrics
+
+    return PrometheusMetrics()
+
+
+def _trace_middleware() -> list[Middleware]:
+    """Trace context in and out of requests, when OpenTelemetry is installed."""
+    try:
+        from reflow.server._tracing import TraceHeaders
+    except ImportError:
+        return []
+    return [Middleware(TraceHeaders)]
