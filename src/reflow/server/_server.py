@@ -31,6 +31,7 @@ from reflow.server._runs import Runs
 from reflow.server._sqlite_store import SqliteWorkflowStore
 from reflow.server._store import AbstractWorkflowStore
 from reflow.server._store_runs import StoreRuns
+from reflow.server._ui import drawing_route, ui_routes
 from reflow.server._websocket import Sockets
 
 
@@ -42,7 +43,7 @@ class WorkflowServer:
     and the store records their handlers and events.  ``auth_token`` (or the environment
     variable ``REFLOW_SERVER_TOKEN``) requires ``Authorization: Bearer <token>`` on every route
     but ``/health``; with a token, CORS allows only ``cors_origins``.  Request bodies above
-    ``max_body_bytes`` are refused with 413.
+    ``max_body_bytes`` are refused with 413.  ``ui`` serves the web UI at ``/``.
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class WorkflowServer:
         auth_token: str | None = None,
         cors_origins: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        ui: bool = True,
     ) -> None:
         if sse_heartbeat_interval is not None and sse_heartbeat_interval <= 0:
             raise ValueError("sse_heartbeat_interval must be a positive number of seconds or None")
@@ -70,6 +72,7 @@ class WorkflowServer:
         self.sse_heartbeat_interval = sse_heartbeat_interval
         self.accept_context_api = accept_context_api
         self.max_body_bytes = max_body_bytes
+        self.ui = ui
         self.auth_token = auth_token if auth_token is not None else token_from_env()
         self._runs: Runs = self._pick_runs(self.workflow_store, runtime, self.persistence_backoff)
         self._workflows: dict[str, Any] = {}
@@ -120,7 +123,9 @@ class WorkflowServer:
             Exception: internal_error_handler,
         }
         handlers.update(exception_handlers or {})
-        routes = [*Routes(self).routes(), *Sockets(self).routes()]
+        routes = [*Routes(self).routes(), drawing_route(self), *Sockets(self).routes()]
+        if self.ui:
+            routes += ui_routes()
         return Starlette(
             routes=routes,
             middleware=middleware,

@@ -1,0 +1,44 @@
+"""The workflows the browser tests serve (and the CLI runs on the same journal)."""
+
+from __future__ import annotations
+
+from reflow import Workflow, step
+from reflow.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+
+
+class GreetStart(StartEvent):
+    topic: str
+    times: int = 1
+
+
+class Greeter(Workflow):
+    """Ask for a name, then greet that person."""
+
+    @step
+    async def ask(self, ev: GreetStart) -> InputRequiredEvent:
+        return InputRequiredEvent(prefix=f"Who is asking about {ev.topic}?")
+
+    @step
+    async def greet(self, ev: HumanResponseEvent) -> StopEvent:
+        return StopEvent(result=f"Hello, {ev.response}!")
+
+
+class Boom(Workflow):
+    """Always fails."""
+
+    @step
+    async def explode(self, ev: StartEvent) -> StopEvent:
+        raise ValueError("the fuse was lit")
+
+
+class Quick(Workflow):
+    """Finishes at once."""
+
+    @step
+    async def finish(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result="done")
+
+
+greet = Greeter(timeout=None)
+boom = Boom(timeout=None)
+quick = Quick(timeout=None)
