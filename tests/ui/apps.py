@@ -39,6 +39,13 @@ class Quick(Workflow):
         return StopEvent(result="done")
 
 
-greet = Greeter(timeout=None)
-boom = Boom(timeout=None)
-quick = Quick(timeout=None)
+quick = Quick(timeout=None)  # what the CLI runs
+
+
+def served() -> dict[str, Workflow]:
+    """Fresh instances (a workflow keeps the runtime of the server it first ran on)."""
+    return {
+        "greet": Greeter(timeout=None),
+        "boom": Boom(timeout=None),
+        "quick": Quick(timeout=None),
+    }

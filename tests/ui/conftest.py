@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.ui.apps import boom, greet, quick
+from tests.ui.apps import served
 
 from reflow.server import SqliteWorkflowStore, WorkflowServer
 
@@ -70,9 +70,8 @@ class LiveServer:
         server = WorkflowServer(
             workflow_store=SqliteWorkflowStore(str(self.db)), auth_token=self.token
         )
-        server.add_workflow("greet", greet)
-        server.add_workflow("boom", boom)
-        server.add_workflow("quick", quick)
+        for name, workflow in served().items():
+            server.add_workflow(name, workflow)
         config = uvicorn.Config(server.app, host="127.0.0.1", port=self.port, log_level="warning")
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._uvicorn.run, daemon=True)

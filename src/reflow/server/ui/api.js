@@ -19,10 +19,10 @@ export function clearBanner() { banner().hidden = true; banner().textContent = "
 // Asks for a token once (until the server refuses it); every caller waiting gets the same one.
 function askToken(message) {
   const dialog = document.getElementById("token-dialog");
-  document.getElementById("token-message").textContent = message;
   return new Promise((resolve) => {
     tokenWaiters.push(resolve);
     if (dialog.open) return;
+    document.getElementById("token-message").textContent = message;
     const form = document.getElementById("token-form");
     const input = document.getElementById("token-input");
     input.value = "";
@@ -35,6 +35,7 @@ function askToken(message) {
       const waiters = tokenWaiters; tokenWaiters = [];
       waiters.forEach((w) => w(value));
     };
+    dialog.oncancel = (e) => e.preventDefault();  // nothing works without a token: stay open
     dialog.showModal();
     input.focus();
   });
@@ -46,7 +47,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function api(path, options = {}) {
   for (let attempt = 0; ; attempt++) {
     const headers = { ...(options.headers || {}) };
-    if (token()) headers.Authorization = `Bearer ${token()}`;
+    const sent = token();
+    if (sent) headers.Authorization = `Bearer ${sent}`;
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -58,10 +60,10 @@ export async function api(path, options = {}) {
       continue;
     }
     if (response.status === 401) {
-      const had = token();
-      sessionStorage.removeItem(TOKEN_KEY);
-      await askToken(had ? "The server refused that token. Enter the right one."
-                         : "This server needs an access token.");
+      if (token() === sent) sessionStorage.removeItem(TOKEN_KEY);
+      if (token() && token() !== sent) continue;  // another call got a new token meanwhile
+      await askToken(sent ? "The server refused that token. Enter the right one."
+                          : "This server needs an access token.");
       continue;
     }
     if (response.status === 502 || response.status === 503 && path !== "/health") {
@@ -96,11 +98,10 @@ export function socket(path, onMessage, { onOpen, retry = true } = {}) {
     ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch (err) { console.error(err); } };
     ws.onclose = async (e) => {
       if (closed || !retry) return;
-      if (e.code === 1008) { await api("/workflows"); }  // the token was refused: ask again
-      else if (e.code !== 1000) {
+      if (e.code !== 1000) {
         showBanner(`Lost the live connection to ${location.host}. Reconnecting…`);
-        // The page recovers once the server answers again.
-        await api("/health").catch(() => {});
+        // An HTTP call tells why: it waits for the server and asks for a token it refuses.
+        await api("/workflows").catch(() => {});
       }
       attempt++;
       setTimeout(() => { if (!closed) open(); }, Math.min(3000, 300 * attempt));
