@@ -18,7 +18,13 @@ import click
     help="The SQLite journal runs are kept in (when the file defines no WorkflowServer).",
 )
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
-def serve_command(target: str, host: str, port: int, db: str, token: str | None) -> None:
+@click.option(
+    "--ui/--no-ui",
+    default=True,
+    show_default=True,
+    help="Serve the web UI at / (when the file defines no WorkflowServer).",
+)
+def serve_command(target: str, host: str, port: int, db: str, token: str | None, ui: bool) -> None:
     """Serve the WorkflowServer in FILE, or every workflow FILE defines.
 
     NAME picks a WorkflowServer or a workflow in the file.  Runs are durable: stop the server
@@ -34,11 +40,13 @@ def serve_command(target: str, host: str, port: int, db: str, token: str | None)
             f"reflow serve needs the server extra (pip install 'reflow[server]'): {exc}"
         ) from exc
     try:
-        server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token)
+        server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token, ui=ui)
     except ServeTargetError as exc:
         raise click.ClickException(str(exc)) from exc
     app: Any = server.app
     if token and server.auth_token != token:  # the file's own server: guard it with the token
         app = BearerAuth(app, token)
     click.echo(f"Serving {', '.join(server.get_workflows())} on http://{host}:{port}", err=True)
+    if server.ui:
+        click.echo(f"Web UI: http://{host}:{port}/", err=True)
     run_uvicorn(app, host, port)
