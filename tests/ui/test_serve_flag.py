@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.ui.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

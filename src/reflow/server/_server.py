@@ -205,4 +205,4 @@ class WorkflowServer:
         await uvicorn.Server(config).serve()
 
     def openapi_schema(self) -> dict[str, Any]:
-        return openapi_document(list(self._workflows), auth=bool(self.auth_token))
+        return openapi_document(list(self._workflows), auth=bool(self.auth_token), ui=self.ui)
