@@ -92,3 +92,29 @@ def test_cancel_a_waiting_run(page: Any, live: LiveServer) -> None:
     expect(page.get_by_role("region", name="Waiting for input")).to_be_hidden()
     page.get_by_role("button", name="Run again with the same input").click()
     expect(page.get_by_text("Who is asking about cancelling?", exact=True)).to_be_visible()
+
+
+def test_runs_come_in_pages_and_filter_by_status(page: Any, live: LiveServer) -> None:
+    import httpx
+
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        for n in range(52):
+            body = {"start_event": {}, "handler_id": f"bulk-{n:02d}"}
+            client.post("/workflows/quick/run-nowait", json=body).raise_for_status()
+    page.goto(f"{live.url}/#/runs?q=bulk-")
+    expect(page.get_by_text("Runs 1–50")).to_be_visible()
+    expect(page.get_by_role("row")).to_have_count(51)
+    expect(page.get_by_role("row").nth(1)).to_contain_text("bulk-51")  # newest first
+    expect(page.get_by_role("button", name="Newer")).to_be_disabled()
+    page.get_by_role("button", name="Older").click()
+    expect(page.get_by_text("Runs 51–52")).to_be_visible()
+    expect(page.get_by_role("row").nth(2)).to_contain_text("bulk-00")
+    expect(page.get_by_role("button", name="Older")).to_be_disabled()
+
+    page.get_by_label("Search by id").fill("")
+    page.get_by_label("Status").select_option("failed")
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.get_by_role("row", name=re.compile("bulk-"))).to_have_count(0)
+    page.get_by_label("Workflow").select_option("quick")
+    page.get_by_label("Status").select_option("completed")
+    expect(page.get_by_role("row", name=re.compile("bulk-"))).not_to_have_count(0)
