@@ -121,12 +121,16 @@ export async function runView(main, id, show) {
       h("div", { class: "field" }, h("label", { for: "response-type" }, "Response event type"), select), holder);
   }
 
+  function stepRecord(step) {
+    if (!steps.has(step)) steps.set(step, { running: 0, runs: 0, failed: 0, retries: 0, lastError: null, lastOutput: null });
+    return steps.get(step);
+  }
+
   function onEvent(seq, envelope) {
     lastSeq = Math.max(lastSeq, seq);
     const fields = fieldsOf(envelope);
     if (envelope.type === "StepStateChanged") {
-      const s = steps.get(fields.name) || { running: 0, runs: 0, failed: 0, retries: 0, lastError: null, lastOutput: null };
-      steps.set(fields.name, s);
+      const s = stepRecord(fields.name);
       if (fields.step_state === "running") { s.running++; s.runs++; }
       else if (fields.step_state === "not_running") {
         s.running = Math.max(0, s.running - 1);
@@ -134,8 +138,7 @@ export async function runView(main, id, show) {
       }
       if (fields.step_state === "running" && pending) pending = null;
     } else if (envelope.type === "StepAttemptFailed") {
-      const s = steps.get(fields.step_name) || { running: 0, runs: 0, failed: 0, retries: 0, lastError: null, lastOutput: null };
-      steps.set(fields.step_name, s);
+      const s = stepRecord(fields.step_name);
       s.failed++; if (fields.retry_in != null) s.retries++;
       s.lastError = fields;
     } else if (isA(envelope, "InputRequiredEvent")) {
