@@ -116,3 +116,12 @@ async def test_status_socket_recent_limits_the_first_snapshot(make_server: MakeS
 
         assert await first_snapshot("/ws/status?recent=2") == {"snap-3", "snap-2"}
         assert len(await first_snapshot("/ws/status")) == 4
+
+
+async def test_id_search_takes_wildcard_characters_literally(client: httpx.AsyncClient) -> None:
+    for handler_id in ("pc%1", "pc_1", "pcx1"):
+        body = {"start_event": {}, "handler_id": handler_id}
+        assert (await client.post("/workflows/three/run", json=body)).status_code == 200
+    for prefix, expected in (("pc%", ["pc%1"]), ("pc_", ["pc_1"]), ("pcx", ["pcx1"])):
+        response = await client.get("/handlers", params={"q": prefix})
+        assert [h["handler_id"] for h in response.json()["handlers"]] == expected
