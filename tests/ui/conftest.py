@@ -1,4 +1,4 @@
-"""A live server on 127.0.0.1 and one Chromium for the whole session (Debian's, not a download).
+"""A live server on 127.0.0.1 and one Chromium per module (Debian's, not a download).
 
 Under CI=true a missing Chromium or Playwright fails the tests; elsewhere they are skipped.
 A failing test leaves a screenshot in ``<tmp>/reflow-ui-failures``.
@@ -89,7 +89,10 @@ class LiveServer:
             self._uvicorn = self._thread = None
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: while the sync Playwright driver is open its
+# event loop counts as running in this thread, and pytest-asyncio could not run the async tests
+# that pytest-xdist may give this worker next.  Module fixtures end before the next module.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
