@@ -116,6 +116,11 @@ async def test_status_socket_recent_limits_the_first_snapshot(make_server: MakeS
 
         assert await first_snapshot("/ws/status?recent=2") == {"snap-3", "snap-2"}
         assert len(await first_snapshot("/ws/status")) == 4
+        async with websockets.connect(f"ws://{address}/ws/status?recent=lots") as ws:
+            error = json.loads(await ws.recv())
+            assert error["type"] == "error"
+            assert "'recent'" in error["detail"] and "lots" in error["detail"]
+            assert json.loads(await ws.recv())["type"] == "status"  # then as without it
 
 
 async def test_id_search_takes_wildcard_characters_literally(client: httpx.AsyncClient) -> None:

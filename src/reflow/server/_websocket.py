@@ -144,9 +144,11 @@ class Sockets:
             await socket.send({"type": "error", "detail": f"{kind} failed: {exc}"})
 
     async def status_socket(self, websocket: WebSocket) -> None:
-        recent = _recent_param(websocket)
+        recent, problem = _recent_param(websocket)
         await websocket.accept()
         socket = _Socket(websocket)
+        if problem:
+            await socket.send({"type": "error", "detail": problem})
         pusher = asyncio.get_running_loop().create_task(self._push_statuses(socket, recent))
         try:
             while True:
@@ -188,8 +190,13 @@ class Sockets:
                         del known[handler_id]
 
 
-def _recent_param(websocket: WebSocket) -> int | None:
+def _recent_param(websocket: WebSocket) -> tuple[int | None, str | None]:
     """``/ws/status?recent=N``: the first snapshot holds the running and the N newest handlers
-    (a page showing the newest runs need not receive all ten thousand); invalid values: all."""
-    raw = websocket.query_params.get("recent", "").strip()
-    return int(raw) if raw.isdigit() else None
+    (a page showing the newest runs need not receive all ten thousand).  A bad value is
+    reported on the socket, which then sends every handler as without it."""
+    raw = websocket.query_params.get("recent")
+    if raw is None:
+        return None, None
+    if raw.strip().isdigit():
+        return int(raw.strip()), None
+    return None, f"query parameter 'recent' must be a whole number >= 0, got {raw!r}"
