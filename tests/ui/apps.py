@@ -23,6 +23,23 @@ class Greeter(Workflow):
         return StopEvent(result=f"Hello, {ev.response}!")
 
 
+class Rating(HumanResponseEvent):
+    score: int
+    comment: str = ""
+
+
+class Rate(Workflow):
+    """Asks for a score with the workflow's own response type."""
+
+    @step
+    async def ask(self, ev: StartEvent) -> InputRequiredEvent:
+        return InputRequiredEvent(prefix="How was it, from 1 to 5?")
+
+    @step
+    async def thank(self, ev: Rating) -> StopEvent:
+        return StopEvent(result=f"score {ev.score}: {ev.comment or 'no comment'}")
+
+
 class Boom(Workflow):
     """Always fails."""
 
@@ -46,6 +63,7 @@ def served() -> dict[str, Workflow]:
     """Fresh instances (a workflow keeps the runtime of the server it first ran on)."""
     return {
         "greet": Greeter(timeout=None),
+        "rate": Rate(timeout=None),
         "boom": Boom(timeout=None),
         "quick": Quick(timeout=None),
     }

@@ -53,6 +53,23 @@ def test_start_from_the_form_answer_in_the_page_and_see_it_complete(
     expect(timeline.get_by_text('"prefix": "Who is asking about tea?"')).to_be_visible()
 
 
+def test_the_answer_form_is_the_workflows_own_response_type(page: Any, live: LiveServer) -> None:
+    card = open_workflow_form(page, live, "rate")
+    card.get_by_role("button", name="Start rate").click()
+    waiting = page.get_by_role("region", name="Waiting for input")
+    expect(waiting.get_by_text("How was it, from 1 to 5?")).to_be_visible()
+    expect(waiting.get_by_label("Response event type")).to_have_value("Rating")
+    waiting.get_by_role("button", name="Send response").click()
+    expect(waiting.get_by_text("Score is required.")).to_be_visible()
+    waiting.get_by_label("Score").fill("4.5")
+    waiting.get_by_role("button", name="Send response").click()
+    expect(waiting.get_by_text("Score must be a whole number.")).to_be_visible()
+    waiting.get_by_label("Score").fill("5")
+    waiting.get_by_label("Comment").fill("lovely")
+    waiting.get_by_role("button", name="Send response").click()
+    expect(page.get_by_role("region", name="Result")).to_contain_text("score 5: lovely")
+
+
 def test_a_failing_run_shows_its_error_and_traceback(page: Any, live: LiveServer) -> None:
     card = open_workflow_form(page, live, "boom")
     card.get_by_role("button", name="Start boom").click()

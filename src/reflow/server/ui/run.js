@@ -30,8 +30,17 @@ export async function runView(main, id, show) {
   const nowBox = h("dl", {});
   const timeline = h("ol", { class: "timeline", "aria-label": "Events" });
   const picture = await drawing(name).catch(() => h("p", {}, "No drawing."));
-  let schemas = [];
-  try { schemas = (await json(`/workflows/${encodeURIComponent(name)}/events`)).events; } catch { /* not served */ }
+  let schemas = [], responses = [];
+  try {
+    schemas = (await json(`/workflows/${encodeURIComponent(name)}/events`)).events;
+    // The workflow's own answer types: events that are (or derive from) HumanResponseEvent,
+    // its subclasses first.
+    const { graph } = await json(`/workflows/${encodeURIComponent(name)}/representation`);
+    responses = graph.nodes.filter((n) => n.node_type === "event" &&
+      (n.event_types || []).includes("HumanResponseEvent"))
+      .sort((a, b) => (a.event_type === "HumanResponseEvent") - (b.event_type === "HumanResponseEvent"))
+      .map((n) => n.event_type);
+  } catch { /* a workflow this server does not serve: no answer form */ }
 
   cancel.addEventListener("click", async () => {
     cancel.disabled = true;
@@ -97,8 +106,9 @@ export async function runView(main, id, show) {
     if (!pending || handler.status !== "running" || answered >= pending.seq) { waiting.hidden = true; return; }
     const fields = fieldsOf(pending.envelope);
     const prompt = fields.prefix || fields.prompt || "This run is waiting for input.";
-    const choices = schemas.filter((s) => !RESERVED.has(s.title));
-    const preferred = choices.find((s) => s.title === "HumanResponseEvent") || choices[0];
+    const others = schemas.filter((s) => !RESERVED.has(s.title) && !responses.includes(s.title));
+    const choices = [...responses.map((r) => schemas.find((s) => s.title === r)).filter(Boolean), ...others];
+    const preferred = choices[0];
     if (!preferred) { waiting.hidden = true; return; }
     const select = h("select", { id: "response-type" }, ...choices.map((s) => h("option", { value: s.title }, s.title)));
     select.value = preferred.title;
