@@ -433,6 +433,10 @@ class StepAttemptFailed(InternalDispatchEvent):
     retry_in: float | None = Field(
         default=None, description="Seconds until the next attempt; None: no retry follows."
     )
+    traceback: str | None = Field(
+        default=None,
+        description="The attempt's traceback: each frame's file, line and function (no source).",
+    )
 
 
 class CollectionReleaseEvent(InternalDispatchEvent):

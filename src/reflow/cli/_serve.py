@@ -35,6 +35,12 @@ FLOW_SUFFIXES = (".json", ".yaml", ".yml")
     is_flag=True,
     help="Serve GET /metrics for Prometheus (needs the prometheus extra; behind --token).",
 )
+@click.option(
+    "--ui/--no-ui",
+    default=True,
+    show_default=True,
+    help="Serve the web UI at / (when the file defines no WorkflowServer).",
+)
 @_redis_options
 def serve_command(
     target: str,
@@ -44,6 +50,7 @@ def serve_command(
     token: str | None,
     flow_files: tuple[Path, ...],
     metrics: bool,
+    ui: bool,
     redis_url: str,
     prefix: str,
 ) -> None:
@@ -63,7 +70,7 @@ def serve_command(
         raise click.ClickException(
             f"reflow serve needs the server extra (pip install 'reflow[server]'): {exc}"
         ) from exc
-    options: dict[str, Any] = {"auth_token": token}
+    options: dict[str, Any] = {"auth_token": token, "ui": ui}
     if metrics:
         options["metrics"] = True
     if target.lower().endswith(FLOW_SUFFIXES):
@@ -95,4 +102,6 @@ def serve_command(
         app = BearerAuth(app, token)
     served = [*server.get_workflows(), *(server.flows.flows if server.flows else ())]
     click.echo(f"Serving {', '.join(served)} on http://{host}:{port}", err=True)
+    if server.ui:
+        click.echo(f"Web UI: http://{host}:{port}/", err=True)
     run_uvicorn(app, host, port)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from reflow.drawing._children import GraphOf, add_child_workflows
 from reflow.drawing._graph import Picture, picture_of_graph
-from reflow.drawing._html import html_page
+from reflow.drawing._html import html_page, svg_markup
 from reflow.drawing._mermaid import mermaid_text
 from reflow.drawing._trace import (
     ExecutionRecord,
@@ -36,6 +36,7 @@ __all__ = [
     "draw_most_recent_execution",
     "draw_most_recent_execution_mermaid",
     "handler_execution_trace",
+    "workflow_svg",
 ]
 
 _ALL_FLOWS = "All possible flows"
@@ -96,6 +97,13 @@ def draw_most_recent_execution_mermaid(
     text = mermaid_text(_execution_picture(handler, max_label_length))
     _write(filename, text)
     return text
+
+
+def workflow_svg(workflow: Workflow | type[Workflow], include_child_workflows: bool = True) -> str:
+    """A standalone SVG document drawing ``workflow``; each node is a ``<g class="node KIND"
+    data-key="...">`` (a step's key is ``step_<name>``), so a page can restyle it live."""
+    picture = _workflow_picture(workflow, None, include_child_workflows)
+    return svg_markup(picture).replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
 
 
 def _workflow_picture(

@@ -69,11 +69,13 @@ class Lookup:
 
 @dataclass(slots=True)
 class ListRuns:
-    """Run rows, newest first, filtered by status and workflow name."""
+    """Run rows, newest first, filtered by status, workflow name and run id prefix."""
 
     statuses: tuple[str, ...] | None = None
     workflows: tuple[str, ...] | None = None
     limit: int | None = None
+    offset: int = 0
+    id_prefix: str | None = None
 
     def __call__(self, conn: sqlite3.Connection) -> list[RunRow]:
         where: list[str] = []
@@ -84,13 +86,17 @@ class ListRuns:
         if self.workflows is not None:
             where.append(f"workflow IN ({', '.join('?' * len(self.workflows))})")
             params.extend(self.workflows)
+        if self.id_prefix:
+            # substr, not LIKE: an id may hold '%' or '_', which LIKE would treat as wildcards.
+            where.append("substr(run_id, 1, ?) = ?")
+            params.extend((len(self.id_prefix), self.id_prefix))
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, run_id"
-        if self.limit is not None:
-            sql += " LIMIT ?"
-            params.append(self.limit)
+        if self.limit is not None or self.offset:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend((-1 if self.limit is None else self.limit, self.offset))
         return [_row(values) for values in conn.execute(sql, params).fetchall()]
 
 

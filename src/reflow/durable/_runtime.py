@@ -363,15 +363,23 @@ class DurableRuntime(Runtime):
         workflow: str | Any | Iterable[str] | None = None,
         *,
         limit: int | None = None,
+        offset: int = 0,
+        id_prefix: str | None = None,
     ) -> list[RunInfo]:
-        """Runs in the journal, newest first: id, workflow, status, times, what they wait on."""
+        """Runs in the journal, newest first: id, workflow, status, times, what they wait on.
+
+        ``offset`` skips that many of the newest matches (pages); ``id_prefix`` keeps the runs
+        whose id starts with it.
+        """
         await self.launch()
         statuses = None if status is None else names(status, "status")
         for name in statuses or ():
             if name not in STATUSES:
                 raise ValueError(f"Unknown run status {name!r}; expected one of {STATUSES}")
         workflows = None if workflow is None else workflow_names(workflow)
-        rows = await self.journal.call(ListRuns(statuses, workflows, limit), write=False)
+        rows = await self.journal.call(
+            ListRuns(statuses, workflows, limit, offset, id_prefix), write=False
+        )
         return [RunInfo.from_row(row) for row in rows]
 
     async def get_run(self, run_id: str) -> RunInfo:

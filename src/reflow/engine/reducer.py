@@ -22,6 +22,7 @@ from reflow.engine._effects import (
 from reflow.engine._routing import dispatch, enqueue, resolve_waiter, route
 from reflow.engine._steps import finish_attempt
 from reflow.engine._streams import capture, drop, hold, open_stream
+from reflow.engine._trace_text import exception_trace
 from reflow.engine.commands import (
     Command,
     CommandCancelStep,
@@ -241,6 +242,7 @@ def _handle_failure(
             exception_type=type(error).__name__,
             exception_message=str(error),
             retry_in=delay,
+            traceback=exception_trace(error),
         ),
     )
     if delay is not None:

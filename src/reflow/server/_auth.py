@@ -14,7 +14,9 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 TOKEN_ENV_VAR = "REFLOW_SERVER_TOKEN"
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/"})
+# The web UI's static files hold no data; the page asks for the token and sends it itself.
+OPEN_PREFIXES = ("/ui/",)
 
 
 def token_from_env() -> str | None:
@@ -47,7 +49,12 @@ class BearerAuth:
         return presented is not None and hmac.compare_digest(presented.encode(), self._token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        path = scope.get("path", "")
+        if (
+            scope["type"] not in ("http", "websocket")
+            or path in OPEN_PATHS
+            or path.startswith(OPEN_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http" and scope.get("method") == "OPTIONS":

@@ -92,6 +92,21 @@ def query_bool(request: Request, name: str, default: bool) -> bool:
     raise ApiError(400, f"query parameter '{name}' must be true or false, got {raw!r}")
 
 
+def query_int(
+    request: Request, name: str, default: int | None, low: int, high: int | None
+) -> int | None:
+    """An optional integer query parameter between ``low`` and ``high`` (inclusive)."""
+    raw = request.query_params.get(name)
+    if raw is None or not raw.strip():
+        return default
+    text = raw.strip()
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, f"query parameter '{name}' must be an integer {bound}, got {raw!r}")
+    return value
+
+
 def parse_cursor(raw: str, source: str) -> int | None:
     """An ``after_sequence`` value: an integer >= -1, or None for ``"now"``."""
     text = raw.strip()

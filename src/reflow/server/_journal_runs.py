@@ -130,6 +130,8 @@ class JournalRuns(Runs):
         statuses: list[Status] | None,
         workflow_names: list[str] | None,
         limit: int | None = None,
+        offset: int = 0,
+        id_prefix: str | None = None,
     ) -> list[HandlerData]:
         journal_statuses = None
         if statuses is not None:
@@ -138,7 +140,9 @@ class JournalRuns(Runs):
                 return []
         if workflow_names is not None and not workflow_names:
             return []
-        found = await self.runtime.list_runs(journal_statuses, workflow_names, limit=limit)
+        found = await self.runtime.list_runs(
+            journal_statuses, workflow_names, limit=limit, offset=offset, id_prefix=id_prefix
+        )
         return [handler_data(info, await self._outcome(info)) for info in found]
 
     async def last_sequence(self, handler_id: str) -> int:

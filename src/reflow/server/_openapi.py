@@ -105,7 +105,9 @@ def _handler_codes(running: str) -> dict[str, Any]:
     }
 
 
-def openapi_document(workflows: list[str], *, auth: bool, metrics: bool = False) -> dict[str, Any]:
+def openapi_document(
+    workflows: list[str], *, auth: bool, metrics: bool = False, ui: bool = False
+) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _ERROR}
     for model in _MODELS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -194,13 +196,35 @@ def openapi_document(workflows: list[str], *, auth: bool, metrics: bool = False)
                 },
             }
         },
+        "/workflows/{name}/drawing": {
+            "get": {
+                "parameters": [name],
+                "responses": {
+                    "200": {
+                        "description": "the workflow's drawing (reflow's own layout)",
+                        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("unknown workflow"),
+                },
+            }
+        },
         "/handlers": {
             "get": {
                 "parameters": [
                     _query("status", {"type": "array", "items": {"type": "string"}}, "repeatable"),
                     _query("workflow_name", {"type": "array", "items": {"type": "string"}}),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "a page of at most this many, newest first",
+                    ),
+                    _query("offset", {"type": "integer", "minimum": 0}, "skip the newest N"),
+                    _query("q", {"type": "string"}, "handler ids starting with this"),
                 ],
-                "responses": {"200": _json(_ref("HandlersListResponse"), "handlers")},
+                "responses": {
+                    "200": _json(_ref("HandlersListResponse"), "handlers"),
+                    "400": _error("bad limit or offset"),
+                },
             }
         },
         "/handlers/{handler_id}": {
@@ -266,6 +290,18 @@ def openapi_document(workflows: list[str], *, auth: bool, metrics: bool = False)
         },
     }
     paths.update(_reflow_paths(handler_id, metrics))
+    if ui:
+        paths["/"] = {
+            "get": {
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the web UI (its files are under /ui/)",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "reflow workflow server", "version": __version__},

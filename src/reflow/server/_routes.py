@@ -26,6 +26,7 @@ from reflow.server._http import (
     optional_str,
     parse_cursor,
     query_bool,
+    query_int,
     read_json,
 )
 from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs
@@ -194,7 +195,10 @@ class Routes:
         chosen: list[Status] | None = None
         if statuses:
             chosen = [s for s in _STATUSES if s in statuses]
-        found = await self.runs.list(chosen, names or None)
+        limit = query_int(request, "limit", None, 1, 1000)
+        offset = query_int(request, "offset", 0, 0, None) or 0
+        prefix = request.query_params.get("q", "").strip() or None
+        found = await self.runs.list(chosen, names or None, limit, offset, prefix)
         return JSONResponse({"handlers": [h.model_dump(mode="json") for h in found]})
 
     async def _get(self, handler_id: str) -> HandlerData:

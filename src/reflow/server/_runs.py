@@ -81,8 +81,13 @@ class Runs(abc.ABC):
         statuses: list[Status] | None,
         workflow_names: list[str] | None,
         limit: int | None = None,
+        offset: int = 0,
+        id_prefix: str | None = None,
     ) -> list[HandlerData]:
-        """Matching handlers; with ``limit``, the most recently started ones."""
+        """Matching handlers; with ``limit`` or ``offset``, a page of them, newest first.
+
+        ``id_prefix`` keeps the handlers whose id starts with it.
+        """
 
     @abc.abstractmethod
     async def last_sequence(self, handler_id: str) -> int:

@@ -35,6 +35,7 @@ from reflow.server._runs import Runs
 from reflow.server._sqlite_store import SqliteWorkflowStore
 from reflow.server._store import AbstractWorkflowStore
 from reflow.server._store_runs import StoreRuns
+from reflow.server._ui import drawing_route, ui_routes
 from reflow.server._websocket import Sockets
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class WorkflowServer:
     and served from ``artifacts_root`` (default: ``artifacts/`` beside the journal).  With
     OpenTelemetry installed, a request's ``traceparent`` is the parent of the run it starts,
     and run routes and streams answer with the run's own ``traceparent``.
+    ``ui`` serves the web UI at ``/``.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class WorkflowServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         metrics: bool = False,
         artifacts_root: str | os.PathLike[str] | None = None,
+        ui: bool = True,
     ) -> None:
         if sse_heartbeat_interval is not None and sse_heartbeat_interval <= 0:
             raise ValueError("sse_heartbeat_interval must be a positive number of seconds or None")
@@ -84,6 +87,7 @@ class WorkflowServer:
         self.sse_heartbeat_interval = sse_heartbeat_interval
         self.accept_context_api = accept_context_api
         self.max_body_bytes = max_body_bytes
+        self.ui = ui
         self.auth_token = auth_token if auth_token is not None else token_from_env()
         self._runs: Runs = self._pick_runs(self.workflow_store, runtime, self.persistence_backoff)
         self._workflows: dict[str, Any] = {}
@@ -142,9 +146,16 @@ class WorkflowServer:
             Exception: internal_error_handler,
         }
         handlers.update(exception_handlers or {})
-        routes = [*Routes(self).routes(), *Sockets(self).routes(), *ArtifactRoutes(self).routes()]
+        routes = [
+            *Routes(self).routes(),
+            drawing_route(self),
+            *Sockets(self).routes(),
+            *ArtifactRoutes(self).routes(),
+        ]
         if self.metrics is not None:
             routes.append(Route("/metrics", self.metrics.endpoint, methods=["GET"]))
+        if self.ui:
+            routes += ui_routes()
         return Starlette(
             routes=routes,
             middleware=middleware,
@@ -249,7 +260,10 @@ class WorkflowServer:
 
     def openapi_schema(self) -> dict[str, Any]:
         document = openapi_document(
-            list(self._workflows), auth=bool(self.auth_token), metrics=self.metrics is not None
+            list(self._workflows),
+            auth=bool(self.auth_token),
+            metrics=self.metrics is not None,
+            ui=self.ui,
         )
         if self.flows is not None:
             from reflow.server._flow_openapi import flow_paths

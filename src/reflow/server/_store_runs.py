@@ -188,12 +188,18 @@ class StoreRuns(Runs):
         statuses: list[Status] | None,
         workflow_names: list[str] | None,
         limit: int | None = None,
+        offset: int = 0,
+        id_prefix: str | None = None,
     ) -> list[HandlerData]:
         found = await self.store.query(
             HandlerQuery(status_in=statuses, workflow_name_in=workflow_names)
         )
-        if limit is not None:
-            found = sorted(found, key=lambda h: h.started_at or utc_now())[-limit:]
+        if id_prefix:
+            found = [h for h in found if h.handler_id.startswith(id_prefix)]
+        if limit is not None or offset:
+            now = utc_now()
+            found.sort(key=lambda h: h.started_at or now, reverse=True)
+            found = found[offset:] if limit is None else found[offset : offset + limit]
         return [stored_handler_data(h) for h in found]
 
     async def last_sequence(self, handler_id: str) -> int:

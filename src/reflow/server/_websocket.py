@@ -144,9 +144,12 @@ class Sockets:
             await socket.send({"type": "error", "detail": f"{kind} failed: {exc}"})
 
     async def status_socket(self, websocket: WebSocket) -> None:
+        recent, problem = _recent_param(websocket)
         await websocket.accept()
         socket = _Socket(websocket)
-        pusher = asyncio.get_running_loop().create_task(self._push_statuses(socket))
+        if problem:
+            await socket.send({"type": "error", "detail": problem})
+        pusher = asyncio.get_running_loop().create_task(self._push_statuses(socket, recent))
         try:
             while True:
                 text = await websocket.receive_text()
@@ -157,12 +160,17 @@ class Sockets:
         finally:
             await cancel_and_wait(pusher)
 
-    async def _push_statuses(self, socket: _Socket) -> None:
-        """Every handler once, then each change: the running ones, the newest, and any that
-        stopped running since the last look (read one by one: there are few)."""
+    async def _push_statuses(self, socket: _Socket, recent: int | None = None) -> None:
+        """Every handler once (or, with ``recent``, the running ones and the ``recent`` newest),
+        then each change: the running ones, the newest, and any that stopped running since the
+        last look (read one by one: there are few)."""
         runs = self.server._runs
         known: dict[str, str] = {}
-        seen = await runs.list(None, None)
+        if recent is None:
+            seen = await runs.list(None, None)
+        else:
+            seen = await runs.list(["running"], None)
+            seen += await runs.list(None, None, limit=recent)
         while True:
             for handler in seen:
                 if known.get(handler.handler_id) != handler.status:
@@ -172,7 +180,7 @@ class Sockets:
                     )
             await asyncio.sleep(STATUS_POLL_SECONDS)
             seen = await runs.list(["running"], None)
-            seen += await runs.list(None, None, limit=STATUS_RECENT)
+            seen += await runs.list(None, None, limit=STATUS_RECENT if recent is None else recent)
             listed = {h.handler_id for h in seen}
             for handler_id, status in list(known.items()):
                 if status == "running" and handler_id not in listed:
@@ -180,3 +188,15 @@ class Sockets:
                         seen.append(await runs.get(handler_id))
                     except HandlerNotFound:
                         del known[handler_id]
+
+
+def _recent_param(websocket: WebSocket) -> tuple[int | None, str | None]:
+    """``/ws/status?recent=N``: the first snapshot holds the running and the N newest handlers
+    (a page showing the newest runs need not receive all ten thousand).  A bad value is
+    reported on the socket, which then sends every handler as without it."""
+    raw = websocket.query_params.get("recent")
+    if raw is None:
+        return None, None
+    if raw.strip().isdigit():
+        return int(raw.strip()), None
+    return None, f"query parameter 'recent' must be a whole number >= 0, got {raw!r}"
