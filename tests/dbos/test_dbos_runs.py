@@ -1,0 +1,162 @@
+"""DBOSRuntime in one process: the DurableRuntime surface over a PostgreSQL journal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import durable_flows as flows
+import pytest
+from conftest import MakeRuntime, rows
+
+from reflow import Context, Workflow, step
+from reflow.dbos import DBOSRuntime
+from reflow.durable import JournalError, UnknownRun
+from reflow.errors import WorkflowCancelledByUser, WorkflowRuntimeError
+from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+
+executions: list[str] = []
+
+
+class Doubled(Event):
+    n: int
+
+
+class Plus(Event):
+    n: int
+
+
+class Three(Workflow):
+    @step
+    async def double(self, ev: StartEvent, ctx: Context) -> Doubled:
+        executions.append(ctx.idempotency_key)
+        await ctx.store.set("seen", ev.n)
+        return Doubled(n=ev.n * 2)
+
+    @step
+    async def plus(self, ev: Doubled, ctx: Context) -> Plus:
+        executions.append(ctx.idempotency_key)
+        ctx.write_event_to_stream(Plus(n=-1))
+        return Plus(n=ev.n + 1)
+
+    @step
+    async def done(self, ev: Plus, ctx: Context) -> StopEvent:
+        executions.append(ctx.idempotency_key)
+        return StopEvent(result={"n": ev.n, "seen": await ctx.store.get("seen")})
+
+
+class Boom(Workflow):
+    @step
+    async def fail(self, ev: StartEvent) -> StopEvent:
+        raise KeyError("no such order")
+
+
+async def test_a_run_is_journaled_in_postgresql(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    runtime = make_runtime()
+    workflow = Three(runtime=runtime)
+    await runtime.launch()
+    assert await workflow.run(run_id="r1", n=4) == {"n": 9, "seen": 4}
+    bodies = rows(dsn, schema, "SELECT body FROM ticks WHERE run_id = 'r1' ORDER BY seq")
+    kinds = [json.loads(body)["type"] for (body,) in bodies]
+    assert kinds == [
+        "start_run",
+        "step_returned",
+        "publish_event",
+        "step_returned",
+        "step_returned",
+    ]
+    [(status, last_seq, owner)] = rows(
+        dsn, schema, "SELECT status, last_seq, owner FROM runs WHERE run_id = 'r1'"
+    )
+    assert (status, last_seq, owner) == ("completed", 5, None)
+    seqs = [
+        s for (s,) in rows(dsn, schema, "SELECT seq FROM events WHERE run_id = 'r1' ORDER BY seq")
+    ]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_start_is_idempotent_by_run_id_across_runtimes(make_runtime: MakeRuntime) -> None:
+    first, second = make_runtime(), make_runtime()
+    executions.clear()
+    assert await Three(runtime=first).run(run_id="same", n=1) == {"n": 3, "seen": 1}
+    # Another runtime (another process, as far as the journal knows) attaches to the result.
+    assert await Three(runtime=second).run(run_id="same", n=50) == {"n": 3, "seen": 1}
+    assert executions == ["same:double:1", "same:plus:2", "same:done:3"]
+
+
+async def test_failures_streams_lists_and_prune(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime()
+    three, boom = Three(runtime=runtime), Boom(runtime=runtime)
+    await three.run(run_id="ok", n=2)
+    with pytest.raises(KeyError, match="no such order"):
+        await boom.run(run_id="bad")
+    with pytest.raises(KeyError):
+        await runtime.get_handler("bad")
+    stored = [s async for s in runtime.stream_events("ok", follow=False)]
+    assert [s.seq for s in stored] == list(range(1, len(stored) + 1))
+    later = [s async for s in runtime.stream_events("ok", after=2, follow=False)]
+    assert later == stored[2:]
+    assert {i.run_id: i.status for i in await runtime.list_runs()} == {
+        "ok": "completed",
+        "bad": "failed",
+    }
+    assert [i.run_id for i in await runtime.list_runs(status="failed")] == ["bad"]
+    assert await runtime.prune(older_than=timedelta(0)) == 2
+    assert await runtime.list_runs() == []
+    with pytest.raises(UnknownRun, match="nope"):
+        runtime.get_handler("nope")
+
+
+async def test_a_waiting_run_holds_nothing_and_is_answered_by_another_runtime(
+    make_runtime: MakeRuntime,
+) -> None:
+    asking = make_runtime(release_idle_after=0.0)
+    workflow = flows.Approval(runtime=asking, timeout=None)
+    handler = workflow.run(run_id="hitl", start_event=flows.Ask(question="name?"))
+    async for event in handler.stream_events():
+        if isinstance(event, InputRequiredEvent):
+            break
+    for _ in range(200):  # released from memory: no task, no lease
+        [info] = await asking.list_runs()
+        if info.owner is None:
+            break
+        await asyncio.sleep(0.02)
+    assert info.owner is None and info.status == "running"
+    answering = make_runtime()
+    flows.Approval(runtime=answering, timeout=None)
+    await answering.launch()
+    await answering.send_event("hitl", HumanResponseEvent(response="yes"))
+    assert await answering.get_handler("hitl") == "name? yes"
+
+
+async def test_cancel_by_run_id(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime()
+    workflow = flows.Approval(runtime=runtime, timeout=None)
+    handler = workflow.run(run_id="c", start_event=flows.Ask(question="?"))
+    async for event in handler.stream_events():
+        if isinstance(event, InputRequiredEvent):
+            break
+    await runtime.cancel_run("c")
+    with pytest.raises(WorkflowCancelledByUser):
+        await handler
+    [info] = await runtime.list_runs()
+    assert info.status == "cancelled"
+
+
+def test_bad_options_are_named(dsn: str) -> None:
+    with pytest.raises(JournalError, match="postgresql:// URL"):
+        DBOSRuntime("runs.db")
+    with pytest.raises(ValueError, match="schema must be a PostgreSQL identifier"):
+        DBOSRuntime(dsn, schema="no; drop")
+
+
+async def test_an_unreachable_database_is_a_clear_error() -> None:
+    runtime = DBOSRuntime("postgresql://nobody:secret@127.0.0.1:1/none")
+    with pytest.raises(JournalError, match="cannot connect to PostgreSQL") as caught:
+        await runtime.launch()
+    assert "secret" not in str(caught.value)
+    with pytest.raises(WorkflowRuntimeError):
+        await runtime.launch()
