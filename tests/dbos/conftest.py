@@ -54,6 +54,7 @@ def schema(dsn: str) -> Iterator[str]:
     yield name
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}_dbos" CASCADE')  # DBOS's own tables
 
 
 @pytest.fixture

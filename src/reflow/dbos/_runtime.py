@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
+from reflow.dbos import _cluster
 from reflow.dbos._journal import PgJournal, check_schema
-from reflow.durable import DurableRuntime
+from reflow.dbos._remote import distribute, remote_steps
+from reflow.durable import DurableRuntime, JournalError
 from reflow.durable._journal import Durability, Journal
+from reflow.runtime.types.plugin import RegisteredWorkflow
+from reflow.runtime.types.step_call import RunnableWorkflow
 
 
 class DBOSRuntime(DurableRuntime):
@@ -20,6 +23,11 @@ class DBOSRuntime(DurableRuntime):
     workflows registered shares the runs: it resumes runs whose process died (at once on the
     same host, after ``lease_seconds`` elsewhere), delivers events sent from any process, and
     fires timers of released runs.  See docs/distributed.md.
+
+    With ``distribute_steps`` (the default), the steps that need nothing from their run but
+    their event (no ``Context``) run on any process of the cluster, through DBOS queues: one
+    queue per step, whose global concurrency is the step's ``num_workers`` (a limit across the
+    cluster) and whose per-process concurrency is ``concurrency`` (None: no limit).
     """
 
     def __init__(
@@ -32,9 +40,16 @@ class DBOSRuntime(DurableRuntime):
         release_idle_after: float | None = 1.0,
         poll_interval: float = 0.1,
         auto_resume: bool = True,
+        distribute_steps: bool = True,
+        concurrency: int | None = None,
     ) -> None:
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ValueError(f"concurrency must be an integer >= 1 or None, got {concurrency!r}")
         self.dsn = dsn
         self.schema = check_schema(schema)
+        self.distribute_steps = distribute_steps
+        self.concurrency = concurrency
+        self._cluster: _cluster.Cluster | None = None
         super().__init__(
             dsn,
             snapshot_every=snapshot_every,
@@ -52,6 +67,35 @@ class DBOSRuntime(DurableRuntime):
     def __repr__(self) -> str:
         return f"DBOSRuntime({self.path!r})"
 
-    @classmethod
-    def _describe(cls) -> dict[str, Any]:
-        return {"journal": "postgresql"}
+    # -- steps on the cluster --------------------------------------------------------------------
+
+    def register(self, workflow: RunnableWorkflow) -> RegisteredWorkflow:
+        registered = super().register(workflow)
+        if not self.distribute_steps:
+            return registered
+        _cluster.workflows.setdefault(workflow.workflow_name, workflow)
+        return RegisteredWorkflow(workflow=workflow, steps=distribute(workflow, registered.steps))
+
+    async def launch(self) -> None:
+        if self._launched:
+            return
+        if self.distribute_steps and self._cluster is None:
+            await self.journal.open()  # a database that cannot be used fails here, clearly
+            try:
+                cluster = await _cluster.join(
+                    self.dsn, self.schema, self.lease_seconds, self.concurrency
+                )
+            except Exception as exc:
+                raise JournalError(f"cannot launch DBOS on {self.path}: {exc}") from exc
+            self._cluster = cluster
+            # Declare the queues of every workflow known here, so this process serves them.
+            for workflow in list(self._workflows.values()):
+                for step, num_workers in remote_steps(workflow):
+                    await cluster.register_queue(workflow.workflow_name, step, num_workers)
+        await super().launch()
+
+    async def destroy(self) -> None:
+        await super().destroy()
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            await _cluster.leave(cluster)
