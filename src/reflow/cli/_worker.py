@@ -19,7 +19,7 @@ from reflow.cli._errors import UsageProblem, one_line
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
 
 
-def _runtime(db: str, schema: str) -> Any:
+def _runtime(db: str, schema: str, concurrency: int | None, lease_seconds: float) -> Any:
     if not db.startswith(("postgresql://", "postgres://")):
         raise UsageProblem(f"--db must be a postgresql:// URL, got {db!r}")
     try:
@@ -29,13 +29,15 @@ def _runtime(db: str, schema: str) -> Any:
             f"reflow worker needs the dbos extra (pip install 'reflow[dbos]'): {exc}"
         ) from exc
     try:
-        return DBOSRuntime(db, schema=schema)
+        return DBOSRuntime(db, schema=schema, concurrency=concurrency, lease_seconds=lease_seconds)
     except ValueError as exc:
         raise UsageProblem(f"--schema: {exc}") from exc
 
 
-async def serve(targets: tuple[str, ...], db: str, schema: str) -> None:
-    runtime = _runtime(db, schema)
+async def serve(
+    targets: tuple[str, ...], db: str, schema: str, concurrency: int | None, lease_seconds: float
+) -> None:
+    runtime = _runtime(db, schema, concurrency, lease_seconds)
     names = []
     for target in targets:
         workflow = build_workflow(load_target(target))
@@ -68,10 +70,29 @@ async def serve(targets: tuple[str, ...], db: str, schema: str) -> None:
     show_default=True,
     help="The PostgreSQL schema the cluster's journal lives in.",
 )
-def worker_command(targets: tuple[str, ...], db: str, schema: str) -> None:
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1),
+    default=None,
+    help="Step executions one process runs at once, per step (a cluster-wide setting).",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(0.1),
+    default=15.0,
+    show_default=True,
+    help="How long a silent process keeps its runs and steps before others take them over.",
+)
+def worker_command(
+    targets: tuple[str, ...],
+    db: str,
+    schema: str,
+    concurrency: int | None,
+    lease_seconds: float,
+) -> None:
     """Serve the runs of the workflows in FILE on a DBOSRuntime cluster until stopped.
 
     Every worker and every process that launches a DBOSRuntime on the same --db and --schema
     shares the runs.  See docs/distributed.md.
     """
-    asyncio.run(serve(targets, db, schema))
+    asyncio.run(serve(targets, db, schema, concurrency, lease_seconds))
