@@ -70,11 +70,16 @@ def side(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def make_runtime(dsn: str, schema: str) -> AsyncIterator[MakeRuntime]:
-    """Build runtimes on the test's schema; all are destroyed afterwards."""
+    """Build runtimes on the test's schema; all are destroyed afterwards.
+
+    DBOS is left out unless a test asks for it (``distribute_steps=True``): most tests are
+    about the journal, and launching DBOS costs about a second.
+    """
     made: list[DBOSRuntime] = []
 
     def make(**options: Any) -> DBOSRuntime:
         options.setdefault("poll_interval", 0.02)
+        options.setdefault("distribute_steps", False)
         runtime = DBOSRuntime(dsn, schema=schema, **options)
         made.append(runtime)
         return runtime

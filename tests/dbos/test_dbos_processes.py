@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
 import durable_flows as flows
 import pytest
@@ -55,7 +54,7 @@ async def test_runs_survive_sigkill_and_completed_steps_never_run_again(
     make_runtime: MakeRuntime, db: str, side: str
 ) -> None:
     rng = random.Random(1202)
-    runs, waves = 2, 5
+    runs, waves = 2, 3
     for wave in range(1, waves + 1):
         worker = start_worker("crash", db, side, str(runs), str(wave))
         read_line(worker, "started")
@@ -79,27 +78,6 @@ async def test_runs_survive_sigkill_and_completed_steps_never_run_again(
         stream = [item async for item in runtime.stream_events(run_id, follow=False)]
         assert [item.seq for item in stream] == list(range(1, len(stream) + 1))
         assert [item for item in stream if isinstance(item.event, StopEvent)] == [stream[-1]]
-
-
-async def test_a_live_process_takes_over_at_once_when_the_holder_is_killed(
-    db: str, side: str
-) -> None:
-    hold = Path(flows.hold_path(side))
-    hold.touch()  # the first worker's steps cannot finish before it is killed
-    first = start_worker("crash", db, side, "2", "1")
-    read_line(first, "started")
-    second = start_worker("crash", db, side, "2", "1")
-    read_line(second, "started")
-    deadline = time.monotonic() + 30
-    while not any(row[4] == first.pid for row in flows.executions(side)):
-        assert time.monotonic() < deadline, "the first worker never started a step"
-        time.sleep(0.02)
-    kill(first)
-    hold.unlink()
-    out, err = second.communicate(timeout=60)
-    assert second.returncode == 0, err
-    assert json.loads(out.splitlines()[-1]) == _expected(1, 2)
-    assert {row[4] for row in flows.executions(side)} == {first.pid, second.pid}
 
 
 async def test_timers_fire_after_the_process_that_armed_them_died(

@@ -55,7 +55,7 @@ class Boom(Workflow):
 async def test_a_run_is_journaled_in_postgresql(
     make_runtime: MakeRuntime, dsn: str, schema: str
 ) -> None:
-    runtime = make_runtime()
+    runtime = make_runtime(distribute_steps=True)  # DBOS launched, as by default
     workflow = Three(runtime=runtime)
     await runtime.launch()
     assert await workflow.run(run_id="r1", n=4) == {"n": 9, "seen": 4}
