@@ -160,3 +160,27 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
     assert "secret" not in str(caught.value)
     with pytest.raises(WorkflowRuntimeError):
         await runtime.launch()
+
+
+async def test_a_reader_in_another_process_is_woken_by_notify_not_by_polling(
+    make_runtime: MakeRuntime,
+) -> None:
+    driving = make_runtime()
+    workflow = flows.Approval(runtime=driving, timeout=None)
+    # This reader polls once a minute: only NOTIFY can bring it the events in time.
+    reading = make_runtime(poll_interval=60.0, auto_resume=False)
+    await reading.launch()
+    handler = workflow.run(run_id="n1", start_event=flows.Ask(question="name?"))
+    async for event in handler.stream_events():
+        if isinstance(event, InputRequiredEvent):
+            break
+    follow = reading.stream_events("n1", after=0)
+
+    async def read_to_the_end() -> list[int]:
+        return [stored.seq async for stored in follow]
+
+    reader = asyncio.ensure_future(read_to_the_end())
+    await driving.send_event("n1", HumanResponseEvent(response="yes"))
+    assert await handler == "name? yes"
+    seqs = await asyncio.wait_for(reader, 30)
+    assert seqs == list(range(1, len(seqs) + 1))

@@ -28,6 +28,9 @@ _REPLACE = re.compile(
     r"INSERT OR REPLACE INTO (\w+) \(([^)]*)\)\s*VALUES \(([^)]*)\)", re.IGNORECASE | re.DOTALL
 )
 _INSERT_SERIAL = re.compile(r"^\s*INSERT INTO (inbox|undelivered)\b", re.IGNORECASE)
+# Writes that readers in other processes wait for, and where the statement has the run id:
+# published events, run rows (status, outcome), events sent to a run.
+_RUN_ID_AT = {"INSERT INTO events": 0, "INSERT INTO inbox": 0, "UPDATE runs SET status": -2}
 
 
 def translate(sql: str) -> tuple[str, bool]:
@@ -74,6 +77,8 @@ class PgConnection:
         self.dsn = dsn
         self.schema = schema
         self._conn: psycopg.Connection[Any] | None = None
+        # Runs the open transaction changed: notified when it commits (see ``PgJournal``).
+        self.touched: set[str] = set()
         self.connect()
 
     def connect(self) -> None:
@@ -99,6 +104,12 @@ class PgConnection:
 
     def _run(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         assert self._conn is not None
+        if sql == "ROLLBACK":
+            self.touched.clear()
+        at = next((i for prefix, i in _RUN_ID_AT.items() if sql.startswith(prefix)), None)
+        if at is not None:
+            rows = list(rows)
+            self.touched.update(str(params[at]) for params in rows)
         text, returning = translate(sql)
         fetched: list[tuple[Any, ...]] = []
         count, lastrowid = 0, None

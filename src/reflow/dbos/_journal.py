@@ -114,6 +114,7 @@ class PgJournal(Journal):
             raise JournalError(f"the journal needs a postgresql:// URL, got {dsn!r}")
         self.dsn = dsn
         self.schema = check_schema(schema)
+        self.channel = f"reflow_{schema}"[:63]
         super().__init__(f"{shown(dsn)} (schema {schema})", max_wait=max_wait)
 
     @staticmethod
@@ -156,4 +157,8 @@ class PgJournal(Journal):
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"reflow:{self.schema}",))
 
     def _commit(self, conn: Any) -> None:
+        # Delivered by PostgreSQL when (and only if) the transaction commits.
+        for run_id in conn.touched:
+            conn.execute("SELECT pg_notify(?, ?)", (self.channel, run_id))
+        conn.touched.clear()
         conn.execute("COMMIT")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+
+import psycopg
 
 from reflow.dbos import _cluster
 from reflow.dbos._journal import PgJournal, check_schema
@@ -11,6 +15,8 @@ from reflow.durable import DurableRuntime, JournalError
 from reflow.durable._journal import Durability, Journal
 from reflow.runtime.types.plugin import RegisteredWorkflow
 from reflow.runtime.types.step_call import RunnableWorkflow
+
+logger = logging.getLogger("reflow.dbos")
 
 
 class DBOSRuntime(DurableRuntime):
@@ -50,6 +56,7 @@ class DBOSRuntime(DurableRuntime):
         self.distribute_steps = distribute_steps
         self.concurrency = concurrency
         self._cluster: _cluster.Cluster | None = None
+        self._listener: asyncio.Task[None] | None = None
         super().__init__(
             dsn,
             snapshot_every=snapshot_every,
@@ -93,8 +100,32 @@ class DBOSRuntime(DurableRuntime):
                 for step, num_workers in remote_steps(workflow):
                     await cluster.register_queue(workflow.workflow_name, step, num_workers)
         await super().launch()
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        """Wake this process's readers of a run when another process commits to it.
+
+        The poll (``poll_interval``) stays as the fallback while the connection is down.
+        """
+        assert isinstance(self.journal, PgJournal)
+        channel = self.journal.channel
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+                async with conn:
+                    await conn.execute(f'LISTEN "{channel}"')
+                    async for note in conn.notifies():
+                        self._manager.fire(note.payload)
+            except psycopg.Error as exc:
+                logger.warning("reflow.dbos: LISTEN on %s failed (%s); retrying", channel, exc)
+            await asyncio.sleep(1.0)
 
     async def destroy(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
         await super().destroy()
         cluster, self._cluster = self._cluster, None
         if cluster is not None:
