@@ -25,6 +25,7 @@ import logging
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -160,7 +161,9 @@ class Cluster:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)
             self._heart = None
-        await asyncio.to_thread(DBOS.destroy)
+        await _in_thread(DBOS.destroy)
+        # DBOS made its own pool the loop's default executor; it is shut down now.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         with contextlib.suppress(psycopg.Error), self._connect() as conn:
             conn.execute(
                 f'DELETE FROM "{self.schema}".executors WHERE executor_id = %s',
@@ -168,12 +171,18 @@ class Cluster:
             )
 
 
+async def _in_thread(fn: Any) -> None:
+    """``fn()`` on a thread of its own (the loop's default executor may be DBOS's, shut down)."""
+    with ThreadPoolExecutor(1) as pool:
+        await asyncio.get_running_loop().run_in_executor(pool, fn)
+
+
 async def join(dsn: str, schema: str, lease_seconds: float, concurrency: int | None) -> Cluster:
     """The process's cluster for ``dsn`` and ``schema``, launched on first use."""
     global _cluster
     if _cluster is None:
         cluster = Cluster(dsn, schema, lease_seconds, concurrency)
-        await asyncio.to_thread(cluster.launch)
+        await _in_thread(cluster.launch)
         _cluster = cluster
     elif (_cluster.dsn, _cluster.schema) != (dsn, schema):
         raise RuntimeError(
