@@ -96,3 +96,8 @@ class FanOut(Workflow):
         if done is None:
             return None
         return StopEvent(result={str(d.i): d.pid for d in done})  # type: ignore[attr-defined]
+
+
+# Served over HTTP and run by workers under one explicit name (the server names what it
+# serves; a worker registers workflows by their name).
+served = FanOut(workflow_name="fan", timeout=None)

@@ -20,8 +20,8 @@ FLOWS = str(Path(flows.__file__).resolve())
 LEASE = "1.5"
 
 
-def start_cli_worker(dsn: str, schema: str) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "reflow.cli", "worker", f"{FLOWS}:FanOut", "--db", dsn]
+def start_cli_worker(dsn: str, schema: str, name: str = "FanOut") -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "reflow.cli", "worker", f"{FLOWS}:{name}", "--db", dsn]
     argv += ["--schema", schema, "--lease-seconds", LEASE, "--concurrency", "1"]
     process = subprocess.Popen(
         argv, env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
