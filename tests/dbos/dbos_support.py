@@ -36,3 +36,28 @@ def journaled_executions(db: str) -> dict[str, int]:
         assert key not in found, f"two results journaled for {key}"
         found[key] = tick["result"]["value"]["exec_id"]
     return found
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    import asyncio
+
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(600):
+            assert process.poll() is None, "the server exited while starting"
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the server did not become healthy")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import httpx
 from cluster_flows import FanOut, work_rows
-from test_dbos_cluster import start_cli_worker, stop
+from dbos_support import free_port, wait_healthy
+from durable_support import worker_env
+from test_dbos_cluster import FLOWS, start_cli_worker, stop
 
 from reflow.dbos import DBOSRuntime
 from reflow.server import WorkflowServer
@@ -35,3 +40,29 @@ async def test_a_client_streams_a_run_whose_steps_run_on_a_worker(
     finally:
         stop([worker])
     assert worker.pid in {row[3] for row in work_rows(side)}
+
+
+async def test_reflow_serve_on_a_postgresql_url_joins_the_cluster(
+    dsn: str, schema: str, side: str
+) -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "reflow.cli", "serve", f"{FLOWS}:served", "--port", str(port)]
+    argv += ["--db", dsn, "--schema", schema]
+    process = subprocess.Popen(argv, env=worker_env(), stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base, process)
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            start = {"n": 2, "side": side, "tag": "serve", "sleep": 0.0}
+            done = await client.post("/workflows/served/run", json={"start_event": start})
+            assert done.status_code == 200, done.text
+            assert done.json()["status"] == "completed"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    observer = DBOSRuntime(dsn, schema=schema, distribute_steps=False, auto_resume=False)
+    try:
+        [info] = await observer.list_runs()
+        assert (info.workflow, info.status) == ("served", "completed")
+    finally:
+        await observer.destroy()

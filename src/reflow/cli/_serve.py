@@ -15,10 +15,19 @@ import click
     "--db",
     default="runs.db",
     show_default=True,
-    help="The SQLite journal runs are kept in (when the file defines no WorkflowServer).",
+    help="The SQLite journal runs are kept in (when the file defines no WorkflowServer), or a "
+    "postgresql:// URL: the server joins that DBOSRuntime cluster (docs/distributed.md).",
+)
+@click.option(
+    "--schema",
+    default="reflow",
+    show_default=True,
+    help="With a postgresql:// --db: the schema the cluster's journal lives in.",
 )
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
-def serve_command(target: str, host: str, port: int, db: str, token: str | None) -> None:
+def serve_command(
+    target: str, host: str, port: int, db: str, schema: str, token: str | None
+) -> None:
     """Serve the WorkflowServer in FILE, or every workflow FILE defines.
 
     NAME picks a WorkflowServer or a workflow in the file.  Runs are durable: stop the server
@@ -33,8 +42,16 @@ def serve_command(target: str, host: str, port: int, db: str, token: str | None)
         raise click.ClickException(
             f"reflow serve needs the server extra (pip install 'reflow[server]'): {exc}"
         ) from exc
+    options: dict[str, Any] = {"auth_token": token}
+    if db.startswith(("postgresql://", "postgres://")):
+        from reflow.cli._worker import cluster_runtime
+
+        options["runtime"] = cluster_runtime(db, schema)
+        make_store: Any = lambda: None  # noqa: E731 - the journal is the only record
+    else:
+        make_store = lambda: SqliteWorkflowStore(db)  # noqa: E731
     try:
-        server = load_server(target, lambda: SqliteWorkflowStore(db), auth_token=token)
+        server = load_server(target, make_store, **options)
     except ServeTargetError as exc:
         raise click.ClickException(str(exc)) from exc
     app: Any = server.app

@@ -19,7 +19,10 @@ from reflow.cli._errors import UsageProblem, one_line
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
 
 
-def _runtime(db: str, schema: str, concurrency: int | None, lease_seconds: float) -> Any:
+def cluster_runtime(
+    db: str, schema: str = "reflow", concurrency: int | None = None, lease_seconds: float = 15.0
+) -> Any:
+    """A DBOSRuntime on ``db`` for a command line process, or a usage error naming the flag."""
     if not db.startswith(("postgresql://", "postgres://")):
         raise UsageProblem(f"--db must be a postgresql:// URL, got {db!r}")
     try:
@@ -37,7 +40,7 @@ def _runtime(db: str, schema: str, concurrency: int | None, lease_seconds: float
 async def serve(
     targets: tuple[str, ...], db: str, schema: str, concurrency: int | None, lease_seconds: float
 ) -> None:
-    runtime = _runtime(db, schema, concurrency, lease_seconds)
+    runtime = cluster_runtime(db, schema, concurrency, lease_seconds)
     names = []
     for target in targets:
         workflow = build_workflow(load_target(target))
