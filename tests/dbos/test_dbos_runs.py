@@ -184,3 +184,24 @@ async def test_a_reader_in_another_process_is_woken_by_notify_not_by_polling(
     assert await handler == "name? yes"
     seqs = await asyncio.wait_for(reader, 30)
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_the_journal_reconnects_after_postgresql_drops_its_connections(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    runtime = make_runtime()
+    workflow = Three(runtime=runtime)
+    assert await workflow.run(run_id="before", n=1) == {"n": 3, "seen": 1}
+    # What a server restart does to idle connections: this runtime's journal and LISTEN ones.
+    [(dropped,)] = rows(
+        dsn,
+        schema,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = %s OR (query LIKE 'LISTEN%%' AND query LIKE %s)",
+        f"reflow-journal:{schema}",
+        f"%{schema}%",
+    )
+    assert dropped >= 1
+    assert await workflow.run(run_id="after", n=2) == {"n": 5, "seen": 2}
+    stored = [s.seq async for s in runtime.stream_events("after", follow=False)]
+    assert stored == list(range(1, len(stored) + 1))

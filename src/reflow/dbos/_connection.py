@@ -86,7 +86,12 @@ class PgConnection:
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
         try:
-            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+            self._conn = psycopg.connect(
+                self.dsn,
+                autocommit=True,
+                connect_timeout=10,
+                application_name=f"reflow-journal:{self.schema}"[:63],
+            )
             self._conn.execute(f'SET search_path TO "{self.schema}"')
         except psycopg.Error as exc:
             raise sqlite3.OperationalError(f"cannot connect to PostgreSQL: {exc}") from exc

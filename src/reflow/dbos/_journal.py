@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from typing import Any
 
 from reflow.dbos._connection import PgConnection
@@ -152,7 +153,13 @@ class PgJournal(Journal):
     def _begin(self, conn: Any, statement: str = "BEGIN IMMEDIATE") -> None:
         if conn.broken:
             conn.connect()
-        conn.execute("BEGIN")
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.OperationalError:
+            # PostgreSQL dropped the idle connection (a restart, pg_terminate_backend): nothing
+            # of this transaction ran yet, so connecting again and beginning is safe.
+            conn.connect()
+            conn.execute("BEGIN")
         if statement == "BEGIN IMMEDIATE":
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"reflow:{self.schema}",))
 
