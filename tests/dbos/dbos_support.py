@@ -10,6 +10,13 @@ from pathlib import Path
 from conftest import rows
 
 HERE = Path(__file__).resolve().parent
+SERVER_TESTS = str(HERE.parent / "server")
+if SERVER_TESTS not in sys.path:
+    sys.path.append(SERVER_TESTS)
+
+from test_restart import free_port, wait_healthy  # noqa: E402  (the server tests' helpers)
+
+__all__ = ["free_port", "journaled_executions", "start_worker", "wait_healthy"]
 
 
 def start_worker(*args: str) -> subprocess.Popen[str]:
@@ -36,28 +43,3 @@ def journaled_executions(db: str) -> dict[str, int]:
         assert key not in found, f"two results journaled for {key}"
         found[key] = tick["result"]["value"]["exec_id"]
     return found
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    import asyncio
-
-    import httpx
-
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(600):
-            assert process.poll() is None, "the server exited while starting"
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the server did not become healthy")

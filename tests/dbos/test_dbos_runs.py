@@ -9,47 +9,12 @@ from datetime import timedelta
 import durable_flows as flows
 import pytest
 from conftest import MakeRuntime, rows
+from test_durable_runs import Boom, Three, executions  # the durable runtime's own workflows
 
-from reflow import Context, Workflow, step
 from reflow.dbos import DBOSRuntime
 from reflow.durable import JournalError, UnknownRun
 from reflow.errors import WorkflowCancelledByUser, WorkflowRuntimeError
-from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
-
-executions: list[str] = []
-
-
-class Doubled(Event):
-    n: int
-
-
-class Plus(Event):
-    n: int
-
-
-class Three(Workflow):
-    @step
-    async def double(self, ev: StartEvent, ctx: Context) -> Doubled:
-        executions.append(ctx.idempotency_key)
-        await ctx.store.set("seen", ev.n)
-        return Doubled(n=ev.n * 2)
-
-    @step
-    async def plus(self, ev: Doubled, ctx: Context) -> Plus:
-        executions.append(ctx.idempotency_key)
-        ctx.write_event_to_stream(Plus(n=-1))
-        return Plus(n=ev.n + 1)
-
-    @step
-    async def done(self, ev: Plus, ctx: Context) -> StopEvent:
-        executions.append(ctx.idempotency_key)
-        return StopEvent(result={"n": ev.n, "seen": await ctx.store.get("seen")})
-
-
-class Boom(Workflow):
-    @step
-    async def fail(self, ev: StartEvent) -> StopEvent:
-        raise KeyError("no such order")
+from reflow.events import HumanResponseEvent, InputRequiredEvent
 
 
 async def test_a_run_is_journaled_in_postgresql(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
-from cluster_flows import FanOut, work_rows
+from cluster_flows import FanOut, hold_path, work_rows
 from dbos_support import free_port, wait_healthy
 from durable_support import worker_env
 from test_dbos_cluster import FLOWS, start_cli_worker, stop
@@ -18,6 +20,8 @@ from reflow.server import WorkflowServer
 async def test_a_client_streams_a_run_whose_steps_run_on_a_worker(
     dsn: str, schema: str, side: str
 ) -> None:
+    hold = Path(hold_path(side))
+    hold.touch()  # steps wait: the server runs one at a time, so the worker must take one
     worker = start_cli_worker(dsn, schema, "served")
     runtime = DBOSRuntime(dsn, schema=schema, poll_interval=0.05, concurrency=1)
     server = WorkflowServer(runtime=runtime)
@@ -32,6 +36,11 @@ async def test_a_client_streams_a_run_whose_steps_run_on_a_worker(
                 )
                 assert started.status_code == 200, started.text
                 handler_id = started.json()["handler_id"]
+                for _ in range(1500):
+                    if worker.pid in {row[3] for row in work_rows(side)}:
+                        break
+                    await asyncio.sleep(0.02)
+                hold.unlink()
                 params = {"after_sequence": -1, "sse": "false"}
                 lines = (await client.get(f"/events/{handler_id}", params=params)).text
                 assert '"StopEvent"' in lines.splitlines()[-1]
