@@ -4,6 +4,7 @@ failover of a step whose process is killed (SIGKILL) or frozen past its lease (S
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,8 +14,10 @@ import time
 from pathlib import Path
 
 import cluster_flows as flows
+from conftest import MakeRuntime
 from dbos_support import start_worker
 from durable_support import read_line, worker_env
+from test_durable_runs import Three
 
 FLOWS = str(Path(flows.__file__).resolve())
 LEASE = "1.5"
@@ -143,3 +146,17 @@ def test_a_frozen_workers_late_result_is_discarded(
     finally:
         stop(workers)
     assert results[run_id][str(item)] != pid
+
+
+async def test_a_process_dequeues_only_the_steps_of_workflows_it_has(
+    make_runtime: MakeRuntime, db: str, side: str
+) -> None:
+    # This process launches DBOS for another workflow: it must leave FanOut's queue alone
+    # (it could not run those steps; DBOS alone would dequeue every queue of the database).
+    other = make_runtime(distribute_steps=True)
+    Three(runtime=other)
+    await other.launch()
+    driver = start_worker("fan", db, side, "1", "6", "0.05")
+    results = await asyncio.to_thread(_results, driver)
+    assert sorted(results["fan-0"], key=int) == [str(i) for i in range(6)]
+    assert {row[3] for row in flows.work_rows(side)} == {driver.pid}

@@ -60,8 +60,18 @@ async def reflow_step(workflow_name: str, step_name: str, key: str, event_body: 
 class Cluster:
     """DBOS launched in this process for one database and journal schema."""
 
-    def __init__(self, dsn: str, schema: str, lease_seconds: float, concurrency: int | None):
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        lease_seconds: float,
+        concurrency: int | None,
+        listen: list[str],
+    ) -> None:
         self.dsn = dsn
+        # The queues this process dequeues from: those of the workflows it has (DBOS would
+        # otherwise dequeue every queue of the database, steps it cannot run included).
+        self.listen = listen
         self.schema = schema
         self.lease_seconds = lease_seconds
         self.concurrency = concurrency
@@ -83,6 +93,7 @@ class Cluster:
                 "log_level": "WARNING",
             }
         )
+        DBOS.listen_queues(self.listen)
         DBOS.launch()
         with self._connect() as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -177,11 +188,18 @@ async def _in_thread(fn: Any) -> None:
         await asyncio.get_running_loop().run_in_executor(pool, fn)
 
 
-async def join(dsn: str, schema: str, lease_seconds: float, concurrency: int | None) -> Cluster:
-    """The process's cluster for ``dsn`` and ``schema``, launched on first use."""
+async def join(
+    dsn: str, schema: str, lease_seconds: float, concurrency: int | None, listen: list[str]
+) -> Cluster:
+    """The process's cluster for ``dsn`` and ``schema``, launched on first use.
+
+    ``listen`` names the queues of the workflows registered so far: DBOS fixes the queues a
+    process dequeues from at launch, so workflows registered later in the same process have
+    their steps run by the other processes of the cluster.
+    """
     global _cluster
     if _cluster is None:
-        cluster = Cluster(dsn, schema, lease_seconds, concurrency)
+        cluster = Cluster(dsn, schema, lease_seconds, concurrency, listen)
         await _in_thread(cluster.launch)
         _cluster = cluster
     elif (_cluster.dsn, _cluster.schema) != (dsn, schema):

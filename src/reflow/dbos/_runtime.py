@@ -89,8 +89,13 @@ class DBOSRuntime(DurableRuntime):
         if self.distribute_steps and self._cluster is None:
             await self.journal.open()  # a database that cannot be used fails here, clearly
             try:
+                listen = [
+                    _cluster.queue_name(workflow.workflow_name, step)
+                    for workflow in self._workflows.values()
+                    for step, _ in remote_steps(workflow)
+                ]
                 cluster = await _cluster.join(
-                    self.dsn, self.schema, self.lease_seconds, self.concurrency
+                    self.dsn, self.schema, self.lease_seconds, self.concurrency, listen
                 )
             except Exception as exc:
                 raise JournalError(f"cannot launch DBOS on {self.path}: {exc}") from exc
