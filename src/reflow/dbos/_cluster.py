@@ -57,6 +57,59 @@ async def reflow_step(workflow_name: str, step_name: str, key: str, event_body: 
     return await execute(workflow, step_name, key, event_body)
 
 
+_FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+_POLL_CHUNK = 500
+
+
+class Results:
+    """Waits for many step executions with one status query per poll, not one per execution.
+
+    A fan-out of thousands of queued steps would otherwise poll DBOS thousands of times per
+    interval from the driving process.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, asyncio.Future[None]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    async def wait(self, workflow_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        future = self.waiting.get(workflow_id)
+        if future is None:
+            future = self.waiting[workflow_id] = loop.create_future()
+        if self._poller is None or self._poller.done():
+            self._poller = loop.create_task(self._poll())
+        try:
+            await asyncio.shield(future)
+        finally:
+            if self.waiting.get(workflow_id) is future and not future.done():
+                del self.waiting[workflow_id]  # the waiter went away (cancelled step)
+
+    async def _poll(self) -> None:
+        while self.waiting:
+            ids = list(self.waiting)
+            for start in range(0, len(ids), _POLL_CHUNK):
+                try:
+                    done = await DBOS.list_workflows_async(
+                        workflow_ids=ids[start : start + _POLL_CHUNK],
+                        status=_FINISHED,
+                        load_input=False,
+                        load_output=False,
+                    )
+                except Exception:
+                    logger.exception("reflow.dbos: polling step results failed")
+                    continue
+                for status in done:
+                    future = self.waiting.pop(status.workflow_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(None)
+            await asyncio.sleep(QUEUE_POLL_SECONDS)
+
+    def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+
 class Cluster:
     """DBOS launched in this process for one database and journal schema."""
 
@@ -78,6 +131,7 @@ class Cluster:
         self.executor_id = uuid.uuid4().hex
         self.users = 0
         self.queues: set[str] = set()
+        self.results = Results()
         self._heart: asyncio.Task[None] | None = None
 
     def launch(self) -> None:
@@ -168,6 +222,7 @@ class Cluster:
             self._heart = asyncio.get_running_loop().create_task(self.heartbeat_forever(interval))
 
     async def close(self) -> None:
+        self.results.close()
         if self._heart is not None:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)
@@ -237,5 +292,6 @@ async def enqueue_step(
         handle = await DBOS.enqueue_workflow_async(
             queue, reflow_step, workflow, step, key, event_body
         )
+    await cluster.results.wait(key)
     result: str = await handle.get_result(polling_interval_sec=QUEUE_POLL_SECONDS)
     return result
