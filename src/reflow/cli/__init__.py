@@ -26,6 +26,7 @@ from reflow.cli._run import run_command
 from reflow.cli._runs import runs_group
 from reflow.cli._serve import serve_command
 from reflow.cli._validate import validate_command
+from reflow.cli._worker import worker_command
 
 
 class ReflowGroup(click.Group):
@@ -82,5 +83,6 @@ main.add_command(validate_command)
 main.add_command(runs_group)
 main.add_command(flow_group)
 main.add_command(serve_command)
+main.add_command(worker_command)
 
 __all__ = ["main"]

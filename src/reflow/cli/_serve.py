@@ -20,7 +20,14 @@ FLOW_SUFFIXES = (".json", ".yaml", ".yml")
     "--db",
     default="runs.db",
     show_default=True,
-    help="The SQLite journal runs are kept in (when the file defines no WorkflowServer).",
+    help="The SQLite journal runs are kept in (when the file defines no WorkflowServer), or a "
+    "postgresql:// URL: the server joins that DBOSRuntime cluster (docs/distributed.md).",
+)
+@click.option(
+    "--schema",
+    default="reflow",
+    show_default=True,
+    help="With a postgresql:// --db: the schema the cluster's journal lives in.",
 )
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
 @click.option(
@@ -47,6 +54,7 @@ def serve_command(
     host: str,
     port: int,
     db: str,
+    schema: str,
     token: str | None,
     flow_files: tuple[Path, ...],
     metrics: bool,
@@ -73,15 +81,22 @@ def serve_command(
     options: dict[str, Any] = {"auth_token": token, "ui": ui}
     if metrics:
         options["metrics"] = True
+    if db.startswith(("postgresql://", "postgres://")):
+        from reflow.cli._worker import cluster_runtime
+
+        options["runtime"] = cluster_runtime(db, schema)
+        make_store: Any = lambda: None  # noqa: E731 - the journal is the only record
+    else:
+        make_store = lambda: SqliteWorkflowStore(db)  # noqa: E731
     if target.lower().endswith(FLOW_SUFFIXES):
         flow_files = (Path(target), *flow_files)
         try:
-            server = WorkflowServer(workflow_store=SqliteWorkflowStore(db), **options)
+            server = WorkflowServer(workflow_store=make_store(), **options)
         except ImportError as exc:
             raise click.ClickException(str(exc)) from exc
     else:
         try:
-            server = load_server(target, lambda: SqliteWorkflowStore(db), **options)
+            server = load_server(target, make_store, **options)
         except (ServeTargetError, ImportError) as exc:
             raise click.ClickException(str(exc)) from exc
     if metrics and server.metrics is None:

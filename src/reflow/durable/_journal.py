@@ -100,7 +100,7 @@ class Journal:
     ) -> None:
         if durability not in _SYNCHRONOUS:
             raise ValueError(f"durability must be 'normal' or 'full', got {durability!r}")
-        self.path = check_path(path)
+        self.path = self._check_target(path)
         self.durability: Durability = durability
         self._busy_timeout = busy_timeout
         self._max_wait = max_wait
@@ -111,6 +111,11 @@ class Journal:
         self._closed = False
         self._open_error: JournalError | None = None
         self.version = 0
+
+    @staticmethod
+    def _check_target(path: str | os.PathLike[str]) -> str:
+        """What the journal is opened on, as shown in errors (here: a SQLite file path)."""
+        return check_path(path)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class Journal:
     def _serve(self, opened: concurrent.futures.Future[int]) -> None:
         try:
             self._conn = self._connect()
-            self.version = prepare(self._conn, self.path, target=self._target, begin=self._begin)
+            self.version = self._prepare(self._conn)
         except BaseException as exc:
             self._closed = True
             self._open_error = describe(exc, self.path)
@@ -218,6 +223,10 @@ class Journal:
             self._closed = True
             self._fail_queued(JournalError(f"the journal {self.path} is closed"))
             self._conn.close()
+
+    def _prepare(self, conn: sqlite3.Connection) -> int:
+        """Check the schema and migrate it; another database's journal overrides this."""
+        return prepare(conn, self.path, target=self._target, begin=self._begin)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(

@@ -88,7 +88,7 @@ class DurableRuntime(Runtime):
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if release_idle_after is not None and release_idle_after < 0:
             raise ValueError(f"release_idle_after must be >= 0 or None, got {release_idle_after}")
-        self.journal = Journal(path, durability=durability, busy_timeout=busy_timeout)
+        self.journal = self._make_journal(path, durability, busy_timeout)
         self.snapshot_every = snapshot_every
         self.lease_seconds = float(lease_seconds)
         self.release_idle_after = release_idle_after
@@ -108,6 +108,12 @@ class DurableRuntime(Runtime):
         # the TARGET each was loaded from when a command line knows it better than the class.
         self._catalogued: set[str] = set()
         self.targets: dict[str, str] = {}
+
+    def _make_journal(
+        self, path: str | os.PathLike[str], durability: Durability, busy_timeout: float
+    ) -> Journal:
+        """The journal this runtime writes; a runtime on another database overrides it."""
+        return Journal(path, durability=durability, busy_timeout=busy_timeout)
 
     @property
     def path(self) -> str:

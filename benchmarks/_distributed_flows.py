@@ -1,0 +1,67 @@
+"""The workflows of ``benchmarks.distributed``, importable by the same name in every process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from reflow import Context, Workflow, step
+from reflow.events import Event, StartEvent, StopEvent
+
+
+class One(Event):
+    n: int
+
+
+class Two(Event):
+    n: int
+
+
+class ThreeSteps(Workflow):
+    @step
+    async def first(self, ev: StartEvent) -> One:
+        return One(n=ev.n + 1)
+
+    @step
+    async def second(self, ev: One) -> Two:
+        return Two(n=ev.n + 1)
+
+    @step
+    async def third(self, ev: Two) -> StopEvent:
+        return StopEvent(result=ev.n + 1)
+
+
+class Spread(StartEvent):
+    n: int
+
+
+class Wait(Event):
+    i: int
+    sent: float
+
+
+class Waited(Event):
+    i: int
+    hop_ms: float
+
+
+class FanOutWaits(Workflow):
+    @step
+    async def split(self, ev: Spread, ctx: Context) -> Wait | None:
+        await ctx.store.set("n", ev.n)
+        for i in range(ev.n):
+            ctx.send_event(Wait(i=i, sent=time.time()))
+        return None
+
+    @step(num_workers=64)
+    async def wait(self, ev: Wait) -> Waited:
+        hop_ms = (time.time() - ev.sent) * 1000
+        await asyncio.sleep(0.02)
+        return Waited(i=ev.i, hop_ms=hop_ms)
+
+    @step
+    async def join(self, ev: Waited, ctx: Context) -> StopEvent | None:
+        done = ctx.collect_events(ev, [Waited] * int(await ctx.store.get("n")))
+        if done is None:
+            return None
+        return StopEvent(result=[w.hop_ms for w in done])

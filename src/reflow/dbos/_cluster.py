@@ -1,0 +1,297 @@
+"""The process's DBOS executor: the queues that move step executions between processes.
+
+DBOS Transact is one instance per process.  ``Cluster`` configures and launches it for the
+first ``DBOSRuntime`` that needs it and destroys it after the last one is gone.  Everything
+DBOS keeps (its workflow rows, queues, checkpoints) lives in the schema ``<journal>_dbos`` of
+the same database, so a journal and its executor state are created and dropped together.
+
+DBOS knows one workflow of reflow's: ``reflow_step``, which runs one attempt of one step of
+any registered workflow and returns its result.  Its code does not change with the user's
+workflows, so the application version is pinned (``APPLICATION_VERSION``): an upgrade of the
+user's code or of DBOS never strands queued step executions.
+
+Failover (reflow's glue, not DBOS's): open-source DBOS recovers a process's pending
+workflows only when that same executor id launches again.  Every process heartbeats a row in
+``executors``; any process that finds a row silent for ``lease_seconds`` (or, on the same host,
+a row whose PID is gone) deletes it and asks DBOS to recover that executor's workflows, which
+DBOS puts back on their queues for any live process to dequeue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+from dbos import DBOS, SetWorkflowID
+
+from reflow.durable._leases import host_identity, pid_alive
+
+APPLICATION_VERSION = "reflow-steps-1"
+QUEUE_POLL_SECONDS = 0.05
+logger = logging.getLogger("reflow.dbos")
+
+# The workflows of this process by name: what ``reflow_step`` runs, in whichever process.
+workflows: dict[str, Any] = {}
+_cluster: Cluster | None = None
+
+
+def queue_name(workflow: str, step: str) -> str:
+    return f"reflow:{workflow}:{step}"
+
+
+@DBOS.workflow(name="reflow_step")
+async def reflow_step(workflow_name: str, step_name: str, key: str, event_body: str) -> str:
+    """Run one attempt of a step (no ``Context``) here and return its result, encoded."""
+    from reflow.dbos._remote import execute
+
+    workflow = workflows.get(workflow_name)
+    if workflow is None:
+        raise LookupError(f"workflow {workflow_name!r} is not registered in process {os.getpid()}")
+    return await execute(workflow, step_name, key, event_body)
+
+
+_FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+_POLL_CHUNK = 500
+
+
+class Results:
+    """Waits for many step executions with one status query per poll, not one per execution.
+
+    A fan-out of thousands of queued steps would otherwise poll DBOS thousands of times per
+    interval from the driving process.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, asyncio.Future[None]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    async def wait(self, workflow_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        future = self.waiting.get(workflow_id)
+        if future is None:
+            future = self.waiting[workflow_id] = loop.create_future()
+        if self._poller is None or self._poller.done():
+            self._poller = loop.create_task(self._poll())
+        try:
+            await asyncio.shield(future)
+        finally:
+            if self.waiting.get(workflow_id) is future and not future.done():
+                del self.waiting[workflow_id]  # the waiter went away (cancelled step)
+
+    async def _poll(self) -> None:
+        while self.waiting:
+            ids = list(self.waiting)
+            for start in range(0, len(ids), _POLL_CHUNK):
+                try:
+                    done = await DBOS.list_workflows_async(
+                        workflow_ids=ids[start : start + _POLL_CHUNK],
+                        status=_FINISHED,
+                        load_input=False,
+                        load_output=False,
+                    )
+                except Exception:
+                    logger.exception("reflow.dbos: polling step results failed")
+                    continue
+                for status in done:
+                    future = self.waiting.pop(status.workflow_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(None)
+            await asyncio.sleep(QUEUE_POLL_SECONDS)
+
+    def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+
+class Cluster:
+    """DBOS launched in this process for one database and journal schema."""
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        lease_seconds: float,
+        concurrency: int | None,
+        listen: list[str],
+    ) -> None:
+        self.dsn = dsn
+        # The queues this process dequeues from: those of the workflows it has (DBOS would
+        # otherwise dequeue every queue of the database, steps it cannot run included).
+        self.listen = listen
+        self.schema = schema
+        self.lease_seconds = lease_seconds
+        self.concurrency = concurrency
+        self.executor_id = uuid.uuid4().hex
+        self.users = 0
+        self.queues: set[str] = set()
+        self.results = Results()
+        self._heart: asyncio.Task[None] | None = None
+
+    def launch(self) -> None:
+        DBOS(
+            config={
+                "name": "reflow",
+                "system_database_url": self.dsn,
+                "dbos_system_schema": f"{self.schema}_dbos",
+                "application_version": APPLICATION_VERSION,
+                "executor_id": self.executor_id,
+                "sys_db_pool_size": 10,
+                "notification_listener_polling_interval_sec": 0.05,
+                "log_level": "WARNING",
+            }
+        )
+        DBOS.listen_queues(self.listen)
+        DBOS.launch()
+        with self._connect() as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{self.schema}".executors ('
+                " executor_id TEXT PRIMARY KEY, pid BIGINT NOT NULL, host TEXT NOT NULL,"
+                " heartbeat_at DOUBLE PRECISION NOT NULL)"
+            )
+        self.beat()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+
+    async def register_queue(self, workflow: str, step: str, num_workers: int) -> str:
+        """The step's queue, declared to DBOS once per process (its limits are cluster-wide)."""
+        name = queue_name(workflow, step)
+        if name not in self.queues:
+            await DBOS.register_queue_async(
+                name,
+                global_concurrency=num_workers,
+                worker_concurrency=self.concurrency,
+                polling_interval_sec=QUEUE_POLL_SECONDS,
+            )
+            self.queues.add(name)
+        return name
+
+    # -- failover ----------------------------------------------------------------------------
+
+    def beat(self) -> list[str]:
+        """Heartbeat this executor; take the rows of dead ones and return their ids."""
+        now, host = time.time(), host_identity()
+        with self._connect() as conn:
+            conn.execute(
+                f'INSERT INTO "{self.schema}".executors VALUES (%s, %s, %s, %s)'
+                " ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at",
+                (self.executor_id, os.getpid(), host, now),
+            )
+            rows = conn.execute(
+                f'SELECT executor_id, pid, host, heartbeat_at FROM "{self.schema}".executors'
+                " WHERE executor_id <> %s",
+                (self.executor_id,),
+            ).fetchall()
+            dead = [
+                str(executor)
+                for executor, pid, where, beat in rows
+                if beat < now - self.lease_seconds or (where == host and not pid_alive(int(pid)))
+            ]
+            taken: list[str] = []
+            for executor in dead:  # the process whose DELETE removes the row recovers it
+                gone = conn.execute(
+                    f'DELETE FROM "{self.schema}".executors WHERE executor_id = %s',
+                    (executor,),
+                )
+                if gone.rowcount:
+                    taken.append(executor)
+        return taken
+
+    async def heartbeat_forever(self, interval: float) -> None:
+        while True:
+            try:
+                dead = await asyncio.to_thread(self.beat)
+                if dead:
+                    logger.warning("reflow.dbos: recovering the steps of executors %s", dead)
+                    await asyncio.to_thread(DBOS._recover_pending_workflows, dead)
+            except Exception:
+                logger.exception("reflow.dbos: executor heartbeat failed")
+            await asyncio.sleep(interval)
+
+    def start_heartbeat(self) -> None:
+        if self._heart is None:
+            interval = max(0.05, min(1.0, self.lease_seconds / 5))
+            self._heart = asyncio.get_running_loop().create_task(self.heartbeat_forever(interval))
+
+    async def close(self) -> None:
+        self.results.close()
+        if self._heart is not None:
+            self._heart.cancel()
+            await asyncio.gather(self._heart, return_exceptions=True)
+            self._heart = None
+        await _in_thread(DBOS.destroy)
+        # DBOS made its own pool the loop's default executor; it is shut down now.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+        with contextlib.suppress(psycopg.Error), self._connect() as conn:
+            conn.execute(
+                f'DELETE FROM "{self.schema}".executors WHERE executor_id = %s',
+                (self.executor_id,),
+            )
+
+
+async def _in_thread(fn: Any) -> None:
+    """``fn()`` on a thread of its own (the loop's default executor may be DBOS's, shut down)."""
+    with ThreadPoolExecutor(1) as pool:
+        await asyncio.get_running_loop().run_in_executor(pool, fn)
+
+
+async def join(
+    dsn: str, schema: str, lease_seconds: float, concurrency: int | None, listen: list[str]
+) -> Cluster:
+    """The process's cluster for ``dsn`` and ``schema``, launched on first use.
+
+    ``listen`` names the queues of the workflows registered so far: DBOS fixes the queues a
+    process dequeues from at launch, so workflows registered later in the same process have
+    their steps run by the other processes of the cluster.
+    """
+    global _cluster
+    if _cluster is None:
+        cluster = Cluster(dsn, schema, lease_seconds, concurrency, listen)
+        await _in_thread(cluster.launch)
+        _cluster = cluster
+    elif (_cluster.dsn, _cluster.schema) != (dsn, schema):
+        raise RuntimeError(
+            f"this process already runs DBOS for schema {_cluster.schema!r}; DBOS is one "
+            "instance per process, so every DBOSRuntime of a process must share its database "
+            "and schema"
+        )
+    _cluster.users += 1
+    _cluster.start_heartbeat()
+    return _cluster
+
+
+async def leave(cluster: Cluster) -> None:
+    global _cluster
+    cluster.users -= 1
+    if cluster.users <= 0 and _cluster is cluster:
+        _cluster = None
+        await cluster.close()
+
+
+async def enqueue_step(
+    workflow: str, step: str, num_workers: int, key: str, event_body: str
+) -> str:
+    """Run one step attempt on the cluster and return its result (encoded).
+
+    The attempt key is the DBOS workflow id: enqueuing an attempt again (after the process
+    driving the run changed) attaches to the first enqueue, whose result counts.
+    """
+    cluster = _cluster
+    if cluster is None:
+        raise RuntimeError("the DBOSRuntime driving this run was destroyed")
+    queue = await cluster.register_queue(workflow, step, num_workers)
+    with SetWorkflowID(key):
+        handle = await DBOS.enqueue_workflow_async(
+            queue, reflow_step, workflow, step, key, event_body
+        )
+    await cluster.results.wait(key)
+    result: str = await handle.get_result(polling_interval_sec=QUEUE_POLL_SECONDS)
+    return result

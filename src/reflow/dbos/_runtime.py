@@ -1,0 +1,137 @@
+"""``DBOSRuntime``: durable runs whose journal is a PostgreSQL schema shared by a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import psycopg
+
+from reflow.dbos import _cluster
+from reflow.dbos._journal import PgJournal, check_schema
+from reflow.dbos._remote import distribute, remote_steps
+from reflow.durable import DurableRuntime, JournalError
+from reflow.durable._journal import Durability, Journal
+from reflow.runtime.types.plugin import RegisteredWorkflow
+from reflow.runtime.types.step_call import RunnableWorkflow
+
+logger = logging.getLogger("reflow.dbos")
+
+
+class DBOSRuntime(DurableRuntime):
+    """Runs workflows durably on PostgreSQL: every tick is journaled in ``schema`` at ``dsn``.
+
+    The surface and the guarantees are ``DurableRuntime``'s (docs/durable.md): write-ahead
+    ticks, exact replay, published events numbered per run, runs waiting for people released
+    from memory and owned by nobody, idempotent start by ``run_id``, ``ctx.idempotency_key``.
+    Every process that launches a ``DBOSRuntime`` on the same database and schema with the
+    workflows registered shares the runs: it resumes runs whose process died (at once on the
+    same host, after ``lease_seconds`` elsewhere), delivers events sent from any process, and
+    fires timers of released runs.  See docs/distributed.md.
+
+    With ``distribute_steps`` (the default), the steps that need nothing from their run but
+    their event (no ``Context``) run on any process of the cluster, through DBOS queues: one
+    queue per step, whose global concurrency is the step's ``num_workers`` (a limit across the
+    cluster) and whose per-process concurrency is ``concurrency`` (None: no limit).
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "reflow",
+        snapshot_every: int = 100,
+        lease_seconds: float = 15.0,
+        release_idle_after: float | None = 1.0,
+        poll_interval: float = 0.1,
+        auto_resume: bool = True,
+        distribute_steps: bool = True,
+        concurrency: int | None = None,
+    ) -> None:
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ValueError(f"concurrency must be an integer >= 1 or None, got {concurrency!r}")
+        self.dsn = dsn
+        self.schema = check_schema(schema)
+        self.distribute_steps = distribute_steps
+        self.concurrency = concurrency
+        self._cluster: _cluster.Cluster | None = None
+        self._listener: asyncio.Task[None] | None = None
+        super().__init__(
+            dsn,
+            snapshot_every=snapshot_every,
+            lease_seconds=lease_seconds,
+            release_idle_after=release_idle_after,
+            poll_interval=poll_interval,
+            auto_resume=auto_resume,
+        )
+
+    def _make_journal(
+        self, path: str | os.PathLike[str], durability: Durability, busy_timeout: float
+    ) -> Journal:
+        return PgJournal(os.fspath(path), self.schema)
+
+    def __repr__(self) -> str:
+        return f"DBOSRuntime({self.path!r})"
+
+    # -- steps on the cluster --------------------------------------------------------------------
+
+    def register(self, workflow: RunnableWorkflow) -> RegisteredWorkflow:
+        registered = super().register(workflow)
+        if not self.distribute_steps:
+            return registered
+        _cluster.workflows.setdefault(workflow.workflow_name, workflow)
+        return RegisteredWorkflow(workflow=workflow, steps=distribute(workflow, registered.steps))
+
+    async def launch(self) -> None:
+        if self._launched:
+            return
+        if self.distribute_steps and self._cluster is None:
+            await self.journal.open()  # a database that cannot be used fails here, clearly
+            try:
+                listen = [
+                    _cluster.queue_name(workflow.workflow_name, step)
+                    for workflow in self._workflows.values()
+                    for step, _ in remote_steps(workflow)
+                ]
+                cluster = await _cluster.join(
+                    self.dsn, self.schema, self.lease_seconds, self.concurrency, listen
+                )
+            except Exception as exc:
+                raise JournalError(f"cannot launch DBOS on {self.path}: {exc}") from exc
+            self._cluster = cluster
+            # Declare the queues of every workflow known here, so this process serves them.
+            for workflow in list(self._workflows.values()):
+                for step, num_workers in remote_steps(workflow):
+                    await cluster.register_queue(workflow.workflow_name, step, num_workers)
+        await super().launch()
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        """Wake this process's readers of a run when another process commits to it.
+
+        The poll (``poll_interval``) stays as the fallback while the connection is down.
+        """
+        assert isinstance(self.journal, PgJournal)
+        channel = self.journal.channel
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+                async with conn:
+                    await conn.execute(f'LISTEN "{channel}"')
+                    async for note in conn.notifies():
+                        self._manager.fire(note.payload)
+            except psycopg.Error as exc:
+                logger.warning("reflow.dbos: LISTEN on %s failed (%s); retrying", channel, exc)
+            await asyncio.sleep(1.0)
+
+    async def destroy(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        await super().destroy()
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            await _cluster.leave(cluster)
