@@ -25,8 +25,13 @@ class HandlerConflict(RuntimeError):
 
 
 def new_handler_id() -> str:
-    """Twenty URL-safe random characters, like the peer's nanoids."""
-    return secrets.token_urlsafe(15)
+    """Twenty URL-safe random characters, like the peer's nanoids, starting with a letter or a
+    digit: an id that starts with ``-`` reads as an option on a command line
+    (``reflow runs show -x...``)."""
+    while True:
+        handler_id = secrets.token_urlsafe(15)
+        if handler_id[0].isalnum():
+            return handler_id
 
 
 def iso(value: Any) -> str | None:
