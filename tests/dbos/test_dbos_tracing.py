@@ -114,6 +114,14 @@ async def test_a_step_run_by_another_process_is_a_child_of_its_attempt(
             break
         await asyncio.sleep(0.02)
     assert depth.get(queue) == 1
+    # The server's /metrics exposes the same gauge (Prometheus names it with underscores).
+    from prometheus_client import generate_latest
+
+    from reflow.server._prometheus import PrometheusMetrics
+
+    exposed = generate_latest(PrometheusMetrics().registry).decode()
+    [line] = [line for line in exposed.splitlines() if line.startswith("reflow_dbos_queue_depth{")]
+    assert f'reflow_dbos_queue="{queue}"' in line and line.endswith("} 1.0")
 
     worker = subprocess.Popen(
         [sys.executable, str(HERE / "dbos_trace_worker.py"), db],
