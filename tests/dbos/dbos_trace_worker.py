@@ -33,6 +33,12 @@ class Traced(Workflow):
         return StopEvent(result={"value": ev.n * 2, "pid": os.getpid()})
 
 
+class Broken(Workflow):
+    @step
+    async def explode(self, ev: Number) -> StopEvent:  # no Context: runs through its queue
+        raise ValueError(f"cannot take {ev.n}")
+
+
 async def serve(db: str) -> None:
     dsn, schema = db.rsplit("#", 1)
     exporter = InMemorySpanExporter()

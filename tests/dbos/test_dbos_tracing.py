@@ -14,13 +14,14 @@ from pathlib import Path
 import durable_flows as flows
 import pytest
 from conftest import MakeRuntime, rows
-from dbos_trace_worker import Number, Traced
+from dbos_trace_worker import Broken, Number, Traced
 from durable_support import read_line, worker_env
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 from reflow.events import HumanResponseEvent, InputRequiredEvent
 from reflow.observability import instrument, uninstrument
@@ -158,3 +159,21 @@ async def test_a_step_run_by_another_process_is_a_child_of_its_attempt(
     assert cluster is not None
     assert attributes["reflow.dbos.executor_id"] not in ("", cluster.executor_id)
     assert telemetry.gauge("reflow.dbos.queue.depth").get(queue) == 0
+
+
+async def test_a_queued_step_that_raises_records_the_error_on_its_execution_span(
+    make_runtime: MakeRuntime, telemetry: Telemetry
+) -> None:
+    runtime = make_runtime(distribute_steps=True)
+    workflow = Broken(runtime=runtime, timeout=None)  # registered first: served here
+    await runtime.launch()
+    with pytest.raises(Exception, match="cannot take 7"):
+        await workflow.run(run_id="b1", start_event=Number(n=7))
+    [attempt] = telemetry.named("step explode")
+    [execution] = telemetry.named("step_execution explode")
+    assert execution.parent is not None and execution.parent.span_id == attempt.context.span_id
+    assert execution.status.status_code is StatusCode.ERROR
+    assert execution.attributes is not None
+    assert execution.attributes["reflow.step.outcome"] == "failed"
+    assert execution.attributes["error.type"] == "ValueError"
+    assert [event.name for event in execution.events] == ["exception"]
