@@ -13,7 +13,7 @@ from pathlib import Path
 
 import durable_flows as flows
 import pytest
-from conftest import MakeRuntime, rows
+from conftest import MakeRuntime, ask_and_release, rows
 from dbos_trace_worker import Broken, Number, Traced
 from durable_support import read_line, worker_env
 from opentelemetry.sdk.metrics import MeterProvider
@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from reflow.events import HumanResponseEvent, InputRequiredEvent
+from reflow.events import HumanResponseEvent
 from reflow.observability import instrument, uninstrument
 
 HERE = Path(__file__).resolve().parent
@@ -71,18 +71,8 @@ def telemetry() -> Iterator[Telemetry]:
 async def test_a_run_resumed_from_the_postgres_journal_stays_in_its_trace(
     make_runtime: MakeRuntime, telemetry: Telemetry, dsn: str, schema: str
 ) -> None:
-    asking = make_runtime(release_idle_after=0.0)
-    workflow = flows.Approval(runtime=asking, timeout=None)
-    handler = workflow.run(run_id="hitl", start_event=flows.Ask(question="name?"))
-    async for event in handler.stream_events():
-        if isinstance(event, InputRequiredEvent):
-            break
-    for _ in range(200):  # released: the next delivery resumes it from the journal
-        [info] = await asking.list_runs()
-        if info.owner is None:
-            break
-        await asyncio.sleep(0.02)
-    assert info.owner is None
+    info = await ask_and_release(make_runtime, "hitl")
+    assert info.owner is None  # the next delivery resumes it from the journal
     answering = make_runtime()
     flows.Approval(runtime=answering, timeout=None)
     await answering.launch()
