@@ -93,3 +93,28 @@ def rows(dsn: str, schema: str, sql: str, *params: object) -> list[tuple[Any, ..
     with psycopg.connect(dsn) as conn:
         conn.execute(f'SET search_path TO "{schema}"')
         return list(conn.execute(sql, params or None).fetchall())
+
+
+async def ask_and_release(make_runtime: MakeRuntime, run_id: str) -> Any:
+    """Start ``Approval`` as ``run_id`` until it asks, then until it is released from memory.
+
+    Returns the run's info once nobody owns it: the next delivery loads it from the journal.
+    """
+    import asyncio
+
+    import durable_flows as flows
+
+    from reflow.events import InputRequiredEvent
+
+    asking = make_runtime(release_idle_after=0.0)
+    workflow = flows.Approval(runtime=asking, timeout=None)
+    handler = workflow.run(run_id=run_id, start_event=flows.Ask(question="name?"))
+    async for event in handler.stream_events():
+        if isinstance(event, InputRequiredEvent):
+            break
+    for _ in range(200):  # released from memory: no task, no lease
+        [info] = await asking.list_runs()
+        if info.owner is None:
+            break
+        await asyncio.sleep(0.02)
+    return info

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import durable_flows as flows
 import pytest
-from conftest import MakeRuntime, rows
+from conftest import MakeRuntime, ask_and_release, rows
 from test_durable_runs import Boom, Three, executions  # the durable runtime's own workflows
 
 from reflow.dbos import DBOSRuntime
@@ -78,17 +78,7 @@ async def test_failures_streams_lists_and_prune(make_runtime: MakeRuntime) -> No
 async def test_a_waiting_run_holds_nothing_and_is_answered_by_another_runtime(
     make_runtime: MakeRuntime,
 ) -> None:
-    asking = make_runtime(release_idle_after=0.0)
-    workflow = flows.Approval(runtime=asking, timeout=None)
-    handler = workflow.run(run_id="hitl", start_event=flows.Ask(question="name?"))
-    async for event in handler.stream_events():
-        if isinstance(event, InputRequiredEvent):
-            break
-    for _ in range(200):  # released from memory: no task, no lease
-        [info] = await asking.list_runs()
-        if info.owner is None:
-            break
-        await asyncio.sleep(0.02)
+    info = await ask_and_release(make_runtime, "hitl")
     assert info.owner is None and info.status == "running"
     answering = make_runtime()
     flows.Approval(runtime=answering, timeout=None)

@@ -47,14 +47,20 @@ def queue_name(workflow: str, step: str) -> str:
 
 
 @DBOS.workflow(name="reflow_step")
-async def reflow_step(workflow_name: str, step_name: str, key: str, event_body: str) -> str:
-    """Run one attempt of a step (no ``Context``) here and return its result, encoded."""
+async def reflow_step(
+    workflow_name: str, step_name: str, key: str, event_body: str, traceparent: str | None = None
+) -> str:
+    """Run one attempt of a step (no ``Context``) here and return its result, encoded.
+
+    ``traceparent`` (optional, so executions queued without it still run) is the W3C trace
+    context of the attempt's span in the process driving the run.
+    """
     from reflow.dbos._remote import execute
 
     workflow = workflows.get(workflow_name)
     if workflow is None:
         raise LookupError(f"workflow {workflow_name!r} is not registered in process {os.getpid()}")
-    return await execute(workflow, step_name, key, event_body)
+    return await execute(workflow, step_name, key, event_body, traceparent)
 
 
 _FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
@@ -277,7 +283,12 @@ async def leave(cluster: Cluster) -> None:
 
 
 async def enqueue_step(
-    workflow: str, step: str, num_workers: int, key: str, event_body: str
+    workflow: str,
+    step: str,
+    num_workers: int,
+    key: str,
+    event_body: str,
+    traceparent: str | None = None,
 ) -> str:
     """Run one step attempt on the cluster and return its result (encoded).
 
@@ -290,7 +301,7 @@ async def enqueue_step(
     queue = await cluster.register_queue(workflow, step, num_workers)
     with SetWorkflowID(key):
         handle = await DBOS.enqueue_workflow_async(
-            queue, reflow_step, workflow, step, key, event_body
+            queue, reflow_step, workflow, step, key, event_body, traceparent
         )
     await cluster.results.wait(key)
     result: str = await handle.get_result(polling_interval_sec=QUEUE_POLL_SECONDS)

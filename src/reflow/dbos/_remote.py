@@ -8,7 +8,9 @@ step runs in the process driving the run, as on ``DurableRuntime``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from reflow.dbos import _cluster
@@ -71,8 +73,23 @@ def decode_event(workflow: Any, body: str) -> Event | list[Event] | None:
     return event
 
 
-async def execute(workflow: Any, step_name: str, key: str, event_body: str) -> str:
-    """Run the step here on the decoded event; its result, encoded for the journal."""
+def _tracing() -> Any:
+    """``reflow.observability._distributed`` when this process instrumented, else None.
+
+    Looked up, never imported: OpenTelemetry is an extra, and a process that did not call
+    ``instrument()`` has no trace to continue.
+    """
+    return sys.modules.get("reflow.observability._distributed")
+
+
+async def execute(
+    workflow: Any, step_name: str, key: str, event_body: str, traceparent: str | None = None
+) -> str:
+    """Run the step here on the decoded event; its result, encoded for the journal.
+
+    ``traceparent`` names the attempt's span in the driving process: the execution's span
+    here is its child (when this process is instrumented).
+    """
     prefix, _, attempt = key.rpartition(":")  # the key is RUN_ID:STEP:ATTEMPT
     run_id = prefix[: -len(step_name) - 1]
     event = decode_event(workflow, event_body)
@@ -85,7 +102,21 @@ async def execute(workflow: Any, step_name: str, key: str, event_body: str) -> s
         event=event,
         retry=RetryState(),
     )
-    result = await workflow._step_workers()[step_name](call)
+    tracing = _tracing()
+    span: Any = nullcontext()
+    if tracing is not None:
+        cluster = _cluster._cluster
+        span = tracing.execution_span(
+            traceparent,
+            run_id=run_id,
+            workflow=workflow.workflow_name,
+            step=step_name,
+            attempt_id=int(attempt),
+            queue=_cluster.queue_name(workflow.workflow_name, step_name),
+            executor_id=None if cluster is None else cluster.executor_id,
+        )
+    with span:
+        result = await workflow._step_workers()[step_name](call)
     return encode_event(workflow, result)
 
 
@@ -102,7 +133,11 @@ def distribute(
         ) -> Any:
             body = encode_event(workflow, call.event)
             key = call.idempotency_key
-            result = await _cluster.enqueue_step(name, step_name, num_workers, key, body)
+            tracing = _tracing()
+            traceparent = None if tracing is None else tracing.outgoing_traceparent()
+            result = await _cluster.enqueue_step(
+                name, step_name, num_workers, key, body, traceparent
+            )
             return decode_event(workflow, result)
 
         routed[step_name] = through_queue

@@ -11,6 +11,7 @@ INSTRUMENTATION_SCOPE = "reflow"
 
 # OpenTelemetry semantic conventions
 ERROR_TYPE = "error.type"
+PROCESS_PID = "process.pid"
 
 # reflow namespace
 RUN_ID = "reflow.run.id"
@@ -34,6 +35,8 @@ COMMAND_KIND = "reflow.command.kind"
 COMMAND_STATUS = "reflow.command.status"
 COMMAND_EXIT_CODE = "reflow.command.exit_code"
 COMMAND_DURATION = "reflow.command.duration"
+DBOS_QUEUE = "reflow.dbos.queue"
+DBOS_EXECUTOR = "reflow.dbos.executor_id"
 
 # Span names: low-cardinality verbs; what they act on is in the attributes.
 RUN_SPAN = "reflow.run"

@@ -11,8 +11,9 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import _internal as _metrics_api
 
 from reflow._version import __version__
-from reflow.observability import _auto
+from reflow.observability import _auto, _distributed
 from reflow.observability._attributes import INSTRUMENTATION_SCOPE
+from reflow.observability._dbos_metrics import make_queue_depth_gauge
 from reflow.observability._listener import OtelRunListener
 from reflow.observability._metrics import Instruments, make_instruments
 from reflow.observability._trace_store import trace_store_for
@@ -79,6 +80,12 @@ def instrument(
     trace.get_tracer_provider()  # loads providers configured through the environment
     metrics.get_meter_provider()
     _removers.append(add_run_listener(otel_factory(tracer_provider, meter_provider)))
+    make_queue_depth_gauge(meter_provider)
+    # Steps executed here for a run driven elsewhere (DBOSRuntime) get their spans from it.
+    _distributed.tracer = trace.get_tracer(
+        INSTRUMENTATION_SCOPE, __version__, tracer_provider=tracer_provider
+    )
+    _distributed.explicit = tracer_provider is not None
     _auto.decided = llama_index
     if llama_index:
         from reflow.observability._llama_index import llama_index_factory
@@ -90,6 +97,7 @@ def uninstrument() -> None:
     """Stop observing runs started from now on (runs in flight keep their listeners)."""
     while _removers:
         _removers.pop()()
+    _distributed.tracer = None
     _auto.decided = None
 
 

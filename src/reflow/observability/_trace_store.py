@@ -84,6 +84,16 @@ def trace_store_for(workflow: Any) -> TraceStore | None:
         runtime = getattr(runtime, "decorated", None)
     if runtime is None:
         return None
+    dbos = sys.modules.get("reflow.dbos")
+    if dbos is not None and isinstance(runtime, dbos.DBOSRuntime):
+        # The journal is a PostgreSQL schema: the trace context lives next to it.
+        key = f"{runtime.dsn}#{runtime.schema}"
+        store = _stores.get(key)
+        if store is None:
+            from reflow.observability._pg_trace_store import PgTraceStore
+
+            store = _stores[key] = PgTraceStore(runtime.dsn, runtime.schema)
+        return store
     path = runtime.path
     store = _stores.get(path)
     if store is None:

@@ -61,6 +61,9 @@ class PrometheusMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._reader = PrometheusMetricReader(registry=self.registry)
         self._provider = MeterProvider(metric_readers=[self._reader])
+        from reflow.observability._dbos_metrics import make_queue_depth_gauge
+
+        make_queue_depth_gauge(self._provider)  # reports only while a DBOSRuntime runs here
         make = otel_factory(trace.NoOpTracerProvider(), self._provider)
 
         def factory(driver: Any, workflow: Any) -> RunListener | None:
