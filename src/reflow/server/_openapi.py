@@ -316,7 +316,8 @@ def openapi_document(
 
 
 def _reflow_paths(handler_id: dict[str, Any], metrics: bool) -> dict[str, Any]:
-    """reflow's own routes: a run's artifacts, and ``/metrics`` when it is served."""
+    """reflow's own routes: a run's state, start event and artifacts, and ``/metrics`` when it
+    is served."""
     artifact = {
         "type": "object",
         "properties": {
@@ -333,6 +334,47 @@ def _reflow_paths(handler_id: dict[str, Any], metrics: bool) -> dict[str, Any]:
         "required": ["artifacts"],
     }
     paths: dict[str, Any] = {
+        "/handlers/{handler_id}/state": {
+            "get": {
+                "parameters": [handler_id],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "handler_id": {"type": "string"},
+                                "state": {"type": "object"},
+                            },
+                            "required": ["handler_id", "state"],
+                        },
+                        "the run's context state (the state store's to_dict form)",
+                    ),
+                    "404": _error("unknown handler"),
+                    "409": _error("the state is not kept for this run here"),
+                },
+            }
+        },
+        "/handlers/{handler_id}/start-event": {
+            "get": {
+                "parameters": [handler_id],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "handler_id": {"type": "string"},
+                                "workflow_name": {"type": "string"},
+                                "start_event": _ref("EventEnvelopeWithMetadata"),
+                            },
+                            "required": ["handler_id", "workflow_name", "start_event"],
+                        },
+                        "the event the run started with",
+                    ),
+                    "404": _error("unknown handler"),
+                    "409": _error("the start event is not kept for this run here"),
+                },
+            }
+        },
         "/handlers/{handler_id}/artifacts": {
             "get": {
                 "parameters": [handler_id],
