@@ -50,8 +50,7 @@ class EventTimes:
 
 
 def start_event_json(tick_body: str | None) -> object | None:
-    """The encoded start event of a run's first tick; None for a run restored from a Context
-    (its first tick carries a snapshot instead)."""
+    """The encoded start event of a run's first tick; None when that tick is not a start."""
     if tick_body is None:
         return None
     tick = loads(tick_body)

@@ -457,7 +457,8 @@ class DurableRuntime(Runtime):
         return value if isinstance(value, dict) else None
 
     async def run_start_event(self, run_id: str) -> StartEvent | None:
-        """The event the run started with; None for a run restored from a Context."""
+        """The event the run started with (for a run restored from a Context, the one its
+        ``run`` call carried); None when its first tick holds none."""
         _, tick = await self._state_and_start(run_id)
         encoded = start_event_json(tick)
         if encoded is None:

@@ -214,7 +214,7 @@ class JournalRuns(Runs):
         except UnknownRun:
             raise HandlerNotFound(handler_id) from None
         if event is None:
-            raise NotKept(f"handler {handler_id!r} was restored from a context, not started")
+            raise NotKept(f"the journal holds no start event for handler {handler_id!r}")
         return event
 
     async def event_times(self, handler_id: str, after: int, limit: int) -> dict[int, str]:

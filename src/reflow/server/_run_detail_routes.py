@@ -5,8 +5,9 @@
 
 On a ``SqliteWorkflowStore`` both come from the journal (the state as last journaled, the start
 event from the run's first tick).  On other stores the server keeps them in memory for the runs
-it started.  An unknown handler is a 404; one whose state or start event is not kept here (a run
-restored from a Context, a run no step has given state yet, a run from another process) a 409.
+it started.  An unknown handler is a 404; one whose state or start event is not kept here (a
+journal run with no stored state yet, a run another process started on an in-memory store, a
+runtime without these looks) a 409.
 Event times ride on the per-run WebSocket's messages (``_websocket``).
 """
 
