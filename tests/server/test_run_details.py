@@ -100,3 +100,18 @@ async def test_the_run_socket_says_when_each_event_was_published(make_server: Ma
         times = [datetime.fromisoformat(m["at"]) for m in events]
         assert times == sorted(times)
         assert all(t.tzinfo is not None for t in times)
+
+
+async def test_events_followed_live_carry_their_time(make_server: MakeServer) -> None:
+    async with serving(make_server()) as address:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            started = await client.post("/workflows/ask/run-nowait", json={})
+        url = f"ws://{address}/ws/handlers/{started.json()['handler_id']}?after_sequence=-1"
+        seen: list[dict[str, Any]] = []
+        async with websockets.connect(url) as ws:
+            while not seen or seen[-1]["event"]["type"] != "InputRequiredEvent":
+                message = await receive(ws)
+                assert message["type"] == "event", message
+                seen.append(message)
+            await ws.send(json.dumps({"type": "cancel"}))
+        assert all(datetime.fromisoformat(m["at"]).tzinfo is not None for m in seen)
