@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reflow import Workflow, step
+from reflow import Context, Workflow, step
 from reflow.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
 
 
@@ -15,7 +15,8 @@ class Greeter(Workflow):
     """Ask for a name, then greet that person."""
 
     @step
-    async def ask(self, ev: GreetStart) -> InputRequiredEvent:
+    async def ask(self, ctx: Context, ev: GreetStart) -> InputRequiredEvent:
+        await ctx.store.set("asked_about", ev.topic)  # what the run page's state shows
         return InputRequiredEvent(prefix=f"Who is asking about {ev.topic}?")
 
     @step

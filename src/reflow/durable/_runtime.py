@@ -24,6 +24,7 @@ from reflow.durable._info import (
     prune,
     workflow_names,
 )
+from reflow.durable._inspect import EventTimes, StateAndStart, start_event_json
 from reflow.durable._journal import Durability, Journal
 from reflow.durable._leases import Register, Unregister, host_identity, new_owner_token
 from reflow.durable._live import LiveRun
@@ -438,6 +439,42 @@ class DurableRuntime(Runtime):
             raise ValueError(f"older_than must be >= 0 seconds, got {older_than!r}")
         await self.launch()
         return await prune(self.journal, time.time() - seconds)
+
+    # -- read-only looks for the server's run page (docs/serving.md) ---------------------------
+
+    async def _state_and_start(self, run_id: str) -> tuple[str | None, str | None]:
+        await self.launch()
+        found = await self.journal.call(StateAndStart(run_id), write=False)
+        if found is None:
+            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
+        return found
+
+    async def run_state(self, run_id: str) -> dict[str, Any] | None:
+        """The run's state store as last journaled (its ``to_dict`` form); None before a step
+        first touched it."""
+        store, _ = await self._state_and_start(run_id)
+        value = None if store is None else json.loads(store)
+        return value if isinstance(value, dict) else None
+
+    async def run_start_event(self, run_id: str) -> StartEvent | None:
+        """The event the run started with (for a run restored from a Context, the one its
+        ``run`` call carried); None when its first tick holds none."""
+        _, tick = await self._state_and_start(run_id)
+        encoded = start_event_json(tick)
+        if encoded is None:
+            return None
+        row = await self.journal.call(Lookup(run_id), write=False)
+        workflow = None if row is None else self._workflows.get(row.workflow)
+        codec = self._codec(workflow) if workflow is not None else JournalCodec()
+        event = codec.event_from_json(encoded)
+        return event if isinstance(event, StartEvent) else None
+
+    async def event_times(
+        self, run_id: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, float]]:
+        """``(seq, unix time)`` of the run's events with ``seq > after``, oldest first."""
+        await self.launch()
+        return await self.journal.call(EventTimes(run_id, after, limit), write=False)
 
     # -- for the adapters ------------------------------------------------------------------------
 

@@ -15,7 +15,14 @@ from typing import Any
 from reflow.client.protocol import EventEnvelopeWithMetadata, HandlerData, Status
 from reflow.durable import DurableRuntime, RunInfo, UnknownRun
 from reflow.events import Event, StartEvent, StopEvent
-from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs, iso
+from reflow.server._runs import (
+    HandlerConflict,
+    HandlerNotFound,
+    NotKept,
+    Runs,
+    iso,
+    iso_from_unix,
+)
 
 _STATUS: dict[str, Status] = {
     "running": "running",
@@ -178,3 +185,42 @@ class JournalRuns(Runs):
             await self.cancel(handler_id)
         await self.runtime.delete_run(handler_id)
         self._outcomes.pop(handler_id, None)
+
+    def _look(self, method: str, what: str) -> Any:
+        """A read-only look of the runtime; a runtime without it (DBOSRuntime) keeps no such
+        record for the server."""
+        look = getattr(self.runtime, method, None)
+        if look is None:
+            kind = type(self.runtime).__name__
+            raise NotKept(f"the {what} of a run is not kept by {kind}")
+        return look
+
+    async def state(self, handler_id: str) -> dict[str, Any]:
+        await self._info(handler_id)
+        try:
+            state: dict[str, Any] | None = await self._look("run_state", "state")(handler_id)
+        except UnknownRun:
+            raise HandlerNotFound(handler_id) from None
+        if state is None:
+            raise NotKept(f"handler {handler_id!r} has no stored state yet (no step used it)")
+        return state
+
+    async def start_event(self, handler_id: str) -> StartEvent:
+        await self._info(handler_id)
+        try:
+            event: StartEvent | None = await self._look("run_start_event", "start event")(
+                handler_id
+            )
+        except UnknownRun:
+            raise HandlerNotFound(handler_id) from None
+        if event is None:
+            raise NotKept(f"the journal holds no start event for handler {handler_id!r}")
+        return event
+
+    async def event_times(self, handler_id: str, after: int, limit: int) -> dict[int, str]:
+        # Wire sequences are journal sequences minus one.
+        event_times = getattr(self.runtime, "event_times", None)
+        if event_times is None:
+            return {}
+        found = await event_times(handler_id, after + 1, limit)
+        return {seq - 1: iso_from_unix(at) for seq, at in found}

@@ -315,8 +315,30 @@ def openapi_document(
     return document
 
 
+def _run_detail(
+    handler_id: dict[str, Any], fields: dict[str, Any], description: str, what: str
+) -> dict[str, Any]:
+    """A GET of something the server may or may not keep about a run (404 / 409)."""
+    body = {
+        "type": "object",
+        "properties": {"handler_id": {"type": "string"}, **fields},
+        "required": ["handler_id", *fields],
+    }
+    return {
+        "get": {
+            "parameters": [handler_id],
+            "responses": {
+                "200": _json(body, description),
+                "404": _error("unknown handler"),
+                "409": _error(f"the {what} is not kept for this run here"),
+            },
+        }
+    }
+
+
 def _reflow_paths(handler_id: dict[str, Any], metrics: bool) -> dict[str, Any]:
-    """reflow's own routes: a run's artifacts, and ``/metrics`` when it is served."""
+    """reflow's own routes: a run's state, start event and artifacts, and ``/metrics`` when it
+    is served."""
     artifact = {
         "type": "object",
         "properties": {
@@ -333,6 +355,21 @@ def _reflow_paths(handler_id: dict[str, Any], metrics: bool) -> dict[str, Any]:
         "required": ["artifacts"],
     }
     paths: dict[str, Any] = {
+        "/handlers/{handler_id}/state": _run_detail(
+            handler_id,
+            {"state": {"type": "object"}},
+            "the run's context state (the state store's to_dict form)",
+            "state",
+        ),
+        "/handlers/{handler_id}/start-event": _run_detail(
+            handler_id,
+            {
+                "workflow_name": {"type": "string"},
+                "start_event": _ref("EventEnvelopeWithMetadata"),
+            },
+            "the event the run started with",
+            "start event",
+        ),
         "/handlers/{handler_id}/artifacts": {
             "get": {
                 "parameters": [handler_id],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 from reflow.client.protocol import EventEnvelopeWithMetadata, HandlerData, Status
@@ -22,6 +23,10 @@ class HandlerNotFound(LookupError):
 
 class HandlerConflict(RuntimeError):
     """The handler is in a state that refuses the request (finished, already running)."""
+
+
+class NotKept(LookupError):
+    """The handler exists but what was asked of it is not kept by this backend (a 409)."""
 
 
 def new_handler_id() -> str:
@@ -115,3 +120,23 @@ class Runs(abc.ABC):
     @abc.abstractmethod
     async def purge(self, handler_id: str) -> None:
         """Cancel the run if needed and delete everything stored about it."""
+
+    # What the run page shows besides the peer's API; a backend that keeps less says so.
+
+    async def state(self, handler_id: str) -> dict[str, Any]:
+        """The run's context state (the state store's ``to_dict`` form); ``NotKept`` if absent."""
+        await self.get(handler_id)
+        raise NotKept(f"the state of handler {handler_id!r} is not kept by this server's store")
+
+    async def start_event(self, handler_id: str) -> StartEvent:
+        """The event the run started with; ``NotKept`` if it is not known here."""
+        await self.get(handler_id)
+        raise NotKept(f"the start event of handler {handler_id!r} is not kept by this store")
+
+    async def event_times(self, handler_id: str, after: int, limit: int) -> dict[int, str]:
+        """ISO times of the stored events with a sequence above ``after`` (those known)."""
+        return {}
+
+
+def iso_from_unix(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()

@@ -31,6 +31,7 @@ from reflow.server._journal_runs import JournalRuns
 from reflow.server._memory_store import MemoryWorkflowStore
 from reflow.server._openapi import openapi_document
 from reflow.server._routes import Routes
+from reflow.server._run_detail_routes import RunDetailRoutes
 from reflow.server._runs import Runs
 from reflow.server._sqlite_store import SqliteWorkflowStore
 from reflow.server._store import AbstractWorkflowStore
@@ -151,6 +152,7 @@ class WorkflowServer:
             drawing_route(self),
             *Sockets(self).routes(),
             *ArtifactRoutes(self).routes(),
+            *RunDetailRoutes(self).routes(),
         ]
         if self.metrics is not None:
             routes.append(Route("/metrics", self.metrics.endpoint, methods=["GET"]))

@@ -23,7 +23,14 @@ from reflow.client.protocol import (
 from reflow.events import Event, StartEvent, StopEvent, WorkflowCancelledEvent
 from reflow.handler import WorkflowHandler
 from reflow.runtime.types.plugin import Runtime
-from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs, iso, new_handler_id
+from reflow.server._runs import (
+    HandlerConflict,
+    HandlerNotFound,
+    NotKept,
+    Runs,
+    iso,
+    new_handler_id,
+)
 from reflow.server._store import AbstractWorkflowStore, HandlerQuery, PersistentHandler, utc_now
 
 logger = logging.getLogger("reflow.server")
@@ -55,6 +62,10 @@ class StoreRuns(Runs):
         self.backoff = tuple(backoff)
         self._live: dict[str, WorkflowHandler] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
+        # Kept in this process only: the start events of runs started here, and the state of
+        # those that finished here (the store itself keeps neither).
+        self._starts: dict[str, StartEvent] = {}
+        self._states: dict[str, dict[str, Any]] = {}
 
     async def open(self) -> None:
         await self.runtime.launch()
@@ -118,6 +129,7 @@ class StoreRuns(Runs):
         )
         await self._persist(lambda: self.store.update(row))
         self._live[handler_id] = handler
+        self._starts[handler_id] = start_event
         task = asyncio.get_running_loop().create_task(self._pump(row, handler))
         self._pumps[handler_id] = task
         task.add_done_callback(lambda _: self._pumps.pop(handler_id, None))
@@ -140,6 +152,8 @@ class StoreRuns(Runs):
         except Exception:
             logger.exception("reflow.server: recording run %s failed", run_id)
         finally:
+            with contextlib.suppress(Exception):
+                self._states[row.handler_id] = context_state(handler)
             self._live.pop(row.handler_id, None)
 
     async def _finish(
@@ -235,3 +249,42 @@ class StoreRuns(Runs):
         with contextlib.suppress(HandlerConflict):
             await self.cancel(handler_id)
         await self.store.delete(HandlerQuery(handler_id_in=[handler_id]))
+        self._starts.pop(handler_id, None)
+        self._states.pop(handler_id, None)
+
+    async def state(self, handler_id: str) -> dict[str, Any]:
+        await self._handler(handler_id)
+        live = self._live.get(handler_id)
+        if live is not None:
+            try:
+                return context_state(live)
+            except Exception as exc:
+                raise NotKept(
+                    f"the state of handler {handler_id!r} cannot be read: {exc}"
+                ) from None
+        if handler_id in self._states:
+            return self._states[handler_id]
+        raise NotKept(f"the state of handler {handler_id!r} is not kept (it ran elsewhere)")
+
+    async def start_event(self, handler_id: str) -> StartEvent:
+        await self._handler(handler_id)
+        if handler_id not in self._starts:
+            raise NotKept(
+                f"the start event of handler {handler_id!r} is not kept (it ran elsewhere)"
+            )
+        return self._starts[handler_id]
+
+    async def event_times(self, handler_id: str, after: int, limit: int) -> dict[int, str]:
+        row = await self._handler(handler_id)
+        found = await self.store.query_events(row.run_id or handler_id, after, limit)
+        return {stored.sequence: stored.timestamp.isoformat() for stored in found}
+
+
+def context_state(handler: WorkflowHandler) -> dict[str, Any]:
+    """The run's state store in its ``to_dict`` form, as ``Context.to_dict`` gives it."""
+    if handler.ctx is None:
+        raise NotKept("the run has no context")
+    state = handler.ctx.to_dict().get("state")
+    if not isinstance(state, dict):
+        raise NotKept("the run's context holds no state")
+    return state

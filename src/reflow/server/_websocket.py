@@ -1,7 +1,8 @@
 """WebSockets: one per run (events out, sends/cancels/pings in) and one for every run's status.
 
 Per run, ``/ws/handlers/{handler_id}?after_sequence=N``: the server sends
-``{"type": "event", "sequence": N, "event": <envelope>}`` for each event (the SSE envelopes),
+``{"type": "event", "sequence": N, "at": <ISO time>, "event": <envelope>}`` for each event (the
+SSE envelopes; ``at``, when the event was published, is left out when the store cannot say),
 then ``{"type": "end"}`` after the terminal one and closes.  The client may send
 ``{"type": "send_event", "event": ..., "step": ...}`` (answered ``{"type": "sent"}``),
 ``{"type": "cancel"}`` (``{"type": "cancelled"}``) and ``{"type": "ping"}`` (``{"type": "pong"}``).
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from reflow.server._server import WorkflowServer
 
 STATUS_POLL_SECONDS = 0.25
+_TIMES_BATCH = 500  # event times read in one look
 STATUS_RECENT = 100  # newest handlers read on each look, so short runs are seen too
 
 
@@ -99,12 +101,24 @@ class Sockets:
             include_qualified_name=True,
             heartbeat=None,
         )
+        times: dict[int, str] = {}
         async for frame in frames:
+            sequence = frame.sequence if frame.sequence is not None else -1
+            if sequence not in times:  # one look per batch of events, not per event
+                times = await self._times(handler_id, sequence - 1)
+            at = f', "at": {json.dumps(times[sequence])}' if sequence in times else ""
             # The envelope's JSON is rendered once for all readers; wrap it as text.
-            text = f'{{"type": "event", "sequence": {frame.sequence}, "event": {frame.text}}}'
+            text = f'{{"type": "event", "sequence": {sequence}{at}, "event": {frame.text}}}'
             await socket.send_text(text)
         await socket.send({"type": "end"})
         await socket.websocket.close(1000)
+
+    async def _times(self, handler_id: str, after: int) -> dict[int, str]:
+        """When the events after ``after`` were published; empty if the backend cannot say."""
+        try:
+            return await self.server._runs.event_times(handler_id, after, _TIMES_BATCH)
+        except Exception:  # the times are a nicety: the events flow without them
+            return {}
 
     async def _handle(self, socket: _Socket, workflow: str, handler_id: str, text: str) -> None:
         try:

@@ -29,6 +29,7 @@ export async function runView(main, id, show) {
   const stepsBody = h("tbody");
   const nowBox = h("dl", {});
   const timeline = h("ol", { class: "timeline", "aria-label": "Events" });
+  const stateBox = h("pre", { "aria-label": "Current state" }, "Loading…");
   const picture = await drawing(name).catch(() => h("p", {}, "No drawing."));
   let schemas = [], responses = [];
   try {
@@ -48,10 +49,18 @@ export async function runView(main, id, show) {
     catch (err) { statusLine.textContent = `Cancel failed: ${err.message}`; }
     await refresh();
   });
-  again.addEventListener("click", () => {
-    const saved = sessionStorage.getItem(`reflow.input.${id}`);
-    if (saved) startRun(name, JSON.parse(saved));
-    else location.hash = "#/workflows";
+  // The server keeps every run's start event (journal) or those it started (memory stores);
+  // the input this tab submitted is the fallback.
+  again.addEventListener("click", async () => {
+    again.disabled = true;
+    try {
+      const { start_event } = await json(`/handlers/${encodeURIComponent(id)}/start-event`);
+      await startRun(name, start_event);
+    } catch (err) {
+      const saved = sessionStorage.getItem(`reflow.input.${id}`);
+      if (saved) await startRun(name, JSON.parse(saved));
+      else statusLine.textContent = `Cannot run again: ${err.message}`;
+    } finally { again.disabled = false; }
   });
 
   function renderStatus() {
@@ -136,7 +145,27 @@ export async function runView(main, id, show) {
     return steps.get(step);
   }
 
-  function onEvent(seq, envelope) {
+  // The state store's to_dict form: its values under state_data (a DictState's under _data),
+  // each stored as JSON text by the default serializer.
+  function readableState(state) {
+    let data = state.state_data ?? state;
+    if (data && typeof data._data === "object") data = data._data;
+    const out = {};
+    for (const [key, value] of Object.entries(data || {})) {
+      try { out[key] = typeof value === "string" ? JSON.parse(value) : value; }
+      catch { out[key] = value; }
+    }
+    return out;
+  }
+
+  async function refreshState() {
+    try {
+      const { state } = await json(`/handlers/${encodeURIComponent(id)}/state`);
+      stateBox.textContent = JSON.stringify(readableState(state), null, 2);
+    } catch (err) { stateBox.textContent = `No state: ${err.message}`; }
+  }
+
+  function onEvent(seq, envelope, at) {
     lastSeq = Math.max(lastSeq, seq);
     const fields = fieldsOf(envelope);
     if (envelope.type === "StepStateChanged") {
@@ -154,22 +183,25 @@ export async function runView(main, id, show) {
     } else if (isA(envelope, "InputRequiredEvent")) {
       pending = { seq, envelope };
     }
-    const time = new Date().toLocaleTimeString();
+    // The time the server says the event was published; older servers send none.
+    const time = at ? h("time", { class: "time", datetime: at, title: at }, new Date(at).toLocaleTimeString())
+      : h("span", { class: "time" }, "");
     timeline.append(h("li", {}, h("details", {},
-      h("summary", {}, h("span", { class: "seq" }, `#${seq}`), envelope.type, h("span", { class: "time" }, time)),
+      h("summary", {}, h("span", { class: "seq" }, `#${seq}`), envelope.type, time),
       h("pre", {}, JSON.stringify(fields, null, 2)))));
   }
 
   async function refresh() {
     handler = await json(`/handlers/${encodeURIComponent(id)}`);
     renderStatus(); renderSteps(); renderWaiting();
+    await refreshState();
   }
 
   let timer = null;
   const live = socket(`/ws/handlers/${encodeURIComponent(id)}?after_sequence=-1&include_internal=true`, (msg) => {
     if (msg.type === "event") {
       if (msg.sequence <= lastSeq) return;  // a reconnect replays from the start
-      onEvent(msg.sequence, msg.event);
+      onEvent(msg.sequence, msg.event, msg.at);
       clearTimeout(timer); timer = setTimeout(refresh, 80);
     } else if (msg.type === "end") {
       live.close(); refresh();
@@ -180,9 +212,11 @@ export async function runView(main, id, show) {
   show(`Run ${id}`, title, statusLine, h("div", { class: "actions" }, cancel, again), waiting, outcome,
     h("section", { class: "card", "aria-labelledby": "drawing-title" }, h("h2", { id: "drawing-title" }, "Drawing"), picture),
     h("section", { class: "card", "aria-labelledby": "now-title" }, h("h2", { id: "now-title" }, "Now"), nowBox),
+    h("section", { class: "card", "aria-labelledby": "state-title" }, h("h2", { id: "state-title" }, "State"),
+      h("details", {}, h("summary", {}, "Current state"), stateBox)),
     h("section", { class: "card", "aria-labelledby": "steps-title" }, h("h2", { id: "steps-title" }, "Steps"),
       h("table", {}, h("thead", {}, h("tr", {}, ...["Step", "State", "Runs", "Failed attempts", "Retries"].map((t) => h("th", { scope: "col" }, t)))), stepsBody)),
     h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), timeline));
-  renderStatus(); renderSteps();
+  renderStatus(); renderSteps(); refreshState();
   return () => { live.close(); clearInterval(poll); clearTimeout(timer); };
 }
