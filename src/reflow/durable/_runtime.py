@@ -24,14 +24,13 @@ from reflow.durable._info import (
     prune,
     workflow_names,
 )
-from reflow.durable._inspect import EventTimes, StateAndStart, start_event_json
 from reflow.durable._journal import Durability, Journal
 from reflow.durable._leases import Register, Unregister, host_identity, new_owner_token
 from reflow.durable._live import LiveRun
 from reflow.durable._manager import RunManager
 from reflow.durable._poller import heartbeat, poll_forever, scan
 from reflow.durable._queries import ListRuns, Lookup
-from reflow.durable._single import DeleteFinishedRun, row_outcome
+from reflow.durable._run_reads import SingleRunReads
 from reflow.engine import RunConfig, RunState, TickAddEvent, TickCancelRun, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
     from reflow.runtime.types.step_call import RunnableWorkflow
 
 
-class DurableRuntime(Runtime):
+class DurableRuntime(SingleRunReads, Runtime):
     """Runs workflows durably: every tick is journaled in the SQLite file ``path`` first.
 
     ``durability`` is SQLite's ``synchronous`` setting: ``"normal"`` (a commit survives a
@@ -389,49 +388,6 @@ class DurableRuntime(Runtime):
         )
         return [RunInfo.from_row(row) for row in rows]
 
-    async def get_run(self, run_id: str) -> RunInfo:
-        """One run as ``list_runs`` reports it; ``UnknownRun`` if the journal has no such run."""
-        await self.launch()
-        row = await self.journal.call(Lookup(run_id), write=False)
-        if row is None:
-            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
-        return RunInfo.from_row(row)
-
-    async def wait_for_run(self, run_id: str, timeout: float) -> RunInfo:
-        """``get_run`` once the run's first batch is in the journal (a run just started here).
-
-        ``UnknownRun`` if it is not there within ``timeout`` seconds.
-        """
-        await self.launch()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            row = await self.journal.call(Lookup(run_id), write=False)
-            if row is not None:
-                return RunInfo.from_row(row)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise UnknownRun(f"Run {run_id!r} did not reach {self.path} in {timeout}s")
-            await self._manager.wait_for_change(run_id, min(remaining, self.poll_interval))
-
-    async def run_outcome(self, run_id: str) -> StopEvent | BaseException | None:
-        """A finished run's StopEvent, or the exception it ended with; None while it runs."""
-        await self.launch()
-        row = await self.journal.call(Lookup(run_id), write=False)
-        if row is None:
-            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
-        workflow = self._workflows.get(row.workflow)
-        return row_outcome(row, self._codec(workflow) if workflow is not None else JournalCodec())
-
-    async def delete_run(self, run_id: str) -> None:
-        """Delete a finished run from the journal; ``ValueError`` for a run still going."""
-        await self.launch()
-        status = await self.journal.call(DeleteFinishedRun(run_id))
-        if status is None:
-            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
-        if status not in STATUSES[1:]:
-            raise ValueError(f"Run {run_id!r} is {status}; cancel it before deleting it")
-
     async def prune(self, older_than: float | timedelta) -> int:
         """Delete runs that finished more than ``older_than`` ago; returns how many."""
         seconds = older_than.total_seconds() if isinstance(older_than, timedelta) else older_than
@@ -439,42 +395,6 @@ class DurableRuntime(Runtime):
             raise ValueError(f"older_than must be >= 0 seconds, got {older_than!r}")
         await self.launch()
         return await prune(self.journal, time.time() - seconds)
-
-    # -- read-only looks for the server's run page (docs/serving.md) ---------------------------
-
-    async def _state_and_start(self, run_id: str) -> tuple[str | None, str | None]:
-        await self.launch()
-        found = await self.journal.call(StateAndStart(run_id), write=False)
-        if found is None:
-            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
-        return found
-
-    async def run_state(self, run_id: str) -> dict[str, Any] | None:
-        """The run's state store as last journaled (its ``to_dict`` form); None before a step
-        first touched it."""
-        store, _ = await self._state_and_start(run_id)
-        value = None if store is None else json.loads(store)
-        return value if isinstance(value, dict) else None
-
-    async def run_start_event(self, run_id: str) -> StartEvent | None:
-        """The event the run started with (for a run restored from a Context, the one its
-        ``run`` call carried); None when its first tick holds none."""
-        _, tick = await self._state_and_start(run_id)
-        encoded = start_event_json(tick)
-        if encoded is None:
-            return None
-        row = await self.journal.call(Lookup(run_id), write=False)
-        workflow = None if row is None else self._workflows.get(row.workflow)
-        codec = self._codec(workflow) if workflow is not None else JournalCodec()
-        event = codec.event_from_json(encoded)
-        return event if isinstance(event, StartEvent) else None
-
-    async def event_times(
-        self, run_id: str, after: int = 0, limit: int = 1000
-    ) -> list[tuple[int, float]]:
-        """``(seq, unix time)`` of the run's events with ``seq > after``, oldest first."""
-        await self.launch()
-        return await self.journal.call(EventTimes(run_id, after, limit), write=False)
 
     # -- for the adapters ------------------------------------------------------------------------
 
