@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.compat.compat_support import resume_from_snapshot_after_prompts
+
 from reflow import Context, Workflow, step
 from reflow.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
 
@@ -79,19 +81,7 @@ async def test_joins_pair_the_branches_of_one_member() -> None:
 
 
 async def test_the_pairing_survives_a_snapshot_taken_while_members_wait() -> None:
-    workflow = Branches(timeout=5)
-    handler = workflow.run()
-    prompts = 0
-    async for ev in handler.stream_events():
-        if isinstance(ev, InputRequiredEvent):
-            prompts += 1
-            if prompts == 2:
-                break
-    await asyncio.sleep(0.02)
-    data = handler.ctx.to_dict()
-    await handler.cancel_run()
-    resumed = workflow.run(ctx=Context.from_dict(workflow, data))
-    await asyncio.sleep(0.05)
+    resumed = await resume_from_snapshot_after_prompts(Branches(timeout=5), prompts=2)
     for user in ("1", "0"):
         resumed.ctx.send_event(HumanResponseEvent(response="ok", user=user))
     assert await asyncio.wait_for(resumed, 5) == [(0, 0), (1, 1), (2, 2)]

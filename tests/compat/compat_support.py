@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from reflow.events import Event, StepStateChanged
+from reflow import Context, Workflow
+from reflow.events import Event, InputRequiredEvent, StepStateChanged
 from reflow.handler import WorkflowHandler
 
 
@@ -33,3 +35,21 @@ def step_states(events: list[Event]) -> list[tuple[str, str, str]]:
         for ev in events
         if isinstance(ev, StepStateChanged)
     ]
+
+
+async def resume_from_snapshot_after_prompts(workflow: Workflow, prompts: int) -> WorkflowHandler:
+    """Run ``workflow`` until it has asked ``prompts`` questions, snapshot it with
+    ``ctx.to_dict()``, cancel it, and return the run resumed from that snapshot."""
+    handler = workflow.run()
+    seen = 0
+    async for ev in handler.stream_events():
+        if isinstance(ev, InputRequiredEvent):
+            seen += 1
+            if seen == prompts:
+                break
+    await asyncio.sleep(0.02)  # let the other branches reach their waits too
+    data = handler.ctx.to_dict()
+    await handler.cancel_run()
+    resumed = workflow.run(ctx=Context.from_dict(workflow, data))
+    await asyncio.sleep(0.05)  # the resumed run re-registers its waiters
+    return resumed

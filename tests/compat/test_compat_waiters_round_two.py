@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from compat_support import resume_from_snapshot_after_prompts
+
 from reflow import Context, Workflow, step
 from reflow.context.serializers import PickleSerializer
 from reflow.events import (
@@ -164,19 +166,7 @@ async def test_unserializable_requirements_survive_a_pickle_snapshot() -> None:
 
 
 async def test_a_waiter_inside_a_list_stream_resumes_from_a_snapshot() -> None:
-    workflow = WaitsInStream(timeout=5)
-    handler = workflow.run()
-    prompts = 0
-    async for ev in handler.stream_events():
-        if isinstance(ev, InputRequiredEvent):
-            prompts += 1
-            if prompts == 2:
-                break
-    await asyncio.sleep(0.01)
-    data = handler.ctx.to_dict()
-    await handler.cancel_run()
-    resumed = workflow.run(ctx=Context.from_dict(workflow, data))
-    await asyncio.sleep(0.05)
+    resumed = await resume_from_snapshot_after_prompts(WaitsInStream(timeout=5), prompts=2)
     for n in ("0", "1"):
         resumed.ctx.send_event(HumanResponseEvent(response=f"a{n}", user=n))
     assert await asyncio.wait_for(resumed, 5) == [(0, "a0"), (1, "a1")]
