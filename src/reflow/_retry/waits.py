@@ -131,11 +131,9 @@ class wait_none(wait_fixed):
         super().__init__(0)
 
 
-class wait_exponential(_WaitStrategyBase):
-    """``multiplier * exp_base ** attempts``, clamped to ``[max(0, min), max]``.
-
-    Parameters are tenacity's, in its order (``multiplier, max, exp_base, min``).
-    """
+class _ExponentialParameters(_WaitStrategyBase):
+    """The parameters both exponential waits take, checked, in tenacity's order
+    (``multiplier, max, exp_base, min``); errors name the class the caller used."""
 
     def __init__(
         self,
@@ -144,10 +142,18 @@ class wait_exponential(_WaitStrategyBase):
         exp_base: float = 2.0,
         min: time_unit_type = 0.0,
     ) -> None:
-        self.multiplier = _to_float(multiplier, "wait_exponential(multiplier)")
-        self.exp_base = _to_float(exp_base, "wait_exponential(exp_base)")
-        self.max = _to_seconds(max, "wait_exponential(max)")
-        self.min = _to_seconds(min, "wait_exponential(min)")
+        name = type(self).__name__
+        self.multiplier = _to_float(multiplier, f"{name}(multiplier)")
+        self.exp_base = _to_float(exp_base, f"{name}(exp_base)")
+        self.max = _to_seconds(max, f"{name}(max)")
+        self.min = _to_seconds(min, f"{name}(min)")
+
+
+class wait_exponential(_ExponentialParameters):
+    """``multiplier * exp_base ** attempts``, clamped to ``[max(0, min), max]``.
+
+    Parameters are tenacity's, in its order (``multiplier, max, exp_base, min``).
+    """
 
     def __call__(self, attempts: int, *, seed: int | None = None) -> float:
         return _clamped_exponential(self.multiplier, self.exp_base, self.min, self.max, attempts)
@@ -233,20 +239,11 @@ class wait_exponential_jitter(_WaitStrategyBase):
         return jittered if jittered >= self.min else self.min
 
 
-class wait_random_exponential(_WaitStrategyBase):
-    """A uniform draw from ``[min, wait_exponential(...)(attempts)]`` ("full jitter")."""
+class wait_random_exponential(_ExponentialParameters):
+    """A uniform draw from ``[min, wait_exponential(...)(attempts)]`` ("full jitter").
 
-    def __init__(
-        self,
-        multiplier: float = 1.0,
-        max: time_unit_type = 60.0,
-        exp_base: float = 2.0,
-        min: time_unit_type = 0.0,
-    ) -> None:
-        self.multiplier = _to_float(multiplier, "wait_random_exponential(multiplier)")
-        self.exp_base = _to_float(exp_base, "wait_random_exponential(exp_base)")
-        self.max = _to_seconds(max, "wait_random_exponential(max)")
-        self.min = _to_seconds(min, "wait_random_exponential(min)")
+    Parameters are tenacity's, in its order (``multiplier, max, exp_base, min``).
+    """
 
     def __call__(self, attempts: int, *, seed: int | None = None) -> float:
         high = _clamped_exponential(self.multiplier, self.exp_base, self.min, self.max, attempts)
