@@ -18,7 +18,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from reflow.observability import _attributes as attr
-from reflow.observability._commands import command_tracer
+from reflow.observability._command_span import command_tracer
+from reflow.observability._factory import sdk_configured
 from reflow.observability._listener import _fail
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._propagation import context_from_traceparent, current_traceparent
@@ -32,11 +33,8 @@ explicit = False
 def _active() -> trace.Tracer | None:
     if tracer is None:
         return None
-    if not explicit:
-        from reflow.observability._instrument import _sdk_configured
-
-        if not _sdk_configured():
-            return None
+    if not explicit and not sdk_configured():
+        return None
     return tracer
 
 

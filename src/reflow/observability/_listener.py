@@ -42,7 +42,7 @@ from reflow.engine.state import TimerAddEvent, TimerStepDeadline
 from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
 from reflow.observability import _attributes as attr
-from reflow.observability._commands import command_tracer
+from reflow.observability._command_span import command_tracer
 from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._masking import active_masker
