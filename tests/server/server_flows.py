@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from reflow import Context, Workflow, step
 from reflow.events import (
@@ -92,11 +93,21 @@ class Slow(Workflow):
         """Accepts ``Poke`` sent from outside (so the test can send a typed event)."""
 
 
+class PatientAsk(Ask):
+    """``Ask`` without a run timeout: a test may take its time between the two answers."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{"timeout": None, **options})
+
+
 class Gated(Workflow):
     """Ticks 40 progress events and, after the third, waits for the file ``gate`` to exist.
 
     A run a test can kill mid-step at a known point, however slow the machine is.
     """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{"timeout": None, **options})
 
     @step
     async def tick(self, ctx: Context, ev: GateStart) -> StopEvent:

@@ -5,7 +5,7 @@ exactly once: its events equal the run's full stream, in order, with no gap and 
 
 Nothing here depends on how fast the machine is: the runs are killed at points they cannot
 pass on their own (an ``Ask`` run waits for its second answer, a ``Gated`` run for a file),
-and every wait is for a condition, bounded by a generous deadline.
+they have no run timeout, and every wait is for a condition, bounded by a generous deadline.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ async def test_sigkill_restart_resumes_runs_and_streams(tmp_path: Path) -> None:
     with server_process(db, port, tmp_path / "first.log") as first:
         await wait_healthy(base, first)
         for handler_id in asks:
-            await client.run_workflow_nowait("Ask", handler_id=handler_id)
+            await client.run_workflow_nowait("PatientAsk", handler_id=handler_id)
         for handler_id in gated:
             start = {"gate": str(gate)}
             await client.run_workflow_nowait("Gated", handler_id=handler_id, start_event=start)
