@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reflow.flows import ExpressionError, evaluate
-from reflow.flows._templates import TemplateRenderError, render_form, render_value
+from reflow.flows._templates import TemplateRenderError, is_template, render_form, render_value
 
 DATA = {"counter": {"current": 3}, "name": "Ada", "tags": ["a", "b"], "n": None}
 
@@ -97,13 +97,16 @@ def test_templates_render_data_env_and_json() -> None:
     assert text == '{"current": 3} prod |["a", "b"]'
 
 
-@given(st.text(max_size=30), st.text(max_size=30))
+# Text with no ``{{`` or ``{%``: random text that has one is most often a malformed template,
+# which fails to render (test_template_errors_name_the_field), not what this property is about.
+_PLAIN = st.text(max_size=30).filter(lambda text: not is_template(text))
+
+
+@given(_PLAIN, _PLAIN)
 def test_values_without_template_markers_pass_through_unchanged(a: str, b: str) -> None:
     form = {"a": a, "b": b, "n": 1, "tpl": "{{ data.x }}\n"}
     rendered = render_form(form, {"x": 7}, {}, {})
-    for key in ("a", "b"):
-        if "{{" not in form[key] and "{%" not in form[key]:
-            assert rendered[key] == form[key]
+    assert (rendered["a"], rendered["b"]) == (a, b)
     assert rendered["n"] == 1 and rendered["tpl"] == "7\n"
 
 

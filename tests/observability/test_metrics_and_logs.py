@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -93,20 +96,30 @@ class Logs(Workflow):
         return StopEvent(result=1)
 
 
-async def test_log_records_carry_run_step_attempt_and_trace(telemetry: Telemetry) -> None:
+@contextmanager
+def json_records() -> Iterator[list[dict[str, Any]]]:
+    """The records logged under ``reflow.test`` meanwhile, as ``JsonFormatter`` writes them
+    with ``RunContextFilter``; the list is filled when the block ends."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RunContextFilter())
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("reflow.test")
     logger.addHandler(handler)
+    records: list[dict[str, Any]] = []
     try:
-        run = Logs(timeout=5).run()
-        await run
-        logger.warning("outside")
+        yield records
     finally:
         logger.removeHandler(handler)
-    inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+        records.extend(json.loads(line) for line in stream.getvalue().splitlines())
+
+
+async def test_log_records_carry_run_step_attempt_and_trace(telemetry: Telemetry) -> None:
+    with json_records() as records:
+        run = Logs(timeout=5).run()
+        await run
+        logging.getLogger("reflow.test").warning("outside")
+    inside, outside = records
     (talk,) = telemetry.named("step talk")
     assert inside["message"] == "hello from talk"
     assert inside["run_id"] == run.run_id
@@ -144,18 +157,10 @@ class SyncLogs(Workflow):
 
 
 async def test_a_sync_step_in_a_thread_logs_with_its_run_and_span(telemetry: Telemetry) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RunContextFilter())
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("reflow.test")
-    logger.addHandler(handler)
-    try:
+    with json_records() as records:
         run = SyncLogs(timeout=5).run()
         await run
-    finally:
-        logger.removeHandler(handler)
-    (record,) = (json.loads(line) for line in stream.getvalue().splitlines())
+    (record,) = records
     (talk,) = telemetry.named("step talk")
     assert (record["run_id"], record["step"]) == (run.run_id, "talk")
     assert record["span_id"] == f"{talk.context.span_id:016x}"

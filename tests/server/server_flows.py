@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from typing import Any
 
 from reflow import Context, Workflow, step
 from reflow.events import (
@@ -28,6 +30,10 @@ class Poke(HumanResponseEvent):
 
 class GreetStart(StartEvent):
     name: str
+
+
+class GateStart(StartEvent):
+    gate: str
 
 
 class ThreeSteps(Workflow):
@@ -85,6 +91,31 @@ class Slow(Workflow):
     @step
     async def poked(self, ev: Poke) -> None:
         """Accepts ``Poke`` sent from outside (so the test can send a typed event)."""
+
+
+class PatientAsk(Ask):
+    """``Ask`` without a run timeout: a test may take its time between the two answers."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{"timeout": None, **options})
+
+
+class Gated(Workflow):
+    """Ticks 40 progress events and, after the third, waits for the file ``gate`` to exist.
+
+    A run a test can kill mid-step at a known point, however slow the machine is.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{"timeout": None, **options})
+
+    @step
+    async def tick(self, ctx: Context, ev: GateStart) -> StopEvent:
+        for n in range(40):
+            ctx.write_event_to_stream(Progress(n=n))
+            while n == 2 and not os.path.exists(ev.gate):
+                await asyncio.sleep(0.02)
+        return StopEvent(result="gated done")
 
 
 def all_workflows() -> dict[str, Workflow]:

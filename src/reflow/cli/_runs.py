@@ -16,18 +16,31 @@ workflow picks it up.
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
 import click
 
-from reflow.cli._artifacts import artifact_documents, artifacts_root, prune_orphaned_artifacts
-from reflow.cli._errors import CliError, F, UsageProblem, debug_option
-from reflow.cli._format import short_type_name
-from reflow.cli._report import resume_command, short_name, stored_outcome_document
+from reflow.cli._artifacts import artifacts_root, prune_orphaned_artifacts
+from reflow.cli._errors import CliError, UsageProblem, debug_option
 from reflow.cli._run import execute, progress_options
 from reflow.cli._runs_document import print_document, when
+from reflow.cli._runs_local import (
+    event_text,
+    local_show,
+    report_sent,
+    row_document,
+    warn_if_orphaned,
+)
+from reflow.cli._runs_options import (
+    DB_OPTION_HELP,
+    TOKEN_OPTION_HELP,
+    URL_OPTION_HELP,
+    db_option,
+    is_remote,
+    open_journal,
+    parse_duration,
+)
 from reflow.cli._runs_remote import (
     cancel_running,
     handler_with_artifacts,
@@ -38,113 +51,9 @@ from reflow.cli._runs_remote import (
     steer,
 )
 from reflow.durable._catalogue import SendRefused
-from reflow.durable._cli import JournalFile
-from reflow.durable._errors import JournalError, UnknownRun
+from reflow.durable._errors import UnknownRun
 from reflow.durable._info import STATUSES
 from reflow.durable._ops import FINISHED
-from reflow.durable._queries import RunRow
-
-DB_OPTION_HELP = "The journal file (default runs.db, or $REFLOW_RUNS_DB)."
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``15m``, ``12h``, ``7d``, ``2w`` -> seconds."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise UsageProblem(f"--older-than {text!r}: expected a number with s, m, h, d or w")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-URL_OPTION_HELP = "A reflow server to ask instead of a journal file (or $REFLOW_SERVER_URL)."
-TOKEN_OPTION_HELP = "The server's bearer token (or $REFLOW_SERVER_TOKEN)."
-
-
-def _setter(key: str) -> Any:
-    def set_value(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-        if value is not None:
-            ctx.ensure_object(dict)[key] = value
-
-    return set_value
-
-
-def db_option(func: F) -> F:
-    """``--db`` (and ``--url``, ``--token``) accepted after the subcommand too."""
-    for name, metavar, text in (
-        ("token", "TOKEN", TOKEN_OPTION_HELP),
-        ("url", "URL", URL_OPTION_HELP),
-        ("db", "PATH", DB_OPTION_HELP),
-    ):
-        option = click.option(
-            f"--{name}",
-            default=None,
-            metavar=metavar,
-            expose_value=False,
-            callback=_setter(name),
-            help=text,
-        )
-        func = option(func)
-    return debug_option(func)
-
-
-def _is_remote(ctx: click.Context) -> bool:
-    return bool(ctx.obj.get("url"))
-
-
-def _open(ctx: click.Context) -> JournalFile:
-    if _is_remote(ctx):
-        raise UsageProblem(f"reflow runs {ctx.info_name} works on a journal file only, not --url")
-    path = ctx.obj["db"]
-    try:
-        return JournalFile(path)
-    except JournalError as exc:
-        raise UsageProblem(str(exc)) from exc
-
-
-def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
-    holder = journal.holder(row)
-    document: dict[str, Any] = {
-        "run_id": row.run_id,
-        "workflow": row.workflow,
-        "status": row.status,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "finished_at": row.finished_at,
-        "waiting_on": [short_name(name) for name in row.waiting_on],
-        "held_by": None
-        if holder is None
-        else {"pid": holder.pid, "host": holder.host, "alive": holder.alive, "why": holder.why},
-        "orphaned": holder is not None and not holder.alive,
-        "ticks": row.last_seq,
-        "events": row.last_event_seq,
-    }
-    if holder is not None and not holder.alive:
-        document["resume_with"] = resume_command(row.run_id, db)
-    if row.outcome is not None:
-        document.update(stored_outcome_document(row.outcome))
-    return document
-
-
-def _event_text(body: Any) -> tuple[str, Any]:
-    """(type name, fields) of an event as stored."""
-    if isinstance(body, dict) and "__step_state" in body:
-        name, state, worker, input_name, output_name = body["__step_state"]
-        fields = {"name": name, "step_state": state, "worker_id": worker}
-        fields.update(
-            {
-                "input_event_name": short_type_name(input_name),
-                "output_event_name": short_type_name(output_name),
-            }
-        )
-        return "StepStateChanged", fields
-    if isinstance(body, dict) and "qualified_name" in body:
-        value = body.get("value")
-        if isinstance(value, dict) and isinstance(value.get("_data"), dict):
-            # Fields an event was given without declaring them: shown like declared ones.
-            value = {**value["_data"], **{k: v for k, v in value.items() if k != "_data"}}
-        return str(body["qualified_name"]).rsplit(".", 1)[-1], value
-    return "event", body
 
 
 @click.group("runs")
@@ -189,12 +98,12 @@ def list_command(
 ) -> None:
     """One line per run, newest first."""
     db = ctx.obj["db"]
-    if _is_remote(ctx):
+    if is_remote(ctx):
         documents = remote(ctx, lambda c: list_documents(c, statuses, workflows, limit))
     else:
-        with _open(ctx) as journal:
+        with open_journal(ctx) as journal:
             rows = journal.runs(statuses or None, workflows or None, limit)
-            documents = [_row_document(journal, row, db) for row in rows]
+            documents = [row_document(journal, row, db) for row in rows]
     if output == "json":
         click.echo(json.dumps(documents, indent=2))
         return
@@ -216,34 +125,14 @@ def list_command(
 @click.pass_context
 def show_command(ctx: click.Context, run_id: str, output: str) -> None:
     """A run's workflow, status, times, what it waits on, and its result or error."""
-    if _is_remote(ctx):
+    if is_remote(ctx):
         document = remote(ctx, lambda c: handler_with_artifacts(c, run_id), run_id)
     else:
-        document = _local_show(ctx, run_id)
+        document = local_show(ctx, run_id)
     if output == "json":
         click.echo(json.dumps(document, indent=2))
         return
     print_document(document)
-
-
-def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
-    db = ctx.obj["db"]
-    with _open(ctx) as journal:
-        row = journal.run(run_id)
-        if row is None:
-            raise CliError(f"no run {run_id!r} in {db}")
-        document = _row_document(journal, row, db)
-        undelivered = journal.undelivered(run_id)
-        in_flight = journal.in_flight(run_id) if document["orphaned"] else []
-    document["undelivered"] = [
-        {"at": at, "event": _event_text(json.loads(body).get("event"))[0], "reason": reason}
-        for _, at, body, reason in undelivered
-    ]
-    if in_flight:
-        document["in_flight"] = in_flight
-    root = artifacts_root(db, ctx.obj.get("artifacts_root"))
-    document["artifacts"] = artifact_documents(root, run_id)
-    return document
 
 
 @runs_group.command("events")
@@ -262,38 +151,24 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
         else:
             click.echo(f"{seq:>6}  {name}  {json.dumps(fields)}")
 
-    if _is_remote(ctx):
+    if is_remote(ctx):
         remote(ctx, lambda c: read_events(c, run_id, after, follow, emit), run_id)
         return
     warned = False
-    with _open(ctx) as journal:
+    with open_journal(ctx) as journal:
         while True:
             items, status = journal.events(run_id, after)
             if status is None:
                 raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
             if follow and not items and not warned and status not in FINISHED:
-                warned = _warn_if_orphaned(journal, run_id, ctx.obj["db"])
+                warned = warn_if_orphaned(journal, run_id, ctx.obj["db"])
             for seq, body in items:
                 after = seq
-                emit(seq, *_event_text(body))
+                emit(seq, *event_text(body))
             if not follow or (not items and status in FINISHED):
                 return
             if not items:
                 time.sleep(0.2)
-
-
-def _warn_if_orphaned(journal: JournalFile, run_id: str, db: str) -> bool:
-    """Say on stderr, once, that a followed run will not move until someone resumes it."""
-    row = journal.run(run_id)
-    holder = None if row is None else journal.holder(row)
-    if holder is None or holder.alive:
-        return False
-    click.echo(
-        f"run {run_id} is orphaned ({holder.why}): nothing happens until it is resumed: "
-        f"{resume_command(run_id, db)}",
-        err=True,
-    )
-    return True
 
 
 @runs_group.command("send")
@@ -317,7 +192,7 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
         raise UsageProblem(f"--event is not valid JSON: {exc}") from exc
     if not isinstance(fields, dict):
         raise UsageProblem(f"--event must be a JSON object, got {type(fields).__name__}")
-    if _is_remote(ctx):
+    if is_remote(ctx):
         envelope = send_envelope(fields)
         steer(ctx, run_id, "event", lambda c: c.send_event(run_id, envelope, step))
         return
@@ -325,14 +200,14 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
     if not isinstance(kind, str):
         raise UsageProblem(f'--event: "type" must be a string, got {kind!r}')
     event = {"__is_pydantic": True, "qualified_name": kind, "value": fields}
-    with _open(ctx) as journal:
+    with open_journal(ctx) as journal:
         try:
             sent = journal.send(run_id, event, step)
         except UnknownRun as exc:
             raise CliError(str(exc)) from exc
         except SendRefused as exc:
             raise UsageProblem(f"not sent to run {run_id}: {exc}") from exc
-    _report(run_id, sent.delivered, sent.workflow, "event")
+    report_sent(run_id, sent.delivered, sent.workflow, "event")
 
 
 @runs_group.command("cancel")
@@ -341,27 +216,15 @@ def send_command(ctx: click.Context, run_id: str, event_json: str, step: str | N
 @click.pass_context
 def cancel_command(ctx: click.Context, run_id: str) -> None:
     """Cancel a run (it ends with WorkflowCancelledByUser)."""
-    if _is_remote(ctx):
+    if is_remote(ctx):
         steer(ctx, run_id, "cancellation", lambda c: cancel_running(c, run_id))
         return
-    with _open(ctx) as journal:
+    with open_journal(ctx) as journal:
         try:
             sent = journal.cancel(run_id)
         except UnknownRun as exc:
             raise CliError(str(exc)) from exc
-    _report(run_id, sent.delivered, sent.workflow, "cancellation")
-
-
-def _report(run_id: str, delivered: str, workflow: str, what: str) -> None:
-    if delivered == "finished":
-        raise CliError(f"run {run_id} has already ended; the {what} was not sent")
-    if delivered == "cancelled":
-        click.echo(f"run {run_id} cancelled")
-        return
-    click.echo(
-        f"{what} queued for run {run_id}: the process driving it picks it up, or else the "
-        f"next process that registers {workflow} and launches"
-    )
+    report_sent(run_id, sent.delivered, sent.workflow, "cancellation")
 
 
 @runs_group.command("resume")
@@ -388,7 +251,7 @@ def resume_command_(
     when the run's workflow first ran on this journal.
     """
     db = ctx.obj["db"]
-    with _open(ctx) as journal:
+    with open_journal(ctx) as journal:
         row = journal.run(run_id)
         if row is None:
             raise CliError(f"no run {run_id!r} in {db}")
@@ -410,7 +273,7 @@ def resume_command_(
 def prune_command(ctx: click.Context, older_than: str) -> None:
     """Delete runs that finished more than DURATION ago (90s, 15m, 12h, 7d, 2w)."""
     seconds = parse_duration(older_than)
-    with _open(ctx) as journal:
+    with open_journal(ctx) as journal:
         count = journal.prune(seconds)
         kept = [row.run_id for row in journal.runs()]
     root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         disable_log_context,
         enable_log_context,
     )
+    from reflow.observability._metrics_only import metrics_listener_factory
     from reflow.observability._propagation import (
         attached,
         context_from_traceparent,
@@ -43,6 +44,7 @@ _HOMES = {
     "instrument": "_instrument",
     "is_instrumented": "_instrument",
     "uninstrument": "_instrument",
+    "metrics_listener_factory": "_metrics_only",
     "run_traceparent": "_propagation",
     "JsonFormatter": "_logs",
     "RunContextFilter": "_logs",
@@ -72,6 +74,7 @@ __all__ = [
     "inject",
     "instrument",
     "is_instrumented",
+    "metrics_listener_factory",
     "render_span_tree",
     "run_traceparent",
     "start_command_span",

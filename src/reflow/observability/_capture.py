@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from reflow.observability._instrument import otel_factory
+from reflow.observability._factory import otel_factory
 from reflow.observability._render import render_span_tree
 from reflow.runtime.listeners import add_run_listener
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from typing import Any
+
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from reflow._version import __version__
 from reflow.observability import _attributes as attr
-from reflow.observability._commands import command_tracer
 from reflow.observability._logs import current_log_fields
 from reflow.observability._masking import mask
 from reflow.observability._propagation import current_traceparent, traceparent_of
+
+command_tracer: ContextVar[Any] = ContextVar("reflow_command_tracer", default=None)
+"""The tracer of the run listener that opened the current attempt's span (set per attempt)."""
 
 # A command that ran and did not succeed; "cancelled" is the caller's choice, not an error.
 _ERROR_STATUSES = frozenset({"failed", "timed_out"})

@@ -8,14 +8,10 @@ one dictionary lookup and returns None.
 from __future__ import annotations
 
 import sys
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reflow.observability._command_span import CommandSpan
-
-command_tracer: ContextVar[Any] = ContextVar("reflow_command_tracer", default=None)
-"""The tracer of the run listener that opened the current attempt's span (set per attempt)."""
 
 
 def start_command_span(command: str, kind: str = "shell") -> CommandSpan | None:

@@ -18,10 +18,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from reflow.observability import _attributes as attr
-from reflow.observability._commands import command_tracer
-from reflow.observability._listener import _fail
+from reflow.observability._command_span import command_tracer
+from reflow.observability._factory import sdk_configured
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._propagation import context_from_traceparent, current_traceparent
+from reflow.observability._spans import fail_span
 
 # The tracer of the last ``instrument()`` (None while uninstrumented); set by _instrument.
 tracer: trace.Tracer | None = None
@@ -32,11 +33,8 @@ explicit = False
 def _active() -> trace.Tracer | None:
     if tracer is None:
         return None
-    if not explicit:
-        from reflow.observability._instrument import _sdk_configured
-
-        if not _sdk_configured():
-            return None
+    if not explicit and not sdk_configured():
+        return None
     return tracer
 
 
@@ -86,7 +84,7 @@ def execution_span(
     except BaseException as error:
         span.set_attribute(attr.STEP_OUTCOME, "failed")
         if isinstance(error, Exception):
-            _fail(span, error, time.time())
+            fail_span(span, error, time.time())
         raise
     else:
         span.set_attribute(attr.STEP_OUTCOME, "returned")

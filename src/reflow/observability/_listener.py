@@ -11,14 +11,13 @@ Times are the ticks' own ``at`` stamps, so spans line up with the run's journal.
 from __future__ import annotations
 
 import asyncio
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from reflow.engine import (
     Command,
@@ -42,37 +41,15 @@ from reflow.engine.state import TimerAddEvent, TimerStepDeadline
 from reflow.errors import StepTimeoutError, WorkflowCancelledByUser, WorkflowTimeoutError
 from reflow.events import Event, StopEvent
 from reflow.observability import _attributes as attr
-from reflow.observability._commands import command_tracer
+from reflow.observability._command_span import command_tracer
 from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
-from reflow.observability._masking import active_masker
 from reflow.observability._metrics import Instruments
 from reflow.observability._propagation import remember_run_span
+from reflow.observability._spans import fail_span, ns, type_name
 from reflow.runtime.types.step_call import StepCall
 
 ARRIVALS_LIMIT = 10_000
-
-
-def _ns(at: float) -> int:
-    return int(at * 1e9)
-
-
-def _type_name(value: Any) -> str:
-    return type(value).__qualname__
-
-
-def _fail(span: Span, error: BaseException, at: float) -> None:
-    message = str(error)
-    masked: dict[str, Any] | None = None
-    masker = active_masker()
-    if masker is not None:  # a step's error may quote a secret: the event must not
-        trace_text = "".join(traceback.format_exception(error))
-        masker_text = masker.mask
-        message = masker_text(message)
-        masked = {"exception.message": message, "exception.stacktrace": masker_text(trace_text)}
-    span.record_exception(error, attributes=masked, timestamp=_ns(at))
-    span.set_attribute(attr.ERROR_TYPE, _type_name(error))
-    span.set_status(Status(StatusCode.ERROR, message or _type_name(error)))
 
 
 @dataclass(slots=True)
@@ -169,7 +146,7 @@ class OtelRunListener(GuardedListener):
             span = self._tracer.start_span(
                 f"step {call.step_name}",
                 context=self._run_context,
-                start_time=_ns(now),
+                start_time=ns(now),
                 attributes={
                     attr.RUN_ID: self._run_id,
                     attr.WORKFLOW: self._workflow,
@@ -177,7 +154,7 @@ class OtelRunListener(GuardedListener):
                     attr.ATTEMPT: number,
                     attr.ATTEMPT_ID: call.attempt_id,
                     attr.WORKER: call.worker_id,
-                    attr.INPUT_EVENT: _type_name(event),
+                    attr.INPUT_EVENT: type_name(event),
                 },
             )
             open_attempt = self._attempts[call.attempt_id] = _Attempt(
@@ -197,7 +174,7 @@ class OtelRunListener(GuardedListener):
             self._close_all(self._driver.now())
             if self._run_span is not None:
                 self._run_span.set_attribute(attr.RUN_OUTCOME, "released")
-                self._run_span.end(end_time=_ns(self._driver.now()))
+                self._run_span.end(end_time=ns(self._driver.now()))
             self._ended = True
 
     # -- the run -------------------------------------------------------------------------
@@ -210,12 +187,12 @@ class OtelRunListener(GuardedListener):
             attr.RUN_RESUMED: resumed,
         }
         if tick.start_event is not None:
-            attributes[attr.START_EVENT] = _type_name(tick.start_event)
+            attributes[attr.START_EVENT] = type_name(tick.start_event)
             self._arrive(tick.start_event, tick.at)
         span = self._tracer.start_span(
             f"run {self._label}",
             context=self._parent,
-            start_time=_ns(tick.at),
+            start_time=ns(tick.at),
             attributes=attributes,
         )
         self._run_span = span
@@ -245,8 +222,8 @@ class OtelRunListener(GuardedListener):
         if span is not None:
             span.set_attribute(attr.RUN_OUTCOME, outcome)
             if error is not None:
-                _fail(span, error, at)
-            span.end(end_time=_ns(at))
+                fail_span(span, error, at)
+            span.end(end_time=ns(at))
         self._m.runs_finished.add(1, {**self._labels, attr.RUN_OUTCOME: outcome})
         self._ended = True
 
@@ -285,7 +262,7 @@ class OtelRunListener(GuardedListener):
             produced = result if isinstance(result, list) else [] if result is None else [result]
             if produced:
                 open_attempt.span.set_attribute(
-                    attr.OUTPUT_EVENTS, sorted({_type_name(event) for event in produced})
+                    attr.OUTPUT_EVENTS, sorted({type_name(event) for event in produced})
                 )
             for event in produced:
                 self._arrive(event, tick.at)
@@ -313,7 +290,7 @@ class OtelRunListener(GuardedListener):
                 self._delays[cmd.timer_id] = self._tracer.start_span(
                     f"retry_delay {tick.step_name}",
                     context=self._run_context,
-                    start_time=_ns(tick.at),
+                    start_time=ns(tick.at),
                     attributes={
                         attr.RUN_ID: self._run_id,
                         attr.STEP: tick.step_name,
@@ -347,8 +324,8 @@ class OtelRunListener(GuardedListener):
         span = open_attempt.span
         span.set_attribute(attr.STEP_OUTCOME, outcome)
         if error is not None:
-            _fail(span, error, at)
-        span.end(end_time=_ns(at))
+            fail_span(span, error, at)
+        span.end(end_time=ns(at))
         self._m.step_duration.record(
             max(0.0, at - open_attempt.started),
             {**self._labels, attr.STEP: open_attempt.step, attr.STEP_OUTCOME: outcome},
@@ -367,7 +344,7 @@ class OtelRunListener(GuardedListener):
         self._waits[tick.attempt_id] = self._tracer.start_span(
             f"wait {tick.event_type.__qualname__}",
             context=parent,
-            start_time=_ns(tick.at),
+            start_time=ns(tick.at),
             attributes={
                 attr.RUN_ID: self._run_id,
                 attr.STEP: tick.step_name,
@@ -384,7 +361,7 @@ class OtelRunListener(GuardedListener):
             self._m.levels.change(self._m.levels.runs_waiting, self._workflow, -1)
         # Waiting is not failing: a wait span carries its outcome, never an error status.
         span.set_attribute(attr.WAIT_OUTCOME, outcome)
-        span.end(end_time=_ns(at))
+        span.end(end_time=ns(at))
 
     def _fired(self, timer_id: int, at: float) -> None:
         attempt_id = self._deadlines.pop(timer_id, None)
@@ -397,4 +374,4 @@ class OtelRunListener(GuardedListener):
         if span is not None:
             if cancelled:
                 span.set_attribute(attr.STEP_OUTCOME, "cancelled")
-            span.end(end_time=_ns(at))
+            span.end(end_time=ns(at))

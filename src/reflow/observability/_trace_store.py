@@ -11,10 +11,8 @@ this module; the journal's schema is not touched.
 from __future__ import annotations
 
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span
@@ -69,33 +67,3 @@ class TraceStore:
                 self.save(run_id, traceparent)
 
         return record
-
-
-_stores: dict[str, TraceStore] = {}
-
-
-def trace_store_for(workflow: Any) -> TraceStore | None:
-    """The trace store of ``workflow``'s durable runtime (through decorators), if it has one."""
-    durable = sys.modules.get("reflow.durable")
-    if durable is None:
-        return None  # never imported: no runtime can be durable
-    runtime = getattr(workflow, "runtime", None)
-    while runtime is not None and not isinstance(runtime, durable.DurableRuntime):
-        runtime = getattr(runtime, "decorated", None)
-    if runtime is None:
-        return None
-    dbos = sys.modules.get("reflow.dbos")
-    if dbos is not None and isinstance(runtime, dbos.DBOSRuntime):
-        # The journal is a PostgreSQL schema: the trace context lives next to it.
-        key = f"{runtime.dsn}#{runtime.schema}"
-        store = _stores.get(key)
-        if store is None:
-            from reflow.observability._pg_trace_store import PgTraceStore
-
-            store = _stores[key] = PgTraceStore(runtime.dsn, runtime.schema)
-        return store
-    path = runtime.path
-    store = _stores.get(path)
-    if store is None:
-        store = _stores[path] = TraceStore(path)
-    return store

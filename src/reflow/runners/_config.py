@@ -5,16 +5,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from reflow.runners._logger import LogFormat
 from reflow.runners._secrets import Secrets
 
 if TYPE_CHECKING:
-    from reflow.runners._context import StepContext
     from reflow.runners._manifest import PluginRegistry
 
 DEFAULT_ARTIFACTS = ".reflow/artifacts"
+LogFormat = Literal["json", "kv"]
+
+# What ``Runners.context`` builds: ``StepContext``, which names itself here when ``_context`` is
+# imported.  StepContext sits above Runners (it runs commands, and commands read Runners), so
+# Runners does not import it; the package's ``__init__`` imports ``_context``, and no code can
+# reach this module without that ``__init__`` having run first.
+_make_step_context: Callable[[Runners], Any] | None = None
+
+
+def register_step_context(make: Callable[[Runners], Any]) -> None:
+    global _make_step_context
+    _make_step_context = make
 
 
 def _journal_dir(runtime: Any) -> Path | None:
@@ -82,11 +92,10 @@ class Runners:
         self.context = self._context_factory()
         """The step context; use as ``Annotated[StepContext, Resource(runners.context)]``."""
 
-    def _context_factory(self) -> Callable[[], StepContext]:
-        def context() -> StepContext:
-            from reflow.runners._context import StepContext
-
-            return StepContext(self)
+    def _context_factory(self) -> Callable[[], Any]:
+        def context() -> Any:
+            assert _make_step_context is not None, "reflow.runners._context is not imported"
+            return _make_step_context(self)
 
         # Resources are cached by qualified name: each Runners needs a name of its own.
         context.__qualname__ = f"Runners.context#{id(self):x}"

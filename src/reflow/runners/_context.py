@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reflow.errors import WorkflowRuntimeError
 from reflow.runners._artifacts import ArtifactStore
-from reflow.runners._config import Runners, default_runners
+from reflow.runners._config import Runners, default_runners, register_step_context
 from reflow.runners._identity import StepIdentity, current_identity
 from reflow.runners._logger import StepLogger
 from reflow.runners._result import CommandResult
+from reflow.runners._sandbox_run import PluginRun, run_plugin
 from reflow.runners._secrets import Secrets
-
-if TYPE_CHECKING:
-    from reflow.runners._sandbox_run import PluginRun
+from reflow.runners._shell import run_shell
 
 
 class StepContext:
@@ -76,13 +75,9 @@ class StepContext:
         return ArtifactStore(self.runners.artifacts_root, self._identity().run_id, step)
 
     async def run_shell(self, command: Any, **options: Any) -> CommandResult:
-        from reflow.runners._shell import run_shell
-
         return await run_shell(command, runners=self.runners, **options)
 
     async def run_plugin(self, uses: str, **options: Any) -> PluginRun:
-        from reflow.runners._sandbox_run import run_plugin
-
         return await run_plugin(uses, runners=self.runners, **options)
 
 
@@ -91,3 +86,6 @@ def current_step_context(runners: Runners | None = None) -> StepContext:
     context = StepContext(runners)
     context._identity()
     return context
+
+
+register_step_context(StepContext)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from reflow.runners._events import StepLogEvent
 from reflow.runners._identity import current_identity
 
 if TYPE_CHECKING:
-    from reflow.runners._config import Runners
+    from reflow.runners._config import LogFormat, Runners
 
-LogFormat = Literal["json", "kv"]
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,

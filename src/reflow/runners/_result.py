@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reflow.runners._errors import ErrorCode
+from reflow.runners._error_codes import ErrorCode
 
 Status = Literal["success", "failed", "timed_out", "cancelled"]
 

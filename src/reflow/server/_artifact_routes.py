@@ -25,7 +25,7 @@ from reflow.server._http import ApiError
 from reflow.server._runs import HandlerNotFound
 
 if TYPE_CHECKING:
-    from reflow.server._server import WorkflowServer
+    from reflow.server._seams import ServerView
 
 DEFAULT_ARTIFACTS_ROOT = ".reflow/artifacts"  # the runners' default without a journal
 _CHUNK = 64 * 1024
@@ -46,7 +46,7 @@ def _chunks(handle: Any) -> Iterator[bytes]:
 
 
 class ArtifactRoutes:
-    def __init__(self, server: WorkflowServer) -> None:
+    def __init__(self, server: ServerView) -> None:
         self.server = server
 
     def routes(self) -> list[Route]:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reflow.server._openapi_parts import ERROR, path_param
+
 _OBJECT = {"type": "object"}
-_ERROR = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
 _PROBLEMS = {
     "type": "object",
     "properties": {
@@ -46,7 +43,7 @@ def _answers(ok: str, **errors: str) -> dict[str, Any]:
         }
     }
     for code, description in errors.items():
-        schema = _PROBLEMS if code == "e400" and "problems" in description else _ERROR
+        schema = _PROBLEMS if code == "e400" and "problems" in description else ERROR
         codes[code[1:]] = {
             "description": description,
             "content": {"application/json": {"schema": schema}},
@@ -67,8 +64,7 @@ def _body(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _params(*names: str) -> list[dict[str, Any]]:
-    text = {"type": "string"}
-    return [{"name": n, "in": "path", "required": True, "schema": text} for n in names]
+    return [path_param(name) for name in names]
 
 
 def flow_paths() -> dict[str, Any]:

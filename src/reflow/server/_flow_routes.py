@@ -21,7 +21,7 @@ from reflow.server._http import ApiError, json_object, json_type, optional_str, 
 from reflow.server._websocket import _Socket
 
 if TYPE_CHECKING:
-    from reflow.server._server import WorkflowServer
+    from reflow.server._seams import ServerView
 
 DEFAULT_DEV_TIMEOUT = 300.0
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -51,7 +51,7 @@ def _number(body: dict[str, Any], key: str, default: float | None) -> float | No
 
 
 class FlowRoutes:
-    def __init__(self, server: WorkflowServer, host: FlowHost) -> None:
+    def __init__(self, server: ServerView, host: FlowHost) -> None:
         self.server = server
         self.host = host
 

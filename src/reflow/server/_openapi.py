@@ -19,6 +19,8 @@ from reflow.client.protocol import (
     WorkflowSchemaResponse,
     WorkflowsListResponse,
 )
+from reflow.server._openapi_parts import ERROR, error, json_answer, path_param, query, ref
+from reflow.server._reflow_openapi import reflow_paths
 
 _MODELS: tuple[type[BaseModel], ...] = (
     HandlerData,
@@ -32,11 +34,6 @@ _MODELS: tuple[type[BaseModel], ...] = (
     CancelHandlerResponse,
     EventEnvelopeWithMetadata,
 )
-_ERROR = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
 _ENVELOPE_IN = {
     "oneOf": [
         {
@@ -67,65 +64,36 @@ _RUN_BODY = {
 }
 
 
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
-
-
-def _path_param(name: str, values: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"}
-    if values:
-        schema["enum"] = values
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
 def _handler_codes(running: str) -> dict[str, Any]:
     return {
-        "200": _json(_ref("HandlerData"), "completed"),
-        "202": _json(_ref("HandlerData"), running),
-        "500": _json(_ref("HandlerData"), "failed or cancelled"),
-        "404": _error("unknown handler"),
+        "200": json_answer(ref("HandlerData"), "completed"),
+        "202": json_answer(ref("HandlerData"), running),
+        "500": json_answer(ref("HandlerData"), "failed or cancelled"),
+        "404": error("unknown handler"),
     }
 
 
 def openapi_document(
     workflows: list[str], *, auth: bool, metrics: bool = False, ui: bool = False
 ) -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Error": _ERROR}
+    schemas: dict[str, Any] = {"Error": ERROR}
     for model in _MODELS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    name = _path_param("name", workflows or None)
-    handler_id = _path_param("handler_id")
+    name = path_param("name", workflows or None)
+    handler_id = path_param("handler_id")
     body_codes = {
-        "400": _error("malformed JSON or invalid fields"),
-        "413": _error("body too large"),
+        "400": error("malformed JSON or invalid fields"),
+        "413": error("body too large"),
     }
     run_body = {"required": False, "content": {"application/json": {"schema": _RUN_BODY}}}
     stream_params = [
         handler_id,
-        _query("sse", {"type": "boolean", "default": True}, "SSE (default) or NDJSON"),
-        _query("include_internal", {"type": "boolean", "default": False}),
-        _query("include_qualified_name", {"type": "boolean", "default": True}),
-        _query(
+        query("sse", {"type": "boolean", "default": True}, "SSE (default) or NDJSON"),
+        query("include_internal", {"type": "boolean", "default": False}),
+        query("include_qualified_name", {"type": "boolean", "default": True}),
+        query(
             "after_sequence",
             {"oneOf": [{"type": "integer", "minimum": -1}, {"type": "string", "enum": ["now"]}]},
             "-1 replays from the start, N resumes after N, 'now' (default) only new events",
@@ -136,13 +104,13 @@ def openapi_document(
         "/health": {
             "get": {
                 "responses": {
-                    "200": _json(_ref("HealthResponse"), "running"),
-                    "503": _json(_ref("HealthResponse"), "not started"),
+                    "200": json_answer(ref("HealthResponse"), "running"),
+                    "503": json_answer(ref("HealthResponse"), "not started"),
                 }
             }
         },
         "/workflows": {
-            "get": {"responses": {"200": _json(_ref("WorkflowsListResponse"), "names")}}
+            "get": {"responses": {"200": json_answer(ref("WorkflowsListResponse"), "names")}}
         },
         "/workflows/{name}/run": {
             "post": {
@@ -150,10 +118,10 @@ def openapi_document(
                 "requestBody": run_body,
                 "responses": {
                     **body_codes,
-                    "200": _json(_ref("HandlerData"), "the run completed"),
-                    "500": _json(_ref("HandlerData"), "the run failed or was cancelled"),
-                    "404": _error("unknown workflow"),
-                    "409": _error("handler_id already used"),
+                    "200": json_answer(ref("HandlerData"), "the run completed"),
+                    "500": json_answer(ref("HandlerData"), "the run failed or was cancelled"),
+                    "404": error("unknown workflow"),
+                    "409": error("handler_id already used"),
                 },
             }
         },
@@ -163,9 +131,9 @@ def openapi_document(
                 "requestBody": run_body,
                 "responses": {
                     **body_codes,
-                    "200": _json(_ref("HandlerData"), "the run started"),
-                    "404": _error("unknown workflow"),
-                    "409": _error("handler_id already used"),
+                    "200": json_answer(ref("HandlerData"), "the run started"),
+                    "404": error("unknown workflow"),
+                    "409": error("handler_id already used"),
                 },
             }
         },
@@ -173,8 +141,10 @@ def openapi_document(
             "get": {
                 "parameters": [name],
                 "responses": {
-                    "200": _json(_ref("WorkflowSchemaResponse"), "start and stop event schemas"),
-                    "404": _error("unknown workflow"),
+                    "200": json_answer(
+                        ref("WorkflowSchemaResponse"), "start and stop event schemas"
+                    ),
+                    "404": error("unknown workflow"),
                 },
             }
         },
@@ -182,8 +152,8 @@ def openapi_document(
             "get": {
                 "parameters": [name],
                 "responses": {
-                    "200": _json(_ref("WorkflowGraphResponse"), "the workflow's graph"),
-                    "404": _error("unknown workflow"),
+                    "200": json_answer(ref("WorkflowGraphResponse"), "the workflow's graph"),
+                    "404": error("unknown workflow"),
                 },
             }
         },
@@ -191,8 +161,8 @@ def openapi_document(
             "get": {
                 "parameters": [name],
                 "responses": {
-                    "200": _json(_ref("WorkflowEventsListResponse"), "event schemas"),
-                    "404": _error("unknown workflow"),
+                    "200": json_answer(ref("WorkflowEventsListResponse"), "event schemas"),
+                    "404": error("unknown workflow"),
                 },
             }
         },
@@ -204,26 +174,26 @@ def openapi_document(
                         "description": "the workflow's drawing (reflow's own layout)",
                         "content": {"image/svg+xml": {"schema": {"type": "string"}}},
                     },
-                    "404": _error("unknown workflow"),
+                    "404": error("unknown workflow"),
                 },
             }
         },
         "/handlers": {
             "get": {
                 "parameters": [
-                    _query("status", {"type": "array", "items": {"type": "string"}}, "repeatable"),
-                    _query("workflow_name", {"type": "array", "items": {"type": "string"}}),
-                    _query(
+                    query("status", {"type": "array", "items": {"type": "string"}}, "repeatable"),
+                    query("workflow_name", {"type": "array", "items": {"type": "string"}}),
+                    query(
                         "limit",
                         {"type": "integer", "minimum": 1, "maximum": 1000},
                         "a page of at most this many, newest first",
                     ),
-                    _query("offset", {"type": "integer", "minimum": 0}, "skip the newest N"),
-                    _query("q", {"type": "string"}, "handler ids starting with this"),
+                    query("offset", {"type": "integer", "minimum": 0}, "skip the newest N"),
+                    query("q", {"type": "string"}, "handler ids starting with this"),
                 ],
                 "responses": {
-                    "200": _json(_ref("HandlersListResponse"), "handlers"),
-                    "400": _error("bad limit or offset"),
+                    "200": json_answer(ref("HandlersListResponse"), "handlers"),
+                    "400": error("bad limit or offset"),
                 },
             }
         },
@@ -235,11 +205,11 @@ def openapi_document(
         },
         "/handlers/{handler_id}/cancel": {
             "post": {
-                "parameters": [handler_id, _query("purge", {"type": "boolean", "default": False})],
+                "parameters": [handler_id, query("purge", {"type": "boolean", "default": False})],
                 "responses": {
-                    "200": _json(_ref("CancelHandlerResponse"), "cancelled or deleted"),
-                    "400": _error("bad purge value"),
-                    "404": _error("unknown or already finished handler"),
+                    "200": json_answer(ref("CancelHandlerResponse"), "cancelled or deleted"),
+                    "400": error("bad purge value"),
+                    "404": error("unknown or already finished handler"),
                 },
             }
         },
@@ -258,12 +228,12 @@ def openapi_document(
                         "description": "id/data frames (SSE) or one envelope per line (NDJSON)",
                         "content": {
                             "text/event-stream": {"schema": {"type": "string"}},
-                            "application/x-ndjson": {"schema": _ref("EventEnvelopeWithMetadata")},
+                            "application/x-ndjson": {"schema": ref("EventEnvelopeWithMetadata")},
                         },
                     },
                     "204": {"description": "finished, nothing after the cursor"},
-                    "400": _error("bad cursor or flag"),
-                    "404": _error("unknown handler"),
+                    "400": error("bad cursor or flag"),
+                    "404": error("unknown handler"),
                 },
             },
             "post": {
@@ -282,14 +252,14 @@ def openapi_document(
                 },
                 "responses": {
                     **body_codes,
-                    "200": _json(_ref("SendEventResponse"), "stored for the run"),
-                    "404": _error("unknown handler"),
-                    "409": _error("handler already finished"),
+                    "200": json_answer(ref("SendEventResponse"), "stored for the run"),
+                    "404": error("unknown handler"),
+                    "409": error("handler already finished"),
                 },
             },
         },
     }
-    paths.update(_reflow_paths(handler_id, metrics))
+    paths.update(reflow_paths(handler_id, metrics))
     if ui:
         paths["/"] = {
             "get": {
@@ -313,95 +283,3 @@ def openapi_document(
         document["security"] = [{"bearer": []}]
         paths["/health"]["get"]["security"] = []
     return document
-
-
-def _run_detail(
-    handler_id: dict[str, Any], fields: dict[str, Any], description: str, what: str
-) -> dict[str, Any]:
-    """A GET of something the server may or may not keep about a run (404 / 409)."""
-    body = {
-        "type": "object",
-        "properties": {"handler_id": {"type": "string"}, **fields},
-        "required": ["handler_id", *fields],
-    }
-    return {
-        "get": {
-            "parameters": [handler_id],
-            "responses": {
-                "200": _json(body, description),
-                "404": _error("unknown handler"),
-                "409": _error(f"the {what} is not kept for this run here"),
-            },
-        }
-    }
-
-
-def _reflow_paths(handler_id: dict[str, Any], metrics: bool) -> dict[str, Any]:
-    """reflow's own routes: a run's state, start event and artifacts, and ``/metrics`` when it
-    is served."""
-    artifact = {
-        "type": "object",
-        "properties": {
-            "step": {"type": "string"},
-            "path": {"type": "string"},
-            "size": {"type": "integer"},
-            "modified_at": {"type": "number"},
-        },
-        "required": ["step", "path", "size", "modified_at"],
-    }
-    listing = {
-        "type": "object",
-        "properties": {"artifacts": {"type": "array", "items": artifact}},
-        "required": ["artifacts"],
-    }
-    paths: dict[str, Any] = {
-        "/handlers/{handler_id}/state": _run_detail(
-            handler_id,
-            {"state": {"type": "object"}},
-            "the run's context state (the state store's to_dict form)",
-            "state",
-        ),
-        "/handlers/{handler_id}/start-event": _run_detail(
-            handler_id,
-            {
-                "workflow_name": {"type": "string"},
-                "start_event": _ref("EventEnvelopeWithMetadata"),
-            },
-            "the event the run started with",
-            "start event",
-        ),
-        "/handlers/{handler_id}/artifacts": {
-            "get": {
-                "parameters": [handler_id],
-                "responses": {
-                    "200": _json(listing, "the files the run's steps published"),
-                    "404": _error("unknown handler"),
-                },
-            }
-        },
-        "/handlers/{handler_id}/artifacts/{step}/{path}": {
-            "get": {
-                "parameters": [handler_id, _path_param("step"), _path_param("path")],
-                "responses": {
-                    "200": {
-                        "description": "the file",
-                        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-                    },
-                    "400": _error("a path outside the artifact root"),
-                    "404": _error("unknown handler or artifact"),
-                },
-            }
-        },
-    }
-    if metrics:
-        paths["/metrics"] = {
-            "get": {
-                "responses": {
-                    "200": {
-                        "description": "Prometheus text format",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                }
-            }
-        }
-    return paths

@@ -33,7 +33,7 @@ from reflow.server._runs import HandlerConflict, HandlerNotFound, Runs
 from reflow.server._streams import follow, ndjson_line, sse_frame
 
 if TYPE_CHECKING:
-    from reflow.server._server import WorkflowServer
+    from reflow.server._seams import ServerView
 
 _STATUSES: tuple[Status, ...] = ("running", "completed", "failed", "cancelled")
 
@@ -88,7 +88,7 @@ def _short(exc: BaseException) -> str:
 class Routes:
     """The route handlers, bound to one server."""
 
-    def __init__(self, server: WorkflowServer) -> None:
+    def __init__(self, server: ServerView) -> None:
         self.server = server
 
     @property

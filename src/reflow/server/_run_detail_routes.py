@@ -24,11 +24,11 @@ from reflow.server._http import ApiError
 from reflow.server._runs import HandlerNotFound, NotKept
 
 if TYPE_CHECKING:
-    from reflow.server._server import WorkflowServer
+    from reflow.server._seams import ServerView
 
 
 class RunDetailRoutes:
-    def __init__(self, server: WorkflowServer) -> None:
+    def __init__(self, server: ServerView) -> None:
         self.server = server
 
     def routes(self) -> list[Route]:

@@ -18,13 +18,13 @@ from starlette.staticfiles import StaticFiles
 from reflow.server._http import ApiError
 
 if TYPE_CHECKING:
-    from reflow.server._server import WorkflowServer
+    from reflow.server._seams import ServerView
 
 UI_DIRECTORY = Path(__file__).with_name("ui")
 UI_PREFIX = "/ui/"
 
 
-def drawing_route(server: WorkflowServer) -> Route:
+def drawing_route(server: ServerView) -> Route:
     """``GET /workflows/{name}/drawing``: the workflow's graph as SVG (reflow's own layout)."""
 
     async def drawing(request: Request) -> Response:

@@ -27,7 +27,7 @@ from reflow.server._runs import HandlerConflict, HandlerNotFound
 from reflow.server._streams import cancel_and_wait, follow
 
 if TYPE_CHECKING:
-    from reflow.server._server import WorkflowServer
+    from reflow.server._seams import ServerView
 
 STATUS_POLL_SECONDS = 0.25
 _TIMES_BATCH = 500  # event times read in one look
@@ -50,7 +50,7 @@ class _Socket:
 
 
 class Sockets:
-    def __init__(self, server: WorkflowServer) -> None:
+    def __init__(self, server: ServerView) -> None:
         self.server = server
 
     def routes(self) -> list[WebSocketRoute]:
