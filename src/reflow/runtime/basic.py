@@ -7,7 +7,7 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
-from reflow.engine import RunState, WorkflowTick
+from reflow.engine import RunState, StepNotice, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
 from reflow.runtime._event_buffer import EventBuffer
@@ -80,6 +80,9 @@ class BasicInternalAdapter(InternalRunAdapter):
 
     def publish_nowait(self, event: Event) -> None:
         self._run.stream.put_nowait(event)
+
+    def publish_notice_nowait(self, notice: StepNotice) -> None:
+        self._run.stream.put_nowait(notice)
 
     async def get_now(self) -> float:
         return self.clock()

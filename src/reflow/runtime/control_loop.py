@@ -369,7 +369,11 @@ class RunDriver:
             kind = type(cmd)
             if kind is CommandPublish:
                 assert isinstance(cmd, CommandPublish)
-                self._adapter.publish_nowait(cmd.event)
+                notice = cmd.unbuilt_notice()
+                if notice is None:
+                    self._adapter.publish_nowait(cmd.event)
+                else:
+                    self._adapter.publish_notice_nowait(notice)
             elif kind is CommandRunStep:
                 assert isinstance(cmd, CommandRunStep)
                 self._run_step(cmd)
