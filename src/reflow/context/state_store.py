@@ -36,6 +36,7 @@ from typing_extensions import TypeVar
 from reflow._type_names.resolution import TypeRegistry, register_framework_types
 from reflow.context import _state_paths as paths
 from reflow.context._dict_state import DictState
+from reflow.context._plain_models import copy_plain, is_plain
 from reflow.context._serializability import check_serializable, child_path
 from reflow.context._state_snapshot import (
     KNOWN_UNSERIALIZABLE_KEYS,
@@ -354,6 +355,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
 def _copy_for_edit(state: MODEL_T) -> MODEL_T:
     """A deep copy; values that refuse to be copied (locks, clients) are shared instead."""
+    if is_plain(state):
+        return cast(MODEL_T, copy_plain(state))
     try:
         return state.model_copy(deep=True)
     except Exception:

@@ -44,7 +44,7 @@ class EventBuffer:
             del items[:head]
             head = 0
         self._head = head
-        return notice_event(item) if type(item) is tuple else item  # type: ignore[arg-type, return-value]
+        return notice_event(item) if type(item) is tuple else item  # type: ignore[return-value]
 
     async def get(self) -> Event:
         while self.empty():
