@@ -97,6 +97,6 @@ def copy_plain(value: BaseModel) -> BaseModel:
     """A deep copy of a model ``is_plain`` accepted: a shallow one with its own ``_data``."""
     draft = value.model_copy()
     private = draft.__pydantic_private__
-    if private and private.get("_data") is not None:
+    if private and type(private.get("_data")) is dict:  # not the shared empty one
         private["_data"] = dict(private["_data"])
     return draft

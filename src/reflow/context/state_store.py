@@ -109,7 +109,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         # In memory with no serializer chosen, a value that cannot be serialized is kept by
         # reference (with a warning naming its path) as the peer does; snapshots then fail.
         self._keep_unserializable = keep_unserializable
-        self._warned_paths: set[str] = set()
+        self._warned_paths: set[str] | None = None  # made by the first warning
         # Whether a reader may hold the root model or a DictState's key dict (the caller
         # passed it in, or get_state() handed out a copy sharing its keys); the next set()
         # then writes to a copy of the root instead of the root itself.
@@ -340,7 +340,9 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
     def _warn_kept(self, error: SerializationError) -> None:
         """Warn once per path that a value is held by reference and blocks snapshots."""
-        if error.path in self._warned_paths:
+        if self._warned_paths is None:
+            self._warned_paths = set()
+        elif error.path in self._warned_paths:
             return
         self._warned_paths.add(error.path)
         warnings.warn(

@@ -73,6 +73,9 @@ from reflow.events import (
 )
 from reflow.retry_policy import compute_retry_delay, retry_seed
 
+# Shared by the waiters that have no requirements: the engine only reads them.
+_NO_REQUIREMENTS: dict[str, Any] = {}
+
 
 def reduce(state: RunState, tick: WorkflowTick) -> tuple[RunState, list[Command]]:
     cmds: list[Command] = []
@@ -317,7 +320,7 @@ def _step_waiting(state: RunState, tick: Any, cmds: list[Command]) -> None:
         attempt_id=tick.attempt_id,
         work=attempt.work,
         event_type=tick.event_type,
-        requirements=dict(tick.requirements),
+        requirements=dict(tick.requirements) if tick.requirements else _NO_REQUIREMENTS,
     )
     if tick.timeout is not None:
         waiter.timer_id = schedule(state, cmds, tick.at + tick.timeout, TimerWaiterTimeout(key))

@@ -72,6 +72,7 @@ class RunDriver:
         "_outgoing",
         "_outgoing_scheduled",
         "_parked",
+        "_puller",
         "_state",
         "_steps",
         "_tasks",
@@ -96,15 +97,17 @@ class RunDriver:
         self._context = contextvars.copy_context()
         self._thread = threading.get_ident()
         self._tasks: dict[int, asyncio.Task[Event | list[Event] | None]] = {}
-        # Lists, not deques: an idle deque costs 760 bytes, and a waiting run should be small.
-        self._outgoing: list[WorkflowTick] = []
+        # Made on first use (lists, not deques): a run parked on wait_for_event should be
+        # small, and most runs never send an event, arm a timer, cancel or journal.
+        self._outgoing: list[WorkflowTick] | None = None
         self._outgoing_scheduled = False
-        self._cancelled: set[asyncio.Task[Any]] = set()
+        self._cancelled: set[asyncio.Task[Any]] | None = None
         self._parked: dict[int, asyncio.Future[Event | None]] = {}
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._timers: dict[int, asyncio.TimerHandle] | None = None
         self._done: asyncio.Future[StopEvent] = self._loop.create_future()
-        self._journal: list[tuple[WorkflowTick, list[Command]]] = []
+        self._journal: list[tuple[WorkflowTick, list[Command]]] | None = None
         self._flushing: asyncio.Task[None] | None = None
+        self._puller: asyncio.Task[None] | None = None
         self._observes = adapter.observes_ticks
         # (event type, step, produced type, attempt) records for drawing the last execution.
         self.trace: list[tuple[type[Event], str | None, type[Event] | None, int | None]] = []
@@ -162,7 +165,10 @@ class RunDriver:
         effects); for a step that keeps running, two ``call_soon`` hops deliver them within
         two loop iterations.
         """
-        self._outgoing.append(tick)
+        if self._outgoing is None:
+            self._outgoing = [tick]
+        else:
+            self._outgoing.append(tick)
         if not self._outgoing_scheduled:
             self._outgoing_scheduled = True
             self._loop.call_soon(
@@ -172,7 +178,7 @@ class RunDriver:
     def _flush_outgoing(self) -> None:
         self._outgoing_scheduled = False
         while self._outgoing:
-            batch, self._outgoing = self._outgoing, []
+            batch, self._outgoing = self._outgoing, None
             for tick in batch:
                 self.submit(tick)
 
@@ -194,7 +200,7 @@ class RunDriver:
         reply: list[Event] | None = self._reply(cmds)
         return reply
 
-    async def wait_for(
+    def wait_for(
         self,
         call: StepCall,
         *,
@@ -204,30 +210,28 @@ class RunDriver:
         requirements: dict[str, Any],
         waiter_event: Event | None,
         timeout: float | None,
-    ) -> Event:
+    ) -> asyncio.Future[Event | None]:
+        # A plain method returning the future, not a coroutine: a parked step then holds one
+        # frame less (see ``RunServices.wait_for``).
+        future: asyncio.Future[Event | None] = self._loop.create_future()
         if slot in call.resolved:
-            outcome = call.resolved[slot]
-        else:
-            future: asyncio.Future[Event | None] = self._loop.create_future()
-            self._parked[call.attempt_id] = future
-            self.submit(
-                TickStepWaiting(
-                    self.now(),
-                    call.step_name,
-                    call.attempt_id,
-                    waiter_id,
-                    slot,
-                    event_type,
-                    requirements,
-                    waiter_event,
-                    timeout,
-                )
+            future.set_result(call.resolved[slot])
+            return future
+        self._parked[call.attempt_id] = future
+        self.submit(
+            TickStepWaiting(
+                self.now(),
+                call.step_name,
+                call.attempt_id,
+                waiter_id,
+                slot,
+                event_type,
+                requirements,
+                waiter_event,
+                timeout,
             )
-            outcome = await future
-            call.resolved[slot] = outcome
-        if outcome is None:
-            raise asyncio.TimeoutError(f"Timed out waiting for {event_type.__name__}")
-        return outcome
+        )
+        return future
 
     # -- running ---------------------------------------------------------------------------
 
@@ -236,13 +240,13 @@ class RunDriver:
 
         Cancelled attempts get up to half a second to unwind before the adapter closes.
         """
-        puller = self._connect()
+        self._connect()
         try:
             self._start(start_event)
             return await self._done
         finally:
-            if puller is not None:
-                puller.cancel()
+            if self._puller is not None:
+                self._puller.cancel()
             pending = self._shutdown()
             if pending:
                 await asyncio.wait(pending, timeout=0.5)
@@ -254,24 +258,23 @@ class RunDriver:
         The in-memory runtime uses this: the run lives in its step tasks and callbacks, and
         when the future resolves the remaining attempts and timers are cancelled.
         """
-        puller = self._connect()
-        self._done.add_done_callback(lambda _: self._after_done(puller))
+        self._connect()
+        self._done.add_done_callback(self._after_done)
         self._start(start_event)
         return self._done
 
-    def _connect(self) -> asyncio.Task[None] | None:
-        if self._adapter.attach(self._deliver_external):
-            return None
-        return self._loop.create_task(self._pull())
+    def _connect(self) -> None:
+        if not self._adapter.attach(self._deliver_external):
+            self._puller = self._loop.create_task(self._pull())
 
     def _start(self, start_event: StartEvent | None) -> None:
         if start_event is not None:
             self._record((type(start_event), None, None, None))
         self.submit(TickStartRun(self.now(), start_event))
 
-    def _after_done(self, puller: asyncio.Task[None] | None) -> None:
-        if puller is not None:
-            puller.cancel()
+    def _after_done(self, _: asyncio.Future[StopEvent]) -> None:
+        if self._puller is not None:
+            self._puller.cancel()
         self._shutdown()
         if not self._done.cancelled():
             self._done.exception()  # the handler reports it; never "never retrieved"
@@ -326,7 +329,10 @@ class RunDriver:
         if self._listener is not None:
             self._listener.on_tick(self._state, tick, cmds)
         if self._observes:
-            self._journal.append((tick, cmds))
+            if self._journal is None:
+                self._journal = [(tick, cmds)]
+            else:
+                self._journal.append((tick, cmds))
             if self._flushing is None:
                 # The run's own context, not the step's that submitted the tick: the timers
                 # the flush arms must not keep a finished step's context alive.
@@ -338,7 +344,7 @@ class RunDriver:
     async def _flush(self) -> None:
         try:
             while self._journal:
-                batch, self._journal = self._journal, []
+                batch, self._journal = self._journal, None
                 if self._listener is None:
                     await self._adapter.on_tick_batch(batch)
                 else:
@@ -382,7 +388,7 @@ class RunDriver:
                 self._arm(cmd.timer_id, cmd.due)
             elif kind is CommandCancelTimer:
                 assert isinstance(cmd, CommandCancelTimer)
-                handle = self._timers.pop(cmd.timer_id, None)
+                handle = None if self._timers is None else self._timers.pop(cmd.timer_id, None)
                 if handle is not None:
                     handle.cancel()
             elif kind is CommandCancelStep:
@@ -472,6 +478,8 @@ class RunDriver:
         task = self._tasks.pop(attempt_id, None)
         if task is not None:
             task.cancel()
+            if self._cancelled is None:
+                self._cancelled = set()
             self._cancelled.add(task)
             task.add_done_callback(self._cancelled.discard)
 
@@ -480,12 +488,15 @@ class RunDriver:
         # In a copy of the run's own context, like the attempts and the journal flush: a timer
         # must not keep the context of the step whose tick armed it alive (a copy, because
         # the callback may itself enter the run's context to start an attempt).
+        if self._timers is None:
+            self._timers = {}
         self._timers[timer_id] = self._loop.call_later(
             delay, self._fire, timer_id, context=self._context.copy()
         )
 
     def _fire(self, timer_id: int) -> None:
-        self._timers.pop(timer_id, None)
+        if self._timers is not None:
+            self._timers.pop(timer_id, None)
         self.submit(TickTimerFired(self.now(), timer_id))
 
     def _idle_check(self) -> None:
@@ -501,14 +512,17 @@ class RunDriver:
             self._done.set_result(result)
 
     def _shutdown(self) -> list[asyncio.Task[Any]]:
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        pending: list[asyncio.Task[Any]] = list(self._tasks.values()) + list(self._cancelled)
+        if self._timers is not None:
+            for handle in self._timers.values():
+                handle.cancel()
+            self._timers = None
+        pending: list[asyncio.Task[Any]] = list(self._tasks.values())
+        if self._cancelled is not None:
+            pending.extend(self._cancelled)
+            self._cancelled = None
         for task in pending:
             task.cancel()
         self._tasks.clear()
-        self._cancelled.clear()
         for future in self._parked.values():
             future.cancel()
         self._parked.clear()

@@ -6,7 +6,7 @@ runtime one ``StepWorkerFunction`` per step, and the loop calls it with a ``Step
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,7 +37,7 @@ class RunServices(Protocol):
         self, step_name: str, buffer_id: str, event: Event, expected: Sequence[type[Event]]
     ) -> list[Event] | None: ...
 
-    async def wait_for(
+    def wait_for(
         self,
         call: StepCall,
         *,
@@ -47,7 +47,14 @@ class RunServices(Protocol):
         requirements: dict[str, Any],
         waiter_event: Event | None,
         timeout: float | None,
-    ) -> Event: ...
+    ) -> Awaitable[Event | None]:
+        """Park the attempt until an event for ``slot`` arrives; ``None`` means it timed out.
+
+        An awaitable rather than a coroutine, so a waiting step holds no frame of the run's.
+        A slot already in ``call.resolved`` (an attempt resumed after a retry) answers at once;
+        the caller records the outcome in ``call.resolved``.
+        """
+        ...
 
     def get_state_store(self) -> Any: ...
 
