@@ -314,7 +314,7 @@ class Context(Generic[MODEL_T]):
             waiter_event=waiter_event,
             timeout=timeout,
         )
-        call.resolved[slot] = event
+        call.resolved = {**call.resolved, slot: event}  # replaced: calls share an empty one
         if event is None:
             raise asyncio.TimeoutError(f"Timed out waiting for {event_type.__name__}")
         return cast(_EventT, event)

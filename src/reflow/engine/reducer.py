@@ -71,12 +71,13 @@ _NO_REQUIREMENTS: dict[str, Any] = {}
 
 def reduce(state: RunState, tick: WorkflowTick) -> tuple[RunState, list[Command]]:
     cmds: list[Command] = []
-    if state.finished and type(tick) is not TickStartRun:
+    status = state.status
+    if status != "running" and status != "pending" and type(tick) is not TickStartRun:
         return state, cmds  # late ticks of an ended run (a cancelled attempt's result, ...)
     state.now = tick.at
     _HANDLERS[type(tick)](state, tick, cmds)
     if state.status == "running":
-        if not state.is_quiescent():
+        if state.pending_work:  # not quiescent (``is_quiescent``, inlined: every tick)
             state.idle_published = False
         elif not state.idle_published and not state.idle_check_pending:
             state.idle_check_pending = True

@@ -31,7 +31,12 @@ from reflow.engine import (
 from reflow.events import Event, StopEvent
 from reflow.runtime import listeners as _listeners
 from reflow.runtime.types.plugin import InternalRunAdapter
-from reflow.runtime.types.step_call import RunServices, StepCall, StepWorkerFunction
+from reflow.runtime.types.step_call import (
+    NO_OUTCOMES,
+    RunServices,
+    StepCall,
+    StepWorkerFunction,
+)
 
 TRACE_LIMIT = 10_000
 
@@ -54,6 +59,8 @@ class CommandExecution:
         _cancelled: set[asyncio.Task[Any]] | None
         _parked: dict[int, asyncio.Future[Event | None]]
         _timers: dict[int, asyncio.TimerHandle] | None
+        _outgoing: list[WorkflowTick] | None
+        _outgoing_scheduled: bool
         _done: asyncio.Future[StopEvent]
         _listener: _listeners.RunListener | None
         trace: list[tuple[type[Event], str | None, type[Event] | None, int | None]]
@@ -100,16 +107,19 @@ class CommandExecution:
             if not parked.done():
                 parked.set_result(cmd.resolved[cmd.resume_waiter])
             return
+        # Positional arguments (every step builds one): run, step_name, worker_id,
+        # attempt_id, event, retry, recovery_counts, resolved (shared while empty:
+        # ``wait_for_event`` replaces it rather than writing to it), join.
         call = StepCall(
-            run=cast(RunServices, self),
-            step_name=cmd.step_name,
-            worker_id=cmd.worker_id,
-            attempt_id=cmd.attempt_id,
-            event=cmd.event,
-            retry=cmd.retry,
-            recovery_counts=cmd.recovery_counts,
-            resolved=dict(cmd.resolved) if cmd.resolved else {},
-            join=cmd.join,
+            cast(RunServices, self),
+            cmd.step_name,
+            cmd.worker_id,
+            cmd.attempt_id,
+            cmd.event,
+            cmd.retry,
+            cmd.recovery_counts,
+            dict(cmd.resolved) if cmd.resolved else NO_OUTCOMES,
+            cmd.join,
         )
         # Every attempt starts from the run's own context, so context variables a step sets
         # never leak into the steps it triggers.
@@ -146,7 +156,8 @@ class CommandExecution:
 
     def _report(self, tick: WorkflowTick) -> None:
         self.submit(tick)
-        self._flush_outgoing()
+        if self._outgoing or self._outgoing_scheduled:  # else flushing would do nothing
+            self._flush_outgoing()
 
     def _record(
         self, record: tuple[type[Event], str | None, type[Event] | None, int | None]
@@ -160,8 +171,11 @@ class CommandExecution:
     def _trace_result(
         self, step_name: str, attempt_id: int, consumed: type[Event], result: Any
     ) -> None:
-        produced = result if isinstance(result, list) else [result]
-        for event in produced:
+        if not isinstance(result, list):
+            kind = None if result is None else type(result)
+            self._record((consumed, step_name, kind, attempt_id))
+            return
+        for event in result:
             kind = None if event is None else type(event)
             self._record((consumed, step_name, kind, attempt_id))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from reflow.engine import RetryState, RunConfig
@@ -61,6 +62,11 @@ class RunServices(Protocol):
     def is_replaying(self) -> bool: ...
 
 
+# The ``resolved`` of every attempt that has not waited yet; never written to (see
+# ``StepCall.resolved``).
+NO_OUTCOMES: Mapping[str, Event | None] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class StepCall:
     """One attempt of one step, as the control loop hands it to the step function."""
@@ -72,7 +78,9 @@ class StepCall:
     event: Event
     retry: RetryState
     recovery_counts: dict[str, int] = field(default_factory=dict)
-    resolved: dict[str, Event | None] = field(default_factory=dict)
+    # Outcomes of the attempt's wait_for_event calls so far: replaced, never written to, so
+    # calls can share ``NO_OUTCOMES``.
+    resolved: Mapping[str, Event | None] = field(default_factory=lambda: NO_OUTCOMES)
     join: tuple[Event, ...] | None = None
 
     @property
