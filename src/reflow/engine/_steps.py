@@ -60,5 +60,6 @@ def finish_attempt(
     attempt = run.active.pop(attempt_id, None)
     if attempt is not None:
         state.pending_work -= 1
-        cancel_timer(state, cmds, attempt.deadline_timer)
+        if attempt.deadline_timer is not None:
+            cancel_timer(state, cmds, attempt.deadline_timer)
     return attempt

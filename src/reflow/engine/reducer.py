@@ -162,7 +162,8 @@ def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
         _fan_out(state, cmds, tick.step_name, work, result)
     elif result is not None:
         _emit(state, cmds, work, result, work.stream, work.member)
-    drop(state, cmds, work.stream)
+    if work.stream is not None:  # (most work is in no stream: the test saves a call a step)
+        drop(state, cmds, work.stream)
     dispatch(state, cmds, tick.step_name)
 
 
@@ -177,11 +178,13 @@ def _emit(
     """Route a step's output, unless a list[E] collector of its stream captures it."""
     if isinstance(event, InputRequiredEvent):
         publish(cmds, event)
-    if not capture(state, cmds, stream, event):
+    if stream is None or not capture(state, cmds, stream, event):
+        # Positional: event, attempts, first_attempt_at, last_exception, last_failed_at,
+        # recovery_counts, stream, member (every step's output goes through here).
         route(
             state,
             cmds,
-            Work(event, recovery_counts=parent.recovery_counts, stream=stream, member=member),
+            Work(event, 0, None, None, None, parent.recovery_counts, stream, member),
             None,
         )
 
