@@ -26,7 +26,6 @@ from reflow._steps.config import (
     StepRole,
     WorkflowGraphCheck,
 )
-from reflow._steps.signature import capture_localns, inspect_step_signature, is_free_function
 from reflow.errors import WorkflowValidationError
 from reflow.events import StepFailedEvent
 
@@ -111,6 +110,8 @@ def _make_config(
     for_steps: list[str] | None = None,
     max_recoveries: int = 1,
 ) -> StepConfig:
+    from reflow._steps.signature import inspect_step_signature
+
     try:
         parameter_names = list(inspect.signature(func).parameters)
     except (TypeError, ValueError) as exc:
@@ -216,6 +217,9 @@ def _decorate_step(
     fn: Callable[P, R], frame: types.FrameType | None, options: _StepOptions
 ) -> StepFunction[P, R]:
     """Checks in llama-index-workflows' order: arguments, signature, then free-function rule."""
+    # The signature reader (and reflow.collect) load with the first @step, not `import reflow`.
+    from reflow._steps.signature import capture_localns, is_free_function
+
     _check_callable(fn)
     workers = _check_num_workers(options.num_workers)
     skip = _check_skip_graph_checks(options.skip_graph_checks)
@@ -298,6 +302,8 @@ def catch_error(
     targets = _check_for_steps(for_steps)
 
     def decorate(fn: Callable[P, R], frame: types.FrameType | None) -> StepFunction[P, R]:
+        from reflow._steps.signature import capture_localns
+
         _check_callable(fn)
         config = _make_config(
             fn,

@@ -8,10 +8,9 @@ a run; ``InternalDispatchEvent`` subclasses are the engine's own notices, hidden
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -23,13 +22,13 @@ from pydantic import (
     model_serializer,
 )
 
+from reflow._events.fast_init import construct_trusted, install_fast_private_init
+from reflow._events.mapping import DataMapping
 from reflow._type_names.qualname import import_qualified_name, qualified_name
 from reflow._type_names.resolution import register_framework_types, resolve_serialized_class
 
-_ModelT = TypeVar("_ModelT", bound="DictLikeModel")
 
-
-class DictLikeModel(BaseModel):
+class DictLikeModel(DataMapping, BaseModel):  # type: ignore[misc]  # mapping-style __iter__, as the peer
     """A pydantic model whose undeclared keyword arguments live in a private ``_data`` dict."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -66,65 +65,14 @@ class DictLikeModel(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        _install_fast_private_init(cls)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return super().__getattr__(name)  # type: ignore[misc]
-        except AttributeError:
-            data = self.__pydantic_private__ or {}
-            if "_data" in data and name in data["_data"]:
-                return data["_data"][name]
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}"
-            ) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in type(self).model_fields or name in self.__private_attributes__:
-            super().__setattr__(name, value)
-        else:
-            self._data[name] = value
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
-        return iter(self._data)
-
-    def __bool__(self) -> bool:
-        return True
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
-
-    def keys(self) -> KeysView[str]:
-        return self._data.keys()
-
-    def values(self) -> ValuesView[Any]:
-        return self._data.values()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self._data.items()
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._data
+        install_fast_private_init(cls)
 
     @model_serializer(mode="wrap")
     def _dump_with_data(self, handler: Any) -> Any:
         dumped = handler(self)
-        if isinstance(dumped, dict) and self._data:
-            dumped["_data"] = dict(self._data)
+        data = self._read_data()
+        if isinstance(dumped, dict) and data:
+            dumped["_data"] = dict(data)
         return dumped
 
     @classmethod
@@ -138,38 +86,7 @@ class DictLikeModel(BaseModel):
         return super().model_validate(obj, *args, **kwargs)
 
 
-def _install_fast_private_init(cls: type[BaseModel]) -> None:
-    """Replace pydantic's generic private-attribute initialisation with a precomputed one.
-
-    Events are built on every step, and pydantic's version (a wrapper per class level that
-    deep-copies each default) cost more than validating the fields.  A class that defines its
-    own ``model_post_init`` keeps pydantic's wrapper, which calls it.
-    """
-    current = getattr(cls.model_post_init, "__name__", "")
-    if current not in ("init_private_attributes", "_fast_private_init"):
-        return
-    factories: list[tuple[str, Any]] = []
-    constants: dict[str, Any] = {}
-    for name, attr in cls.__private_attributes__.items():
-        factory = getattr(attr, "default_factory", None)
-        default = getattr(attr, "default", None)
-        if factory is not None:
-            factories.append((name, factory))
-        elif default is None or isinstance(default, (int, float, str, bool, bytes, tuple)):
-            constants[name] = default
-        else:
-            factories.append((name, attr.get_default))
-
-    def _fast_private_init(self: BaseModel, context: Any, /) -> None:
-        private = dict(constants)
-        for name, factory in factories:
-            private[name] = factory()
-        object.__setattr__(self, "__pydantic_private__", private)
-
-    cls.model_post_init = _fast_private_init  # type: ignore[method-assign]
-
-
-_install_fast_private_init(DictLikeModel)
+install_fast_private_init(DictLikeModel)
 
 
 class Event(DictLikeModel):
@@ -252,25 +169,6 @@ class StepState(str, Enum):
     PREPARING = "preparing"
     RUNNING = "running"
     NOT_RUNNING = "not_running"
-
-
-def construct_trusted(
-    cls: type[_ModelT], fields: dict[str, Any], fields_set: set[str] | None = None
-) -> _ModelT:
-    """Build an event from already valid field values, skipping validation.
-
-    Only for the engine's own notices (one per step start and end), whose fields it builds
-    itself; a third of the per-step cost was pydantic validating them.  ``fields_set`` may be
-    shared between notices that set every field: pydantic only ever adds field names to it.
-    """
-    event = cls.__new__(cls)
-    object.__setattr__(event, "__dict__", fields)
-    object.__setattr__(
-        event, "__pydantic_fields_set__", set(fields) if fields_set is None else fields_set
-    )
-    object.__setattr__(event, "__pydantic_extra__", None)
-    object.__setattr__(event, "__pydantic_private__", {"_data": {}})
-    return event
 
 
 class StepStateChanged(InternalDispatchEvent):
@@ -473,6 +371,7 @@ __all__ = [
     "WorkflowFailedEvent",
     "WorkflowIdleEvent",
     "WorkflowTimedOutEvent",
+    "construct_trusted",
 ]
 
 # Every serializer resolves the framework's own event classes, whatever its allowed types.

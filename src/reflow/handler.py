@@ -39,6 +39,7 @@ class WorkflowHandler:
         else:
             self._result_task = loop.create_future()
             source.add_done_callback(self._settle)
+            return
         self._result_task.add_done_callback(_mark_retrieved)
 
     def _settle(self, source: asyncio.Future[StopEvent]) -> None:
@@ -54,6 +55,9 @@ class WorkflowHandler:
             if isinstance(error, WorkflowCancelledByUser):
                 self._stop_event = WorkflowCancelledEvent()
             target.set_exception(error)
+            # Retrieved here rather than by a done callback (one list less per handler):
+            # the caller sees the error when it awaits; nothing logs "never retrieved".
+            target.exception()
             return
         stop = source.result()
         self._stop_event = stop

@@ -135,8 +135,7 @@ class Workflow(metaclass=WorkflowMeta):
     def workflow_name(self) -> str:
         if self._workflow_name is not None:
             return self._workflow_name
-        cls = type(self)
-        return f"{cls.__module__}.{cls.__qualname__}"
+        return _default_name(type(self))
 
     @property
     def start_event_class(self) -> type[StartEvent]:
@@ -311,6 +310,19 @@ class Workflow(metaclass=WorkflowMeta):
 
             return run_state_from_snapshot(snapshot, config, ctx._serializer, self)
         return RunState.initial(config)
+
+
+_DEFAULT_NAMES: dict[type, str] = {}
+
+
+def _default_name(cls: type) -> str:
+    """``module.QualName``, one string per class: every handler keeps its run's name."""
+    name = _DEFAULT_NAMES.get(cls)
+    if name is None or name != f"{cls.__module__}.{cls.__qualname__}":
+        if len(_DEFAULT_NAMES) >= 4096:  # classes made at run time must not pile up here
+            _DEFAULT_NAMES.clear()
+        name = _DEFAULT_NAMES[cls] = f"{cls.__module__}.{cls.__qualname__}"
+    return name
 
 
 def _require_running_loop(name: str) -> None:

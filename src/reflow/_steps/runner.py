@@ -41,8 +41,9 @@ def make_step_worker(
     )
     bare_types = tuple(kind for kind in config.bare_return_types if isinstance(kind, type))
 
-    async def run_step(call: StepCall) -> Event | list[Event] | None:
-        scope = StepScope(workflow, call)
+    # The run_step coroutine stays small (a parked step holds its frame while it waits):
+    # building the arguments and checking the result are plain functions around it.
+    def arguments(call: StepCall, scope: StepScope) -> dict[str, Any]:
         event: Any = call.event
         if collects:
             event = list(getattr(event, "events", []))
@@ -51,18 +52,9 @@ def make_step_worker(
             kwargs.update(zip(join_params, call.join, strict=True))
         if ctx_param is not None:
             kwargs[ctx_param] = scope.context()
-        if resources:
-            kwargs.update(await resolve_step_resources(manager, resources))
-        token = _current_step_context.set(weakref.ref(scope))
-        try:
-            if is_async:
-                result = await func(**kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                context = contextvars.copy_context()
-                result = await loop.run_in_executor(None, partial(context.run, func, **kwargs))
-        finally:
-            _current_step_context.reset(token)
+        return kwargs
+
+    def checked(result: Any) -> Event | list[Event] | None:
         if fans_out and isinstance(result, list):
             for member in result:
                 if not isinstance(member, Event):
@@ -88,5 +80,29 @@ def make_step_worker(
             )
         return result
 
+    async def run_step(call: StepCall) -> Event | list[Event] | None:
+        scope = StepScope(workflow, call)
+        kwargs = arguments(call, scope)
+        if resources:
+            kwargs.update(await resolve_step_resources(manager, resources))
+        token = _current_step_context.set(weakref.ref(scope))
+        try:
+            if is_async:
+                pending = func(**kwargs)
+                del kwargs  # the step's frame has its arguments: a waiting step holds no copy
+                result = await pending
+            else:
+                result = await _in_thread(func, kwargs)
+        finally:
+            _current_step_context.reset(token)
+        return checked(result)
+
     run_step.__qualname__ = f"run_step[{name}]"
     return run_step
+
+
+async def _in_thread(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """A synchronous step runs in the default executor, in a copy of the step's context."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(None, partial(context.run, func, **kwargs))

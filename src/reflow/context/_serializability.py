@@ -23,7 +23,13 @@ from typing import Annotated, Any, NoReturn, cast
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic_core import to_jsonable_python
 
-from reflow.context.serializers import BaseSerializer, PickleSerializer, _is_component
+from reflow.context._plain_models import is_plain
+from reflow.context.serializers import (
+    BaseSerializer,
+    JsonSerializer,
+    PickleSerializer,
+    _is_component,
+)
 from reflow.errors import SerializationError
 from reflow.events import DictLikeModel, StopEvent
 
@@ -31,6 +37,9 @@ from reflow.events import DictLikeModel, StopEvent
 # stored or sent only if neither JSON nor pickle can encode it, so pickle-only values keep
 # working as with the peer (a JSON snapshot of them then names their path).
 DEFAULT_VALUE_CHECKER = PickleSerializer()
+
+# The serializers whose encoding of a plain model (``_plain_models``) cannot fail.
+_PLAIN_ENCODERS = (JsonSerializer, PickleSerializer)
 
 # Deeper than this the walk stops and blames the value it reached.
 _MAX_WALK_DEPTH = 200
@@ -124,6 +133,8 @@ def _holds_one_shot(value: Any, depth: int = 0) -> bool:
 def check_serializable(value: Any, path: str, serializer: BaseSerializer) -> None:
     """Raise ``SerializationError(path_of_culprit, reason)`` if ``serializer`` cannot encode
     ``value``; return quietly otherwise."""
+    if type(serializer) in _PLAIN_ENCODERS and is_plain(value):
+        return  # JSON encodes a model of plain scalars: no need to try
     if _holds_one_shot(value):
         _find_one_shot(value, path)
     try:

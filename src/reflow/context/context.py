@@ -80,7 +80,8 @@ class Context(Generic[MODEL_T]):
                 f"previous_context must be a dict, got {type(previous_context).__name__}"
             )
         self._face: Face = PreRunFace(snapshot=previous_context)
-        self._waiter_calls: dict[str, int] = {}
+        # wait_for_event calls per waiter id, made on first use (most contexts never wait).
+        self._waiter_calls: dict[str, int] | None = None
 
     # -- construction --------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class Context(Generic[MODEL_T]):
         ctx._serializer = getattr(workflow, "_serializer", None) or JsonSerializer()
         ctx._serializer_explicit = False
         ctx._face = InternalFace(call=call, store=store)
-        ctx._waiter_calls = {}
+        ctx._waiter_calls = None
         return ctx
 
     def _bind_run(self, adapter: ExternalRunAdapter, store: Any) -> None:
@@ -295,20 +296,27 @@ class Context(Generic[MODEL_T]):
         ``timeout`` seconds.
         """
         call = self._internal("wait_for_event").call
-        requirements = dict(requirements or {})
+        requirements = dict(requirements) if requirements else _NO_REQUIREMENTS
         if waiter_id is None:
-            waiter_id = f"waiter_{event_type.__module__}.{event_type.__qualname__}_{requirements}"
-        count = self._waiter_calls.get(waiter_id, 0)
-        self._waiter_calls[waiter_id] = count + 1
+            waiter_id = _default_waiter_id(event_type, requirements)
+        calls = self._waiter_calls
+        if calls is None:
+            calls = self._waiter_calls = {}
+        count = calls.get(waiter_id, 0)
+        calls[waiter_id] = count + 1
+        slot = f"{waiter_id}#{count}"
         event = await call.run.wait_for(
             call,
             waiter_id=waiter_id,
-            slot=f"{waiter_id}#{count}",
+            slot=slot,
             event_type=event_type,
             requirements=requirements,
             waiter_event=waiter_event,
             timeout=timeout,
         )
+        call.resolved = {**call.resolved, slot: event}  # replaced: calls share an empty one
+        if event is None:
+            raise asyncio.TimeoutError(f"Timed out waiting for {event_type.__name__}")
         return cast(_EventT, event)
 
     def retry_info(self) -> RetryInfo:
@@ -344,6 +352,24 @@ class Context(Generic[MODEL_T]):
 
 
 _background: set[asyncio.Task[None]] = set()
+
+# Shared by the waits that have no requirements; nothing downstream writes to it.
+_NO_REQUIREMENTS: dict[str, Any] = {}
+# The default waiter id of a wait without requirements, one string per event type.
+_WAITER_IDS: dict[type[Event], str] = {}
+
+
+def _default_waiter_id(event_type: type[Event], requirements: dict[str, Any]) -> str:
+    if requirements:
+        return f"waiter_{event_type.__module__}.{event_type.__qualname__}_{requirements}"
+    waiter_id = _WAITER_IDS.get(event_type)
+    if waiter_id is None:
+        if len(_WAITER_IDS) >= 4096:  # classes made at run time must not pile up here
+            _WAITER_IDS.clear()
+        waiter_id = _WAITER_IDS[event_type] = (
+            f"waiter_{event_type.__module__}.{event_type.__qualname__}_{{}}"
+        )
+    return waiter_id
 
 
 def _check_delay(delay: object) -> None:

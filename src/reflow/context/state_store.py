@@ -36,6 +36,7 @@ from typing_extensions import TypeVar
 from reflow._type_names.resolution import TypeRegistry, register_framework_types
 from reflow.context import _state_paths as paths
 from reflow.context._dict_state import DictState
+from reflow.context._plain_models import copy_plain, is_plain
 from reflow.context._serializability import check_serializable, child_path
 from reflow.context._state_snapshot import (
     KNOWN_UNSERIALIZABLE_KEYS,
@@ -108,7 +109,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         # In memory with no serializer chosen, a value that cannot be serialized is kept by
         # reference (with a warning naming its path) as the peer does; snapshots then fail.
         self._keep_unserializable = keep_unserializable
-        self._warned_paths: set[str] = set()
+        self._warned_paths: set[str] | None = None  # made by the first warning
         # Whether a reader may hold the root model or a DictState's key dict (the caller
         # passed it in, or get_state() handed out a copy sharing its keys); the next set()
         # then writes to a copy of the root instead of the root itself.
@@ -339,7 +340,9 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
     def _warn_kept(self, error: SerializationError) -> None:
         """Warn once per path that a value is held by reference and blocks snapshots."""
-        if error.path in self._warned_paths:
+        if self._warned_paths is None:
+            self._warned_paths = set()
+        elif error.path in self._warned_paths:
             return
         self._warned_paths.add(error.path)
         warnings.warn(
@@ -354,6 +357,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
 def _copy_for_edit(state: MODEL_T) -> MODEL_T:
     """A deep copy; values that refuse to be copied (locks, clients) are shared instead."""
+    if is_plain(state):
+        return cast(MODEL_T, copy_plain(state))
     try:
         return state.model_copy(deep=True)
     except Exception:

@@ -3,6 +3,7 @@
 Nothing in this package does I/O, reads a clock, draws random numbers or touches asyncio.
 """
 
+from reflow.engine._notices import StepNotice, notice_event
 from reflow.engine.commands import (
     TERMINAL_COMMANDS,
     Command,
@@ -50,6 +51,7 @@ __all__ = [
     "RetryState",
     "RunConfig",
     "RunState",
+    "StepNotice",
     "StepSpec",
     "TickAddEvent",
     "TickCancelRun",
@@ -62,5 +64,6 @@ __all__ = [
     "TickStepWaiting",
     "TickTimerFired",
     "WorkflowTick",
+    "notice_event",
     "reduce",
 ]

@@ -10,11 +10,11 @@ from reflow.engine.commands import (
     CommandSchedule,
 )
 from reflow.engine.state import RunState, Timer, TimerAction
-from reflow.events import Event, StepState, StepStateChanged, construct_trusted
+from reflow.events import Event, StepState
 
 _TYPE_REPRS: dict[type, str] = {}
-# Every notice sets all five fields, so they can share one fields-set.
-_NOTICE_FIELDS = {"name", "step_state", "worker_id", "input_event_name", "output_event_name"}
+# A notice keeps the state's plain string: an enum member would keep its tuple GC-tracked.
+_VALUES: dict[StepState, str] = {state: str(state.value) for state in StepState}
 
 
 def type_repr(kind: type) -> str:
@@ -39,19 +39,10 @@ def publish_step_state(
     input_event_name: str,
     output_event_name: str | None = None,
 ) -> None:
+    """Publish a ``StepStateChanged`` notice, as data (see ``_notices.py``)."""
     cmds.append(
         CommandPublish(
-            construct_trusted(
-                StepStateChanged,
-                {
-                    "name": step_name,
-                    "step_state": state,
-                    "worker_id": worker_id,
-                    "input_event_name": input_event_name,
-                    "output_event_name": output_event_name,
-                },
-                _NOTICE_FIELDS,
-            )
+            notice=(step_name, _VALUES[state], worker_id, input_event_name, output_event_name)
         )
     )
 

@@ -19,12 +19,8 @@ def start_attempt(state: RunState, cmds: list[Command], step_name: str, work: Wo
         state.next_attempt_id += 1
     if work.first_attempt_at is None:
         work.first_attempt_at = state.now
-    attempt = Attempt(
-        attempt_id=work.attempt_id,
-        worker_id=run.free_worker_id(),
-        work=work,
-        started_at=state.now,
-    )
+    # Positional arguments: this runs for every step, and keywords cost more.
+    attempt = Attempt(work.attempt_id, run.free_worker_id(), work, state.now)
     if spec.timeout is not None:
         attempt.deadline_timer = schedule(
             state,
@@ -38,20 +34,17 @@ def start_attempt(state: RunState, cmds: list[Command], step_name: str, work: Wo
     )
     cmds.append(
         CommandRunStep(
-            step_name=step_name,
-            worker_id=attempt.worker_id,
-            attempt_id=attempt.attempt_id,
-            event=work.event,
-            retry=RetryState(
-                retry_number=work.attempts,
-                first_attempt_at=work.first_attempt_at,
-                last_exception=work.last_exception,
-                last_failed_at=work.last_failed_at,
+            step_name,
+            attempt.worker_id,
+            attempt.attempt_id,
+            work.event,
+            RetryState(
+                work.attempts, work.first_attempt_at, work.last_exception, work.last_failed_at
             ),
-            recovery_counts=work.recovery_counts,
-            resolved=dict(work.resolved) if work.resolved else _NO_OUTCOMES,
-            resume_waiter=work.resume_waiter,
-            join=work.join,
+            work.recovery_counts,
+            dict(work.resolved) if work.resolved else _NO_OUTCOMES,
+            work.resume_waiter,
+            work.join,
         )
     )
     work.resume_waiter = None
@@ -67,5 +60,6 @@ def finish_attempt(
     attempt = run.active.pop(attempt_id, None)
     if attempt is not None:
         state.pending_work -= 1
-        cancel_timer(state, cmds, attempt.deadline_timer)
+        if attempt.deadline_timer is not None:
+            cancel_timer(state, cmds, attempt.deadline_timer)
     return attempt

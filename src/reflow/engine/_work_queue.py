@@ -17,7 +17,7 @@ class WorkQueue(Generic[T]):
     __slots__ = ("_head", "_items")
 
     def __init__(self, items: Iterable[T] = ()) -> None:
-        self._items: list[T | None] = list(items)
+        self._items: list[T | None] = list(items) if items else []
         self._head = 0
 
     def append(self, item: T) -> None:

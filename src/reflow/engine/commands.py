@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reflow.engine._notices import StepNotice, notice_event
 from reflow.events import Event, StopEvent
 
 
@@ -51,11 +52,46 @@ class CommandCancelStep:
     attempt_id: int
 
 
-@dataclass(slots=True)
 class CommandPublish:
-    """Publish ``event`` to the run's stream."""
+    """Publish ``event`` to the run's stream.
 
-    event: Event
+    The engine's own ``StepStateChanged`` notices (two or three per step) are carried as a
+    ``StepNotice`` tuple and built as events only when something reads ``event``: a stream
+    nobody reads (or reads later) then holds five plain values per notice instead of a
+    pydantic model and its dicts, which the cyclic garbage collector would scan over and over
+    in a long run (see ``docs/performance.md``).
+    """
+
+    __slots__ = ("_event", "notice")
+    __match_args__ = ("event",)
+
+    def __init__(self, event: Event | None = None, *, notice: StepNotice | None = None) -> None:
+        if event is None and notice is None:
+            raise TypeError("CommandPublish needs an event or a notice")
+        self._event = event
+        self.notice = notice
+
+    @property
+    def event(self) -> Event:
+        event = self._event
+        if event is None:
+            assert self.notice is not None
+            event = self._event = notice_event(self.notice)
+        return event
+
+    def unbuilt_notice(self) -> StepNotice | None:
+        """The notice, while nothing has built its event yet (the shell may pass it on as is)."""
+        return self.notice if self._event is None else None
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not CommandPublish:
+            return NotImplemented
+        return self.event == other.event
+
+    __hash__ = None  # type: ignore[assignment]  # as a dataclass with eq: unhashable
+
+    def __repr__(self) -> str:
+        return f"CommandPublish(event={self.event!r})"
 
 
 @dataclass(slots=True)

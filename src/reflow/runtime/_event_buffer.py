@@ -2,13 +2,16 @@
 
 ``asyncio.Queue`` does more bookkeeping than a run's stream needs (two notices per step go
 through it), and an idle deque alone costs 760 bytes per run.  This is a list read from a
-moving head, compacted as it drains, plus one waiter future.
+moving head, compacted as it drains, plus one waiter future.  The engine's step notices are
+kept as the plain tuples the reducer made (``reflow.engine.StepNotice``) and built as events
+when they are read, so a stream nobody reads costs little memory and no garbage-collector work.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from reflow.engine import StepNotice, notice_event
 from reflow.events import Event
 
 
@@ -16,11 +19,11 @@ class EventBuffer:
     __slots__ = ("_head", "_items", "_waiter")
 
     def __init__(self) -> None:
-        self._items: list[Event | None] = []
+        self._items: list[Event | StepNotice | None] = []
         self._head = 0
         self._waiter: asyncio.Future[None] | None = None
 
-    def put_nowait(self, event: Event) -> None:
+    def put_nowait(self, event: Event | StepNotice) -> None:
         self._items.append(event)
         waiter = self._waiter
         if waiter is not None:
@@ -33,15 +36,15 @@ class EventBuffer:
 
     def get_nowait(self) -> Event:
         items, head = self._items, self._head
-        event = items[head]
-        assert event is not None
+        item = items[head]
+        assert item is not None
         items[head] = None
         head += 1
         if head >= 64 and head * 2 >= len(items):
             del items[:head]
             head = 0
         self._head = head
-        return event
+        return notice_event(item) if type(item) is tuple else item  # type: ignore[return-value]
 
     async def get(self) -> Event:
         while self.empty():

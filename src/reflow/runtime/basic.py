@@ -7,7 +7,7 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
-from reflow.engine import RunState, WorkflowTick
+from reflow.engine import RunState, StepNotice, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import Event, StartEvent, StopEvent
 from reflow.runtime._event_buffer import EventBuffer
@@ -44,8 +44,9 @@ class _Run:
     def __init__(self, run_id: str, state_store: Any) -> None:
         self.run_id = run_id
         self.state_store = state_store
-        # Ticks sent before the loop attached, or for a loop that polls instead.
-        self.inbox: list[WorkflowTick] = []
+        # Ticks sent before the loop attached, or for a loop that polls instead (made on
+        # first use: the in-memory loop attaches at once, and waiting runs should be small).
+        self.inbox: list[WorkflowTick] | None = None
         self.inbox_waiter: asyncio.Future[None] | None = None
         self.deliver: Callable[[WorkflowTick], None] | None = None
         self.stream = EventBuffer()
@@ -56,6 +57,8 @@ class _Run:
     def push(self, tick: WorkflowTick) -> None:
         deliver = self.deliver
         if deliver is None:
+            if self.inbox is None:
+                self.inbox = []
             self.inbox.append(tick)
             waiter = self.inbox_waiter
             if waiter is not None and not waiter.done():
@@ -81,6 +84,9 @@ class BasicInternalAdapter(InternalRunAdapter):
     def publish_nowait(self, event: Event) -> None:
         self._run.stream.put_nowait(event)
 
+    def publish_notice_nowait(self, notice: StepNotice) -> None:
+        self._run.stream.put_nowait(notice)
+
     async def get_now(self) -> float:
         return self.clock()
 
@@ -90,7 +96,7 @@ class BasicInternalAdapter(InternalRunAdapter):
     def attach(self, deliver: Callable[[WorkflowTick], None]) -> bool:
         run = self._run
         run.deliver = deliver
-        pending, run.inbox = run.inbox, []
+        pending, run.inbox = run.inbox or (), None
         for tick in pending:
             run.push(tick)
         return True
@@ -108,6 +114,7 @@ class BasicInternalAdapter(InternalRunAdapter):
                 return WaitResultTimeout()
             finally:
                 run.inbox_waiter = None
+        assert run.inbox is not None
         return WaitResultTick(run.inbox.pop(0))
 
     def get_state_store(self) -> Any:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reflow.engine import Command, RunState, TickCancelRun, WorkflowTick
+from reflow.engine import Command, RunState, StepNotice, TickCancelRun, WorkflowTick, notice_event
 from reflow.events import Event, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
@@ -131,6 +131,14 @@ class InternalRunAdapter(ABC):
     def clock(self) -> float:
         """Synchronous clock used to stamp ticks (epoch seconds)."""
         return time.time()
+
+    def publish_notice_nowait(self, notice: StepNotice) -> None:
+        """Publish a ``StepStateChanged`` notice given as data (``reflow.engine.StepNotice``).
+
+        The default builds the event and calls ``publish_nowait``; an adapter that keeps its
+        stream in memory may store the notice as it is and build the event when it is read.
+        """
+        self.publish_nowait(notice_event(notice))
 
     def publish_nowait(self, event: Event) -> None:
         """Publish without awaiting, in order.

@@ -6,8 +6,9 @@ runtime one ``StepWorkerFunction`` per step, and the loop calls it with a ``Step
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from reflow.engine import RetryState, RunConfig
@@ -37,7 +38,7 @@ class RunServices(Protocol):
         self, step_name: str, buffer_id: str, event: Event, expected: Sequence[type[Event]]
     ) -> list[Event] | None: ...
 
-    async def wait_for(
+    def wait_for(
         self,
         call: StepCall,
         *,
@@ -47,11 +48,23 @@ class RunServices(Protocol):
         requirements: dict[str, Any],
         waiter_event: Event | None,
         timeout: float | None,
-    ) -> Event: ...
+    ) -> Awaitable[Event | None]:
+        """Park the attempt until an event for ``slot`` arrives; ``None`` means it timed out.
+
+        An awaitable rather than a coroutine, so a waiting step holds no frame of the run's.
+        A slot already in ``call.resolved`` (an attempt resumed after a retry) answers at once;
+        the caller records the outcome in ``call.resolved``.
+        """
+        ...
 
     def get_state_store(self) -> Any: ...
 
     def is_replaying(self) -> bool: ...
+
+
+# The ``resolved`` of every attempt that has not waited yet; never written to (see
+# ``StepCall.resolved``).
+NO_OUTCOMES: Mapping[str, Event | None] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -65,7 +78,9 @@ class StepCall:
     event: Event
     retry: RetryState
     recovery_counts: dict[str, int] = field(default_factory=dict)
-    resolved: dict[str, Event | None] = field(default_factory=dict)
+    # Outcomes of the attempt's wait_for_event calls so far: replaced, never written to, so
+    # calls can share ``NO_OUTCOMES``.
+    resolved: Mapping[str, Event | None] = field(default_factory=lambda: NO_OUTCOMES)
     join: tuple[Event, ...] | None = None
 
     @property
