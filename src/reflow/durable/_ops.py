@@ -31,6 +31,8 @@ class Append:
 
     ``store`` None leaves the stored user state as it is.  ``consumed`` lists inbox rows whose
     events are among the ticks: they are deleted in the same transaction (exactly-once).
+    ``same_status``: the row's status and lease are what the previous batch wrote, so they are
+    not written again (which would rewrite the pages of the indexes on them, most batches).
     """
 
     run_id: str
@@ -47,6 +49,7 @@ class Append:
     outcome: str | None = None
     consumed: list[int] = field(default_factory=list)
     new_run: NewRun | None = None
+    same_status: bool = False
 
     def __call__(self, conn: sqlite3.Connection) -> None:
         finished = self.status in FINISHED
@@ -87,6 +90,22 @@ class Append:
                     "INSERT INTO snapshots (run_id, seq, body) VALUES (?, 0, ?)",
                     (self.run_id, new.start_snapshot),
                 )
+        elif self.same_status:
+            updated = conn.execute(
+                "UPDATE runs SET updated_at = ?, last_seq = ?, last_event_seq = ?,"
+                " waiting_on = ?, store = COALESCE(?, store) WHERE run_id = ? AND owner = ?",
+                (
+                    self.now,
+                    self.last_seq,
+                    self.last_event_seq,
+                    self.waiting_on,
+                    self.store,
+                    self.run_id,
+                    self.owner,
+                ),
+            )
+            if updated.rowcount == 0:
+                raise LeaseLost(self.run_id)
         else:
             updated = conn.execute(
                 "UPDATE runs SET status = ?, owner = ?, updated_at = ?, finished_at = ?,"
