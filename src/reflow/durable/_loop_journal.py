@@ -97,7 +97,12 @@ class LoopJournal(Journal):
     def submit(
         self, fn: Callable[[sqlite3.Connection], T], *, write: bool = True
     ) -> asyncio.Future[T]:
-        """Queue ``fn`` for this loop iteration's transaction; resolves after the commit."""
+        """Run ``fn`` in a transaction of this loop iteration; resolves after the commit.
+
+        The first operation of an iteration commits at once (a run's steps wait for nothing
+        more); those submitted after it in the same iteration share the commit of the flush
+        scheduled at its end.
+        """
         self._check_open()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -106,11 +111,13 @@ class LoopJournal(Journal):
             self._put(op)  # durability "full", or another loop: the thread commits
         elif self._handed:
             self._hand_over([op])
-        else:
+        elif self._flush_scheduled:
             self._pending.append(op)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                loop.call_soon(self._flush)
+        else:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+            self._pending.append(op)
+            self._commit_pending()
         return future
 
     def call_sync(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
@@ -144,8 +151,12 @@ class LoopJournal(Journal):
         return False
 
     def _flush(self) -> None:
-        """Commit the operations queued on the loop in one transaction, if the file is free."""
+        """The end of a loop iteration's group: commit what was queued since its first one."""
         self._flush_scheduled = False
+        self._commit_pending()
+
+    def _commit_pending(self) -> None:
+        """Commit the operations queued on the loop in one transaction, if the file is free."""
         ops, self._pending = self._pending, []
         if not ops:
             return
