@@ -121,7 +121,7 @@ async def test_a_failing_operation_in_a_group_is_rolled_back_alone(db: str) -> N
             journal.submit(failing),
             journal.submit(insert("b", seen)),
         ]
-        results = await asyncio.gather(first, *grouped, return_exceptions=True)
+        results: list[Any] = list(await asyncio.gather(first, *grouped, return_exceptions=True))
         assert results[:2] == ["first", "a"] and results[3] == "b"
         assert isinstance(results[2], ValueError)
         assert stored(db) == ["first", "a", "b"]
