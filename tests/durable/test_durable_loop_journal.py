@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -217,3 +218,32 @@ async def test_a_durable_run_waits_out_a_lock_while_other_work_goes_on(db: str) 
         assert len(ticks) >= 10
     finally:
         await runtime.destroy()
+
+
+async def test_the_wal_is_checkpointed_off_the_loop_and_stays_bounded(db: str) -> None:
+    async with opened(db) as journal:
+        journal.checkpoint_every = 50
+        body = "x" * 3000  # most of a page per commit
+
+        def write(n: int) -> Callable[[sqlite3.Connection], None]:
+            def run(conn: sqlite3.Connection) -> None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO workflows (name, catalogue, updated_at)"
+                    " VALUES (?, ?, 0)",
+                    (f"w{n % 10}", body),
+                )
+
+            return run
+
+        for n in range(2000):
+            await journal.call(write(n))
+            if n % 50 == 0:
+                await asyncio.sleep(0.001)  # lets the executor's checkpoint run
+        # Without checkpoints the WAL holds every commit's pages (about 50 MB here); with them
+        # it starts over, and its file stays at the few MB written between two of them.
+        wal = Path(db + "-wal").stat().st_size
+        assert wal < 20_000_000
+        level = await journal.call(
+            lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0], write=False
+        )
+        assert level == 0  # the loop's connection never checkpoints itself

@@ -17,6 +17,14 @@ thread still holds handed-over ones follow them there, so commits keep their sub
 order.  The thread also opens, migrates and closes the file, serves ``call_sync`` from other
 threads, and commits everything when ``durability="full"`` (an fsync per commit is a wait the
 loop must not make).
+
+Checkpoints (copying the WAL back into the database file, with its fsyncs) are disk work too:
+the loop's connection never checkpoints on its own (``wal_autocheckpoint = 0``); every
+``checkpoint_every`` transactions a ``RESTART`` checkpoint runs on a connection of its own in
+the loop's default executor.  It holds the write lock while it copies (a passive one, racing a
+writer that never pauses, would never let the WAL start over, and the file would grow without
+end), so the loop's commits meanwhile find the file locked and wait on the journal thread, as
+for any other lock.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from reflow.durable._journal import Durability, Journal, _is_busy, _Op, describe
 from reflow.durable._schema import LATEST_VERSION
 
 T = TypeVar("T")
+_CHECKPOINT_EVERY = 1000  # transactions on the loop between two checkpoints
 
 
 def _begin_now(conn: sqlite3.Connection, statement: str) -> None:
@@ -72,6 +81,9 @@ class LoopJournal(Journal):
         # Operations of the loop handed to the thread and not yet resolved: while there are
         # any, later ones go to the thread too, behind them.
         self._handed = 0
+        self.checkpoint_every = _CHECKPOINT_EVERY
+        self._since_checkpoint = 0
+        self._checkpointing = False
 
     # -- the connection's busy timeout: 0 for the loop, the configured one for the thread ------
 
@@ -79,6 +91,7 @@ class LoopJournal(Journal):
         version = super()._prepare(conn)
         if self._on_loop:
             conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
         return version
 
     def _run_locked(self, ops: list[_Op]) -> list[tuple[_Op, bool, Any]]:
@@ -181,7 +194,7 @@ class LoopJournal(Journal):
             error = JournalError(f"the journal {self.path} is closed")
             return [(op, False, error) for op in ops]
         try:
-            return self._transact(ops, _begin_now, _commit_now)
+            results = self._transact(ops, _begin_now, _commit_now)
         except BaseException as exc:
             if isinstance(exc, sqlite3.Error) and _is_busy(exc):
                 return []
@@ -189,6 +202,32 @@ class LoopJournal(Journal):
                 raise
             failure = describe(exc, self.path)
             return [(op, False, failure) for op in ops]
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.checkpoint_every and not self._checkpointing:
+            self._since_checkpoint = 0
+            self._checkpointing = True
+            loop = self._loop
+            assert loop is not None
+            try:
+                loop.run_in_executor(None, self._checkpoint)
+            except RuntimeError:  # the loop is closing (its executor shut down)
+                self._checkpointing = False
+        return results
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database and let it start over, off the loop (see module)."""
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=min(self._busy_timeout, 1.0)
+            )
+            try:
+                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass  # busy, or the file went away at shutdown: the next one catches up
+        finally:
+            self._checkpointing = False
 
     def _hand_over(self, ops: list[_Op]) -> None:
         """Give ``ops`` to the thread, in order; later operations follow them there."""
