@@ -11,6 +11,7 @@ readers after the commit: a reader never sees an event the journal could lose.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -82,8 +83,14 @@ def waiting_on(state: RunState, inputs: tuple[str, ...] = ()) -> str | None:
 
 
 def external_inputs(workflow: Any) -> tuple[str, ...]:
-    """The event types ``workflow``'s steps accept that none of its steps returns."""
+    """The event types ``workflow``'s steps accept that none of its steps returns.
+
+    Kept on the workflow for its current step configurations: every run of it asks.
+    """
     configs = getattr(workflow, "_configs", None) or {}
+    cached = getattr(workflow, "_reflow_durable_inputs", None)
+    if cached is not None and cached[0] is configs:
+        return cached[1]  # type: ignore[no-any-return]
     returned: set[type] = set()
     for config in configs.values():
         returned.update(t for t in config.return_types if isinstance(t, type))
@@ -93,7 +100,10 @@ def external_inputs(workflow: Any) -> tuple[str, ...]:
         for t in config.accepted_events
         if isinstance(t, type) and not issubclass(t, StartEvent) and t not in returned
     }
-    return tuple(sorted(names))
+    inputs = tuple(sorted(names))
+    with contextlib.suppress(AttributeError, TypeError):  # a workflow that keeps no attributes
+        workflow._reflow_durable_inputs = (configs, inputs)
+    return inputs
 
 
 class TouchedStore:
