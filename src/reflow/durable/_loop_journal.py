@@ -32,15 +32,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reflow.durable._errors import JournalError
-from reflow.durable._journal import Durability, Journal, _is_busy, _Op, describe
-from reflow.durable._schema import LATEST_VERSION
+from reflow.durable._journal import Journal, _is_busy, _Op, describe
 
 T = TypeVar("T")
 _CHECKPOINT_EVERY = 1000  # transactions on the loop between two checkpoints
@@ -57,23 +55,10 @@ def _commit_now(conn: sqlite3.Connection) -> None:
 class LoopJournal(Journal):
     """The runtime's SQLite journal, committing on the event loop (see the module docstring)."""
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        durability: Durability = "normal",
-        busy_timeout: float = 5.0,
-        max_wait: float = 60.0,
-        target_version: int = LATEST_VERSION,
-    ) -> None:
-        super().__init__(
-            path,
-            durability=durability,
-            busy_timeout=busy_timeout,
-            max_wait=max_wait,
-            target_version=target_version,
-        )
-        self._on_loop = durability == "normal"
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Takes ``Journal``'s arguments."""
+        super().__init__(*args, **kwargs)
+        self._on_loop = self.durability == "normal"
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop flushes run on
         self._loop_thread = 0
         self._pending: list[_Op] = []
