@@ -43,6 +43,7 @@ class _Op:
     write: bool
     loop: asyncio.AbstractEventLoop | None
     future: asyncio.Future[Any] | concurrent.futures.Future[Any]
+    handed: bool = False  # queued by ``LoopJournal`` to the thread (see ``_loop_journal``)
 
 
 _STOP = object()
@@ -106,8 +107,14 @@ class Journal:
         self._max_wait = max_wait
         self._target = target_version
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Taken to put an operation on the queue and by the thread when it stops taking them,
+        # so an operation is either served or failed, never left in a dead queue.
+        self._queue_guard = threading.Lock()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        # Held by whoever uses the connection: the journal thread, or (``LoopJournal``) the loop.
+        self._conn_lock = threading.Lock()
         self._closed = False
         self._open_error: JournalError | None = None
         self.version = 0
@@ -164,7 +171,7 @@ class Journal:
         self._check_open()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Op(fn, write, loop, future))
+        self._put(_Op(fn, write, loop, future))
         return future
 
     async def call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
@@ -176,8 +183,16 @@ class Journal:
         if threading.current_thread() is self._thread:
             raise RuntimeError("call_sync cannot be used from the journal thread")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._queue.put(_Op(fn, write, None, future))
+        self._put(_Op(fn, write, None, future))
         return future.result()
+
+    def _put(self, op: _Op) -> None:
+        """Queue ``op`` for the thread, or fail it if the thread no longer serves the queue."""
+        with self._queue_guard:
+            if not self._stopped:
+                self._queue.put(op)
+                return
+        self._deliver([(op, False, JournalError(f"the journal {self.path} is closed"))])
 
     def _check_open(self) -> None:
         if self._closed:
@@ -198,6 +213,7 @@ class Journal:
             self._fail_queued(self._open_error)
             if self._conn is not None:
                 self._conn.close()
+                self._conn = None
             return
         opened.set_result(self.version)
         try:
@@ -222,7 +238,9 @@ class Journal:
         finally:
             self._closed = True
             self._fail_queued(JournalError(f"the journal {self.path} is closed"))
-            self._conn.close()
+            with self._conn_lock:
+                self._conn.close()
+                self._conn = None
 
     def _prepare(self, conn: sqlite3.Connection) -> int:
         """Check the schema and migrate it; another database's journal overrides this."""
@@ -272,6 +290,25 @@ class Journal:
                 pause = min(pause * 2, 0.1)
 
     def _run(self, ops: list[_Op]) -> None:
+        """Run ``ops`` in one transaction on the journal thread, waiting out others' locks."""
+        with self._conn_lock:
+            results = self._run_locked(ops)
+        self._deliver(results)
+
+    def _run_locked(self, ops: list[_Op]) -> list[tuple[_Op, bool, Any]]:
+        try:
+            return self._transact(ops, self._begin, self._commit)
+        except BaseException as exc:
+            error = describe(exc, self.path)
+            return [(op, False, error) for op in ops]
+
+    def _transact(
+        self,
+        ops: list[_Op],
+        begin: Callable[[Any, str], None],
+        commit: Callable[[Any], None],
+    ) -> list[tuple[_Op, bool, Any]]:
+        """Run ``ops`` in one transaction; raises (after a rollback) what fails them all."""
         conn = self._conn
         assert conn is not None
         writes = any(op.write for op in ops)
@@ -279,20 +316,19 @@ class Journal:
         alone = len(ops) == 1
         results: list[tuple[_Op, bool, Any]] = []
         try:
-            self._begin(conn, "BEGIN IMMEDIATE" if writes else "BEGIN")
+            begin(conn, "BEGIN IMMEDIATE" if writes else "BEGIN")
             for op in ops:
                 results.append(self._run_one(conn, op, savepoint=op.write and not alone))
             if alone and not results[0][1]:
                 conn.execute("ROLLBACK")
             else:
-                self._commit(conn)
-        except BaseException as exc:
+                commit(conn)
+        except BaseException:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-            error = describe(exc, self.path)
-            results = [(op, False, error) for op in ops]
-        self._deliver(results)
+            raise
+        return results
 
     def _run_one(
         self, conn: sqlite3.Connection, op: _Op, *, savepoint: bool
@@ -326,8 +362,8 @@ class Journal:
                     raise
                 time.sleep(0.01)
 
-    @staticmethod
-    def _deliver(results: list[tuple[_Op, bool, Any]]) -> None:
+    def _deliver(self, results: list[tuple[_Op, bool, Any]]) -> None:
+        """Hand results to their waiters: a thread's future at once, a loop's in its thread."""
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Op, bool, Any]]] = {}
         for item in results:
             op = item[0]
@@ -346,6 +382,8 @@ class Journal:
                 loop.call_soon_threadsafe(_resolve, items)
 
     def _fail_queued(self, error: JournalError) -> None:
+        with self._queue_guard:
+            self._stopped = True
         failed: list[tuple[_Op, bool, Any]] = []
         while True:
             try:

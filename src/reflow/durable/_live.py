@@ -11,11 +11,12 @@ readers after the commit: a reader never sees an event the journal could lose.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reflow.durable._driver import DurableDriver, note_journaled, run_deadline
-from reflow.durable._effects import EffectLog, live_attempts
+from reflow.durable._effects import EffectLog, current_attempt, live_attempts
 from reflow.durable._encoding import (
     JournalCodec,
     dumps,
@@ -82,8 +83,14 @@ def waiting_on(state: RunState, inputs: tuple[str, ...] = ()) -> str | None:
 
 
 def external_inputs(workflow: Any) -> tuple[str, ...]:
-    """The event types ``workflow``'s steps accept that none of its steps returns."""
+    """The event types ``workflow``'s steps accept that none of its steps returns.
+
+    Kept on the workflow for its current step configurations: every run of it asks.
+    """
     configs = getattr(workflow, "_configs", None) or {}
+    cached = getattr(workflow, "_reflow_durable_inputs", None)
+    if cached is not None and cached[0] is configs:
+        return cached[1]  # type: ignore[no-any-return]
     returned: set[type] = set()
     for config in configs.values():
         returned.update(t for t in config.return_types if isinstance(t, type))
@@ -93,7 +100,10 @@ def external_inputs(workflow: Any) -> tuple[str, ...]:
         for t in config.accepted_events
         if isinstance(t, type) and not issubclass(t, StartEvent) and t not in returned
     }
-    return tuple(sorted(names))
+    inputs = tuple(sorted(names))
+    with contextlib.suppress(AttributeError, TypeError):  # a workflow that keeps no attributes
+        workflow._reflow_durable_inputs = (configs, inputs)
+    return inputs
 
 
 class TouchedStore:
@@ -110,7 +120,7 @@ class TouchedStore:
         self._live = live
 
     def __getattr__(self, name: str) -> Any:
-        self._live.store_touched = True
+        self._live.touch_store()
         return getattr(self._store, name)
 
     def __repr__(self) -> str:
@@ -146,7 +156,12 @@ class LiveRun:
         self.store = store
         # What steps get as ``ctx.store``: using it marks the store for the next batch.
         self.step_store = TouchedStore(store, self)
+        # Who used the store since it was last encoded: attempts of this run (by id), or code
+        # outside any attempt (``store_touched``).
+        self.store_writers: set[int] = set()
         self.store_touched = False
+        # The status the run row has in the journal (None: not written by this process yet).
+        self.row_status: str | None = None
         self.serializer = store_serializer(workflow)
         self.next_seq = next_seq
         self.next_event_seq = next_event_seq
@@ -184,6 +199,14 @@ class LiveRun:
         )
         self.done: asyncio.Future[StopEvent] | None = None
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def touch_store(self) -> None:
+        """The store is being used: encode it with the coming batches (see ``_prepare``)."""
+        scope = current_attempt.get()
+        if scope is not None and scope.run is self.driver:
+            self.store_writers.add(scope.attempt_id)
+        else:
+            self.store_touched = True
 
     # -- ticks from outside ------------------------------------------------------------------
 
@@ -264,7 +287,7 @@ class LiveRun:
         events: list[tuple[str, int, int, str]] = []
         published: list[Event] = []
         consumed: list[int] = []
-        store_may_change = self.new_run is not None or self.store_touched
+        store_may_change = self.new_run is not None or self.store_touched or self.store_writers
         failed = False
         outcome: str | None = None
         size = 0
@@ -305,9 +328,13 @@ class LiveRun:
             text = encode_store(self.store, self.serializer)
             if text != self.last_store:
                 store = self.last_store = text
-            # Attempts still running may write again (an ``edit_state`` block commits at its
-            # exit, without touching the store anew): keep encoding until none is left.
-            self.store_touched = not state.is_quiescent()
+            # An attempt that used the store may write again without touching it anew (an
+            # ``edit_state`` block commits at its exit): keep encoding while it may still run.
+            # For a use from outside any attempt, while anything runs.
+            if self.store_writers:
+                self.store_writers &= live_attempts(state)
+            if self.store_touched:
+                self.store_touched = not state.is_quiescent()
         self.ticks_since_snapshot += len(ticks)
         self.bytes_since_snapshot += size
         snapshot = None
@@ -320,11 +347,13 @@ class LiveRun:
         ):
             snapshot = self.snapshot()
         waiting = waiting_on(state, self.inputs)
+        status = "running" if state.status == "pending" else state.status
         append = Append(
             run_id=run_id,
             owner=self.host.owner,
             now=state.now,
-            status="running" if state.status == "pending" else state.status,
+            status=status,
+            same_status=status == self.row_status and outcome is None,
             last_seq=self.next_seq - 1,
             last_event_seq=self.next_event_seq - 1,
             ticks=ticks,
@@ -337,6 +366,7 @@ class LiveRun:
             new_run=self.new_run,
         )
         self.last_waiting = waiting
+        self.row_status = status
         return append, published
 
     def snapshot(self) -> tuple[int, str]:

@@ -27,6 +27,7 @@ from reflow.durable._info import (
 from reflow.durable._journal import Durability, Journal
 from reflow.durable._leases import Register, Unregister, host_identity, new_owner_token
 from reflow.durable._live import LiveRun
+from reflow.durable._loop_journal import LoopJournal
 from reflow.durable._manager import RunManager
 from reflow.durable._poller import heartbeat, poll_forever, scan
 from reflow.durable._queries import ListRuns, Lookup
@@ -113,7 +114,7 @@ class DurableRuntime(SingleRunReads, Runtime):
         self, path: str | os.PathLike[str], durability: Durability, busy_timeout: float
     ) -> Journal:
         """The journal this runtime writes; a runtime on another database overrides it."""
-        return Journal(path, durability=durability, busy_timeout=busy_timeout)
+        return LoopJournal(path, durability=durability, busy_timeout=busy_timeout)
 
     @property
     def path(self) -> str:
