@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS
 
+from reflow.dbos._dispatch import Dispatcher, install_trigger
 from reflow.durable._leases import host_identity, pid_alive
 
 APPLICATION_VERSION = "reflow-steps-1"
@@ -48,72 +49,25 @@ def queue_name(workflow: str, step: str) -> str:
 
 @DBOS.workflow(name="reflow_step")
 async def reflow_step(
-    workflow_name: str, step_name: str, key: str, event_body: str, traceparent: str | None = None
+    workflow_name: str,
+    step_name: str,
+    key: str,
+    event_body: str,
+    traceparent: str | None = None,
+    context: str | None = None,
 ) -> str:
-    """Run one attempt of a step (no ``Context``) here and return its result, encoded.
+    """Run one attempt of a step here and return its result, encoded.
 
     ``traceparent`` (optional, so executions queued without it still run) is the W3C trace
-    context of the attempt's span in the process driving the run.
+    context of the attempt's span in the process driving the run; ``context`` is given for a
+    step that takes a ``Context`` (see ``_capture``).
     """
     from reflow.dbos._remote import execute
 
     workflow = workflows.get(workflow_name)
     if workflow is None:
         raise LookupError(f"workflow {workflow_name!r} is not registered in process {os.getpid()}")
-    return await execute(workflow, step_name, key, event_body, traceparent)
-
-
-_FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
-_POLL_CHUNK = 500
-
-
-class Results:
-    """Waits for many step executions with one status query per poll, not one per execution.
-
-    A fan-out of thousands of queued steps would otherwise poll DBOS thousands of times per
-    interval from the driving process.
-    """
-
-    def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future[None]] = {}
-        self._poller: asyncio.Task[None] | None = None
-
-    async def wait(self, workflow_id: str) -> None:
-        loop = asyncio.get_running_loop()
-        future = self.waiting.get(workflow_id)
-        if future is None:
-            future = self.waiting[workflow_id] = loop.create_future()
-        if self._poller is None or self._poller.done():
-            self._poller = loop.create_task(self._poll())
-        try:
-            await asyncio.shield(future)
-        finally:
-            if self.waiting.get(workflow_id) is future and not future.done():
-                del self.waiting[workflow_id]  # the waiter went away (cancelled step)
-
-    async def _poll(self) -> None:
-        while self.waiting:
-            ids = list(self.waiting)
-            for start in range(0, len(ids), _POLL_CHUNK):
-                try:
-                    done = await DBOS.list_workflows_async(
-                        workflow_ids=ids[start : start + _POLL_CHUNK],
-                        status=_FINISHED,
-                        load_input=False,
-                        load_output=False,
-                    )
-                except Exception:
-                    logger.exception("reflow.dbos: polling step results failed")
-                    continue
-                for status in done:
-                    future = self.waiting.pop(status.workflow_id, None)
-                    if future is not None and not future.done():
-                        future.set_result(None)
-            await asyncio.sleep(QUEUE_POLL_SECONDS)
-
-    def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+    return await execute(workflow, step_name, key, event_body, traceparent, context)
 
 
 class Cluster:
@@ -137,7 +91,7 @@ class Cluster:
         self.executor_id = uuid.uuid4().hex
         self.users = 0
         self.queues: set[str] = set()
-        self.results = Results()
+        self.dispatcher = Dispatcher(dsn, schema)
         self._heart: asyncio.Task[None] | None = None
 
     def launch(self) -> None:
@@ -162,6 +116,7 @@ class Cluster:
                 " executor_id TEXT PRIMARY KEY, pid BIGINT NOT NULL, host TEXT NOT NULL,"
                 " heartbeat_at DOUBLE PRECISION NOT NULL)"
             )
+            install_trigger(conn, self.schema)
         self.beat()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -224,11 +179,12 @@ class Cluster:
 
     def start_heartbeat(self) -> None:
         if self._heart is None:
+            self.dispatcher.start()
             interval = max(0.05, min(1.0, self.lease_seconds / 5))
             self._heart = asyncio.get_running_loop().create_task(self.heartbeat_forever(interval))
 
     async def close(self) -> None:
-        self.results.close()
+        await self.dispatcher.close()
         if self._heart is not None:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)
@@ -289,6 +245,7 @@ async def enqueue_step(
     key: str,
     event_body: str,
     traceparent: str | None = None,
+    context: str | None = None,
 ) -> str:
     """Run one step attempt on the cluster and return its result (encoded).
 
@@ -299,10 +256,6 @@ async def enqueue_step(
     if cluster is None:
         raise RuntimeError("the DBOSRuntime driving this run was destroyed")
     queue = await cluster.register_queue(workflow, step, num_workers)
-    with SetWorkflowID(key):
-        handle = await DBOS.enqueue_workflow_async(
-            queue, reflow_step, workflow, step, key, event_body, traceparent
-        )
-    await cluster.results.wait(key)
-    result: str = await handle.get_result(polling_interval_sec=QUEUE_POLL_SECONDS)
+    arguments = (workflow, step, key, event_body, traceparent, context)
+    result: str = await cluster.dispatcher.run(queue, key, arguments)
     return result
