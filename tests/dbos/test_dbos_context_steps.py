@@ -70,12 +70,16 @@ async def test_context_steps_run_on_a_worker_with_the_runs_store_stream_and_send
     expected, local_events = await run_in_process(
         flows.ContextFlow(timeout=60), flows.Go(name="ada")
     )
-    assert result == expected == {
-        "text": "hello ada",
-        "note": "note for ada",
-        "visits": 2,
-        "idempotency_key": "finish:3",
-    }
+    assert (
+        result
+        == expected
+        == {
+            "text": "hello ada",
+            "note": "note for ada",
+            "visits": 2,
+            "idempotency_key": "finish:3",
+        }
+    )
     assert [e.msg for e in events] == [e.msg for e in local_events]
     assert [e.msg for e in events] == ["greeting ada", "note for ada", "finishing"]
     assert {e.pid for e in events} == {worker}  # every step ran on the worker

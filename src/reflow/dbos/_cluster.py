@@ -93,6 +93,7 @@ class Cluster:
         self.queues: set[str] = set()
         self.dispatcher = Dispatcher(dsn, schema)
         self._heart: asyncio.Task[None] | None = None
+        self._beat_conn: psycopg.Connection[Any] | None = None
 
     def launch(self) -> None:
         DBOS(
@@ -102,7 +103,7 @@ class Cluster:
                 "dbos_system_schema": f"{self.schema}_dbos",
                 "application_version": APPLICATION_VERSION,
                 "executor_id": self.executor_id,
-                "sys_db_pool_size": 10,
+                "sys_db_pool_size": 6,  # a cluster of many processes shares max_connections
                 "notification_listener_polling_interval_sec": 0.05,
                 "log_level": "WARNING",
             }
@@ -122,6 +123,14 @@ class Cluster:
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
 
+    def _beat_connection(self) -> psycopg.Connection[Any]:
+        """The heartbeat's own connection, kept: a beat must not need a free connection slot
+        (a server at ``max_connections`` would otherwise make this executor look dead)."""
+        conn = self._beat_conn
+        if conn is None or conn.closed or conn.broken:
+            conn = self._beat_conn = self._connect()
+        return conn
+
     async def register_queue(self, workflow: str, step: str, num_workers: int) -> str:
         """The step's queue, declared to DBOS once per process (its limits are cluster-wide)."""
         name = queue_name(workflow, step)
@@ -140,7 +149,8 @@ class Cluster:
     def beat(self) -> list[str]:
         """Heartbeat this executor; take the rows of dead ones and return their ids."""
         now, host = time.time(), host_identity()
-        with self._connect() as conn:
+        conn = self._beat_connection()
+        with conn.transaction():
             conn.execute(
                 f'INSERT INTO "{self.schema}".executors VALUES (%s, %s, %s, %s)'
                 " ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at",
@@ -192,6 +202,8 @@ class Cluster:
         await _in_thread(DBOS.destroy)
         # DBOS made its own pool the loop's default executor; it is shut down now.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+        if self._beat_conn is not None:
+            self._beat_conn.close()
         with contextlib.suppress(psycopg.Error), self._connect() as conn:
             conn.execute(
                 f'DELETE FROM "{self.schema}".executors WHERE executor_id = %s',
