@@ -57,8 +57,26 @@ def needs_live_run(fn: Any) -> bool:
     return False
 
 
-def _codec(workflow: Any) -> Any:
+def codec_of(workflow: Any) -> Any:
     return codec_for(workflow._run_config(""))
+
+
+def result_to_json(codec: Any, result: Event | list[Event] | None) -> Any:
+    """A step's result (an event, a list of events or None) as JSON data."""
+    if result is None:
+        return None
+    if isinstance(result, list):
+        return [codec.event_to_json(e) for e in result]
+    return codec.event_to_json(result)
+
+
+def result_from_json(codec: Any, data: Any) -> Event | list[Event] | None:
+    if data is None:
+        return None
+    if isinstance(data, list):
+        return [codec.event_from_json(item) for item in data]
+    event: Event = codec.event_from_json(data)
+    return event
 
 
 def _fields(state: Any) -> dict[str, Any]:
@@ -92,7 +110,7 @@ async def apply_outcome(workflow: Any, call: StepCall, body: str) -> Event | lis
     data = loads(body)
     if data.get("local"):
         raise StayLocal(call.step_name)
-    codec = _codec(workflow)
+    codec = codec_of(workflow)
     if data.get("store") is not None:
         await _merge_store(workflow, call, data)
     run = call.run
@@ -102,7 +120,7 @@ async def apply_outcome(workflow: Any, call: StepCall, body: str) -> Event | lis
             run.send_event(event, effect[2], delay=effect[3], recovery_counts=call.recovery_counts)
         else:
             run.publish(event)
-    return _decode_result(codec, data.get("result"))
+    return result_from_json(codec, data.get("result"))
 
 
 async def _merge_store(workflow: Any, call: StepCall, data: Mapping[str, Any]) -> None:
@@ -115,15 +133,6 @@ async def _merge_store(workflow: Any, call: StepCall, data: Mapping[str, Any]) -
         return
     for key in data.get("changed", ()):
         await store.set(key, await changed.get(key))
-
-
-def _decode_result(codec: Any, data: Any) -> Event | list[Event] | None:
-    if data is None:
-        return None
-    if isinstance(data, list):
-        return [codec.event_from_json(item) for item in data]
-    event: Event = codec.event_from_json(data)
-    return event
 
 
 # -- in the process executing the step ---------------------------------------------------------
@@ -176,22 +185,16 @@ class CapturedRun:
 
     def outcome(self, workflow: Any, result: Event | list[Event] | None) -> str:
         """The execution's result and captured effects, encoded for the driving process."""
-        codec = _codec(workflow)
+        codec = codec_of(workflow)
         after = _fields(self.store.get_sync(""))
         changed = [k for k, v in after.items() if k not in self.before or self.before[k] != v]
         removed = [k for k in self.before if k not in after]
         store = None
         if changed or removed:
             store = encode_store(self.store, self.store.serializer)
-        if result is None:
-            encoded: Any = None
-        elif isinstance(result, list):
-            encoded = [codec.event_to_json(e) for e in result]
-        else:
-            encoded = codec.event_to_json(result)
         return dumps(
             {
-                "result": encoded,
+                "result": result_to_json(codec, result),
                 "effects": [
                     [kind, codec.event_to_json(event), step, delay]
                     for kind, event, step, delay in self.effects

@@ -157,16 +157,16 @@ class PgJournal(Journal):
     def _begin(self, conn: Any, statement: str = "BEGIN IMMEDIATE") -> None:
         if conn.broken:
             conn.connect()
+        script = "BEGIN"
+        if statement == "BEGIN IMMEDIATE":
+            script = _locks.begin(self.schema, *self._locks)
         try:
-            conn.execute("BEGIN")
+            conn.script(script)
         except sqlite3.OperationalError:
             # PostgreSQL dropped the idle connection (a restart, pg_terminate_backend): nothing
             # of this transaction ran yet, so connecting again and beginning is safe.
             conn.connect()
-            conn.execute("BEGIN")
-        if statement == "BEGIN IMMEDIATE":
-            exclusive, runs = self._locks
-            _locks.take(conn, self.schema, exclusive, runs)
+            conn.script(script)
 
     def _run(self, ops: list[Any]) -> None:
         self._locks = _locks.plan(self.schema, (op.fn for op in ops if op.write))

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from psycopg import sql
+
 from reflow.durable._leases import Register
 
 # Operations that write no run row and no row another transaction may write.
@@ -51,14 +53,19 @@ def plan(schema: str, operations: Iterable[Any]) -> tuple[bool, list[str]]:
     return exclusive, [] if exclusive else sorted(runs)
 
 
-def take(conn: Any, schema: str, exclusive: bool, runs: list[str]) -> None:
-    """Take the locks of ``plan`` on ``conn``, in a transaction (released at its end)."""
+def begin(schema: str, exclusive: bool, runs: list[str]) -> str:
+    """``BEGIN`` and the statements taking the locks of ``plan``, as one script: one round
+    trip to the server per transaction, as a bare ``BEGIN`` costs (locks end with it)."""
     mode = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    conn.execute(f"SELECT {mode}(hashtext(?))", (schema_key(schema),))
+    script = f"BEGIN; SELECT {mode}(hashtext({_literal(schema_key(schema))}))"
     if runs:
         # unnest yields the (sorted) keys in order, and the locks are taken in that order.
-        conn.execute(
-            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))"
-            " FROM unnest(?::text[]) AS k",
-            (runs,),
+        script += (
+            "; SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))"
+            f" FROM unnest({_literal(runs)}::text[]) AS k"
         )
+    return script
+
+
+def _literal(value: Any) -> str:
+    return sql.Literal(value).as_string(None)

@@ -21,11 +21,14 @@ from reflow.dbos._capture import (
     CapturedRun,
     StayLocal,
     apply_outcome,
+    codec_of,
     dispatch_context,
     needs_live_run,
+    result_from_json,
+    result_to_json,
     stayed_local,
 )
-from reflow.durable._encoding import codec_for, dumps, loads
+from reflow.durable._encoding import dumps, loads
 from reflow.engine import RetryState
 from reflow.events import Event
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
@@ -62,28 +65,12 @@ class _Detached:
         return False
 
 
-def _codec(workflow: Any) -> Any:
-    return codec_for(workflow._run_config(""))
-
-
 def encode_event(workflow: Any, event: Event | list[Event] | None) -> str:
-    codec = _codec(workflow)
-    if event is None:
-        return dumps(None)
-    if isinstance(event, list):
-        return dumps([codec.event_to_json(e) for e in event])
-    return dumps(codec.event_to_json(event))
+    return dumps(result_to_json(codec_of(workflow), event))
 
 
 def decode_event(workflow: Any, body: str) -> Event | list[Event] | None:
-    codec = _codec(workflow)
-    data = loads(body)
-    if data is None:
-        return None
-    if isinstance(data, list):
-        return [codec.event_from_json(item) for item in data]
-    event: Event = codec.event_from_json(data)
-    return event
+    return result_from_json(codec_of(workflow), loads(body))
 
 
 def _tracing() -> Any:
