@@ -32,7 +32,8 @@ def worker(request: pytest.FixtureRequest, dsn: str, schema: str) -> Iterator[in
     name = request.param
     argv = [sys.executable, "-m", "reflow.cli", "worker", f"{FLOWS}:{name}", "--db", dsn]
     process = subprocess.Popen(
-        [*argv, "--schema", schema, "--lease-seconds", "2"],
+        # --concurrency above the steps' num_workers (1): the queue takes the lower of the two.
+        [*argv, "--schema", schema, "--lease-seconds", "2", "--concurrency", "4"],
         env=worker_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -138,7 +138,11 @@ class Cluster:
             await DBOS.register_queue_async(
                 name,
                 global_concurrency=num_workers,
-                worker_concurrency=self.concurrency,
+                # DBOS refuses a per-process limit above the global one (a step with
+                # ``num_workers=1`` on a worker started with ``--concurrency 8``).
+                worker_concurrency=None
+                if self.concurrency is None
+                else min(self.concurrency, num_workers),
                 polling_interval_sec=QUEUE_POLL_SECONDS,
             )
             self.queues.add(name)
