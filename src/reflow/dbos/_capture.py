@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reflow.context.state_store import DictState
-from reflow.durable._encoding import codec_for, decode_store, dumps, encode_store, loads
+from reflow.durable._encoding import (
+    codec_for,
+    decode_store,
+    dumps,
+    encode_store,
+    loads,
+    store_serializer,
+)
 from reflow.engine import RetryState
 from reflow.events import Event
 from reflow.runtime.types.step_call import StepCall
@@ -92,11 +99,11 @@ def dispatch_context(workflow: Any, call: StepCall) -> str:
     """What the executing process needs to give the step its ``Context``, encoded."""
     store = call.run.get_state_store()
     store = getattr(store, "_store", store)  # the run's store, not its touch-tracking view
-    serializer = getattr(store, "serializer", None)
     retry = call.retry
     return dumps(
         {
-            "store": None if serializer is None else encode_store(store, serializer),
+            # Encoded as the journal encodes it: ``decode_store`` reads it back the same way.
+            "store": encode_store(store, store_serializer(workflow)),
             "retry": [retry.retry_number, retry.first_attempt_at, retry.last_failed_at],
         }
     )
