@@ -89,3 +89,9 @@ class Chain(Workflow):
         if ev.left <= 1:
             return StopEvent(result=hops)
         return Link(left=ev.left - 1, ended=time.time(), hops=hops)
+
+
+# What the worker processes load (``FILE:NAME``): instances without the default 45 s timeout, so
+# a worker that takes a run over (its driver starved past its lease) does not arm one.
+fan_out_waits = FanOutWaits(timeout=None)
+chain = Chain(timeout=None)

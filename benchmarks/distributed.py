@@ -99,7 +99,8 @@ async def on_workers(
     schema = f"bench_fan_{secrets.token_hex(3)}"
     # The same module name in every process: a workflow is known by its qualified name.
     argv = [sys.executable, "-m", "reflow.cli", "worker"]
-    argv += [f"benchmarks._distributed_flows:{flow.__name__}", "--db", dsn, "--schema", schema]
+    instance = {FanOutWaits: "fan_out_waits", Chain: "chain"}[flow]
+    argv += [f"benchmarks._distributed_flows:{instance}", "--db", dsn, "--schema", schema]
     argv += ["--concurrency", str(WORKER_CONCURRENCY)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     runtime = DBOSRuntime(dsn, schema=schema, concurrency=None)

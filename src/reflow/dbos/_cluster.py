@@ -233,7 +233,14 @@ async def join(
     global _cluster
     if _cluster is None:
         cluster = Cluster(dsn, schema, lease_seconds, concurrency, listen)
-        await _in_thread(cluster.launch)
+        try:
+            await _in_thread(cluster.launch)
+        except BaseException:
+            # DBOS may be launched already (the failure came after): a half-launched instance
+            # would refuse the next launch of this process.
+            await _in_thread(DBOS.destroy)
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+            raise
         _cluster = cluster
     elif (_cluster.dsn, _cluster.schema) != (dsn, schema):
         raise RuntimeError(
