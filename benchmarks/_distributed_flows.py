@@ -53,7 +53,9 @@ class FanOutWaits(Workflow):
             ctx.send_event(Wait(i=i, sent=time.time()))
         return None
 
-    @step(num_workers=64)
+    # A cluster-wide limit above what the workers run at once: each worker's ``--concurrency``
+    # (its capacity) is what bounds the fan-out, so adding workers adds capacity.
+    @step(num_workers=512)
     async def wait(self, ev: Wait) -> Waited:
         hop_ms = (time.time() - ev.sent) * 1000
         await asyncio.sleep(0.02)
@@ -65,3 +67,31 @@ class FanOutWaits(Workflow):
         if done is None:
             return None
         return StopEvent(result=[w.hop_ms for w in done])
+
+
+class Link(Event):
+    left: int
+    ended: float
+    hops: list[float] = []
+
+
+class Chain(Workflow):
+    """``n`` steps one after the other, each on whichever process dequeues it: every hop from
+    one step's end to the next one's start goes through the driver and a DBOS queue."""
+
+    @step
+    async def begin(self, ev: Spread) -> Link:
+        return Link(left=ev.n, ended=time.time())
+
+    @step
+    async def link(self, ev: Link) -> Link | StopEvent:
+        hops = [*ev.hops, (time.time() - ev.ended) * 1000]
+        if ev.left <= 1:
+            return StopEvent(result=hops)
+        return Link(left=ev.left - 1, ended=time.time(), hops=hops)
+
+
+# What the worker processes load (``FILE:NAME``): instances without the default 45 s timeout, so
+# a worker that takes a run over (its driver starved past its lease) does not arm one.
+fan_out_waits = FanOutWaits(timeout=None)
+chain = Chain(timeout=None)

@@ -10,7 +10,9 @@ Every figure is measured in this run, on this machine, side by side:
   ``sqlite_runs``: the same workflow on the SQLite ``DurableRuntime``;
 - ``remote_runs``: the same 3-step runs with the steps sent through DBOS queues (one process);
 - ``fanout_W``: a fan-out of N steps that each wait 20 ms, spread over W ``reflow worker``
-  processes (1, 2, 4) plus the driver, in steps/s; and the p50 step-to-step hop across processes.
+  processes (1, 2, 4) of 8 steps at once each (the driver runs none), in steps/s;
+- the p50 step-to-step hop across processes: a chain of steps, each on a worker, timed from one
+  step's end to the next one's start.
 
 Each run works in a fresh schema, dropped afterwards.
 """
@@ -31,11 +33,13 @@ from typing import Any
 
 import psycopg
 
-from benchmarks._distributed_flows import FanOutWaits, Spread, ThreeSteps
+from benchmarks._distributed_flows import Chain, FanOutWaits, Spread, ThreeSteps
 from reflow.dbos import DBOSRuntime
 from reflow.durable import DurableRuntime
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+# Steps each worker process runs at once: its capacity, so that 2 workers have twice 1's.
+WORKER_CONCURRENCY = 8
 
 
 def drop(dsn: str, schema: str) -> None:
@@ -87,22 +91,23 @@ async def sqlite_runs(count: int) -> float:
         return await three_step_runs(DurableRuntime(str(Path(where) / "runs.db")), count)
 
 
-async def fanout(dsn: str, workers: int, steps: int) -> tuple[float, float]:
-    """Steps/s of one fan-out over ``workers`` worker processes, and the p50 hop in ms."""
+async def on_workers(
+    dsn: str, workers: int, flow: type[Any], steps: int
+) -> tuple[float, list[float]]:
+    """Seconds a run of ``flow`` with ``Spread(n=steps)`` takes on ``workers`` worker
+    processes of ``WORKER_CONCURRENCY`` steps each, and its result (the hops, in ms)."""
     schema = f"bench_fan_{secrets.token_hex(3)}"
     # The same module name in every process: a workflow is known by its qualified name.
-    argv = [
-        sys.executable,
-        "-m",
-        "reflow.cli",
-        "worker",
-        "benchmarks._distributed_flows:FanOutWaits",
-    ]
-    argv += ["--db", dsn, "--schema", schema]
+    argv = [sys.executable, "-m", "reflow.cli", "worker"]
+    instance = {FanOutWaits: "fan_out_waits", Chain: "chain"}[flow]
+    argv += [f"benchmarks._distributed_flows:{instance}", "--db", dsn, "--schema", schema]
+    argv += ["--concurrency", str(WORKER_CONCURRENCY)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     runtime = DBOSRuntime(dsn, schema=schema, concurrency=None)
-    workflow = FanOutWaits(runtime=runtime, timeout=None)
-    await runtime.launch()  # creates the schema and queues before the workers start
+    # Launched before the workflow is built: the driver serves none of its queues, so every
+    # step that may run anywhere runs on the workers (DBOS fixes a process's queues at launch).
+    await runtime.launch()
+    workflow = flow(runtime=runtime, timeout=None)
     procs = [
         subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(workers)
@@ -110,11 +115,12 @@ async def fanout(dsn: str, workers: int, steps: int) -> tuple[float, float]:
     try:
         for proc in procs:
             assert proc.stderr is not None
-            proc.stderr.readline()  # "worker ready"
+            line = proc.stderr.readline().decode()
+            if not line.startswith("worker ready"):
+                raise RuntimeError(f"a worker did not start: {line}{proc.stderr.read().decode()}")
         started = time.perf_counter()
         hops = await workflow.run(run_id="fan", start_event=Spread(n=steps))
-        elapsed = time.perf_counter() - started
-        return steps / elapsed, statistics.median(hops)
+        return time.perf_counter() - started, hops
     finally:
         for proc in procs:
             proc.terminate()
@@ -124,9 +130,30 @@ async def fanout(dsn: str, workers: int, steps: int) -> tuple[float, float]:
         drop(dsn, schema)
 
 
+async def fanout(dsn: str, workers: int, steps: int) -> float:
+    """Steps/s of one fan-out of ``steps`` 20 ms steps over ``workers`` worker processes."""
+    elapsed, _ = await on_workers(dsn, workers, FanOutWaits, steps)
+    return steps / elapsed
+
+
+async def chain_hop(dsn: str, steps: int) -> float:
+    """The p50, in ms, of a hop from one step's end to the next one's start (2 workers)."""
+    _, hops = await on_workers(dsn, 2, Chain, steps)
+    return statistics.median(hops)
+
+
+class Table(list[tuple[str, float, str]]):
+    """Rows printed as they are measured: a slow or failing case does not hide the others."""
+
+    def append(self, row: tuple[str, float, str]) -> None:
+        super().append(row)
+        print(f"{row[0]:<58}  {row[1]:>9.1f}  {row[2]}", flush=True)
+
+
 async def main(dsn: str, quick: bool) -> None:
     runs, commits, fan = (60, 300, 200) if quick else (300, 2000, 2000)
-    rows: list[tuple[str, float, str]] = []
+    rows = Table()
+    print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}")
     raw = floor(dsn, commits)
     rows.append(("raw PostgreSQL commits/s (floor)", raw, ""))
     local = await pg_runs(dsn, runs, distribute=False)
@@ -141,18 +168,18 @@ async def main(dsn: str, quick: bool) -> None:
     )
     base = None
     for workers in (1, 2, 4):
-        rate, hop = await fanout(dsn, workers, fan)
+        rate = await fanout(dsn, workers, fan)
         base = base or rate
         rows.append(
             (
-                f"fan-out {fan} x 20 ms, {workers} worker(s), steps/s",
+                f"fan-out {fan} x 20 ms, {workers} worker(s) x {WORKER_CONCURRENCY}, steps/s",
                 rate,
-                f"x{rate / base:.2f}, p50 hop {hop:.0f} ms",
+                f"x{rate / base:.2f}",
             )
         )
-    width = max(len(name) for name, _, _ in rows)
-    for name, value, note in rows:
-        print(f"{name:<{width}}  {value:>9.1f}  {note}")
+    hop = await chain_hop(dsn, 20 if quick else 100)
+    rows.append(("step-to-step hop across processes, p50 ms", hop, "a chain of steps, 2 workers"))
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

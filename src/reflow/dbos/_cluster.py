@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS
 
+from reflow.dbos._dispatch import Dispatcher, install_trigger
 from reflow.durable._leases import host_identity, pid_alive
 
 APPLICATION_VERSION = "reflow-steps-1"
@@ -48,72 +49,25 @@ def queue_name(workflow: str, step: str) -> str:
 
 @DBOS.workflow(name="reflow_step")
 async def reflow_step(
-    workflow_name: str, step_name: str, key: str, event_body: str, traceparent: str | None = None
+    workflow_name: str,
+    step_name: str,
+    key: str,
+    event_body: str,
+    traceparent: str | None = None,
+    context: str | None = None,
 ) -> str:
-    """Run one attempt of a step (no ``Context``) here and return its result, encoded.
+    """Run one attempt of a step here and return its result, encoded.
 
     ``traceparent`` (optional, so executions queued without it still run) is the W3C trace
-    context of the attempt's span in the process driving the run.
+    context of the attempt's span in the process driving the run; ``context`` is given for a
+    step that takes a ``Context`` (see ``_capture``).
     """
     from reflow.dbos._remote import execute
 
     workflow = workflows.get(workflow_name)
     if workflow is None:
         raise LookupError(f"workflow {workflow_name!r} is not registered in process {os.getpid()}")
-    return await execute(workflow, step_name, key, event_body, traceparent)
-
-
-_FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
-_POLL_CHUNK = 500
-
-
-class Results:
-    """Waits for many step executions with one status query per poll, not one per execution.
-
-    A fan-out of thousands of queued steps would otherwise poll DBOS thousands of times per
-    interval from the driving process.
-    """
-
-    def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future[None]] = {}
-        self._poller: asyncio.Task[None] | None = None
-
-    async def wait(self, workflow_id: str) -> None:
-        loop = asyncio.get_running_loop()
-        future = self.waiting.get(workflow_id)
-        if future is None:
-            future = self.waiting[workflow_id] = loop.create_future()
-        if self._poller is None or self._poller.done():
-            self._poller = loop.create_task(self._poll())
-        try:
-            await asyncio.shield(future)
-        finally:
-            if self.waiting.get(workflow_id) is future and not future.done():
-                del self.waiting[workflow_id]  # the waiter went away (cancelled step)
-
-    async def _poll(self) -> None:
-        while self.waiting:
-            ids = list(self.waiting)
-            for start in range(0, len(ids), _POLL_CHUNK):
-                try:
-                    done = await DBOS.list_workflows_async(
-                        workflow_ids=ids[start : start + _POLL_CHUNK],
-                        status=_FINISHED,
-                        load_input=False,
-                        load_output=False,
-                    )
-                except Exception:
-                    logger.exception("reflow.dbos: polling step results failed")
-                    continue
-                for status in done:
-                    future = self.waiting.pop(status.workflow_id, None)
-                    if future is not None and not future.done():
-                        future.set_result(None)
-            await asyncio.sleep(QUEUE_POLL_SECONDS)
-
-    def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+    return await execute(workflow, step_name, key, event_body, traceparent, context)
 
 
 class Cluster:
@@ -137,8 +91,9 @@ class Cluster:
         self.executor_id = uuid.uuid4().hex
         self.users = 0
         self.queues: set[str] = set()
-        self.results = Results()
+        self.dispatcher = Dispatcher(dsn, schema)
         self._heart: asyncio.Task[None] | None = None
+        self._beat_conn: psycopg.Connection[Any] | None = None
 
     def launch(self) -> None:
         DBOS(
@@ -148,7 +103,7 @@ class Cluster:
                 "dbos_system_schema": f"{self.schema}_dbos",
                 "application_version": APPLICATION_VERSION,
                 "executor_id": self.executor_id,
-                "sys_db_pool_size": 10,
+                "sys_db_pool_size": 6,  # a cluster of many processes shares max_connections
                 "notification_listener_polling_interval_sec": 0.05,
                 "log_level": "WARNING",
             }
@@ -162,10 +117,19 @@ class Cluster:
                 " executor_id TEXT PRIMARY KEY, pid BIGINT NOT NULL, host TEXT NOT NULL,"
                 " heartbeat_at DOUBLE PRECISION NOT NULL)"
             )
+            install_trigger(conn, self.schema)
         self.beat()
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+
+    def _beat_connection(self) -> psycopg.Connection[Any]:
+        """The heartbeat's own connection, kept: a beat must not need a free connection slot
+        (a server at ``max_connections`` would otherwise make this executor look dead)."""
+        conn = self._beat_conn
+        if conn is None or conn.closed or conn.broken:
+            conn = self._beat_conn = self._connect()
+        return conn
 
     async def register_queue(self, workflow: str, step: str, num_workers: int) -> str:
         """The step's queue, declared to DBOS once per process (its limits are cluster-wide)."""
@@ -174,7 +138,11 @@ class Cluster:
             await DBOS.register_queue_async(
                 name,
                 global_concurrency=num_workers,
-                worker_concurrency=self.concurrency,
+                # DBOS refuses a per-process limit above the global one (a step with
+                # ``num_workers=1`` on a worker started with ``--concurrency 8``).
+                worker_concurrency=None
+                if self.concurrency is None
+                else min(self.concurrency, num_workers),
                 polling_interval_sec=QUEUE_POLL_SECONDS,
             )
             self.queues.add(name)
@@ -185,7 +153,8 @@ class Cluster:
     def beat(self) -> list[str]:
         """Heartbeat this executor; take the rows of dead ones and return their ids."""
         now, host = time.time(), host_identity()
-        with self._connect() as conn:
+        conn = self._beat_connection()
+        with conn.transaction():
             conn.execute(
                 f'INSERT INTO "{self.schema}".executors VALUES (%s, %s, %s, %s)'
                 " ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at",
@@ -224,11 +193,12 @@ class Cluster:
 
     def start_heartbeat(self) -> None:
         if self._heart is None:
+            self.dispatcher.start()
             interval = max(0.05, min(1.0, self.lease_seconds / 5))
             self._heart = asyncio.get_running_loop().create_task(self.heartbeat_forever(interval))
 
     async def close(self) -> None:
-        self.results.close()
+        await self.dispatcher.close()
         if self._heart is not None:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)
@@ -236,6 +206,8 @@ class Cluster:
         await _in_thread(DBOS.destroy)
         # DBOS made its own pool the loop's default executor; it is shut down now.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+        if self._beat_conn is not None:
+            self._beat_conn.close()
         with contextlib.suppress(psycopg.Error), self._connect() as conn:
             conn.execute(
                 f'DELETE FROM "{self.schema}".executors WHERE executor_id = %s',
@@ -261,7 +233,14 @@ async def join(
     global _cluster
     if _cluster is None:
         cluster = Cluster(dsn, schema, lease_seconds, concurrency, listen)
-        await _in_thread(cluster.launch)
+        try:
+            await _in_thread(cluster.launch)
+        except BaseException:
+            # DBOS may be launched already (the failure came after): a half-launched instance
+            # would refuse the next launch of this process.
+            await _in_thread(DBOS.destroy)
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+            raise
         _cluster = cluster
     elif (_cluster.dsn, _cluster.schema) != (dsn, schema):
         raise RuntimeError(
@@ -289,6 +268,7 @@ async def enqueue_step(
     key: str,
     event_body: str,
     traceparent: str | None = None,
+    context: str | None = None,
 ) -> str:
     """Run one step attempt on the cluster and return its result (encoded).
 
@@ -299,10 +279,6 @@ async def enqueue_step(
     if cluster is None:
         raise RuntimeError("the DBOSRuntime driving this run was destroyed")
     queue = await cluster.register_queue(workflow, step, num_workers)
-    with SetWorkflowID(key):
-        handle = await DBOS.enqueue_workflow_async(
-            queue, reflow_step, workflow, step, key, event_body, traceparent
-        )
-    await cluster.results.wait(key)
-    result: str = await handle.get_result(polling_interval_sec=QUEUE_POLL_SECONDS)
+    arguments = (workflow, step, key, event_body, traceparent, context)
+    result: str = await cluster.dispatcher.run(queue, key, arguments)
     return result

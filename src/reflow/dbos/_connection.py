@@ -133,6 +133,15 @@ class PgConnection:
             lastrowid = int(fetched[-1][0])
         return PgCursor(fetched, count, lastrowid)
 
+    def script(self, sql: str) -> None:
+        """Run statements given as literal PostgreSQL text, in one round trip (no parameters,
+        no translation)."""
+        assert self._conn is not None
+        try:
+            self._conn.execute(sql.encode())
+        except psycopg.Error as exc:
+            raise sqlite3.OperationalError(f"PostgreSQL: {exc}") from exc
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
         return self._run(sql, [params])
 

@@ -1,10 +1,11 @@
 """``PgJournal``: the durable journal in a PostgreSQL schema, shared by every process of a cluster.
 
 The journal's tables are those of the SQLite journal (``reflow.durable._schema``, its three
-migrations in one), with PostgreSQL types.  Writing transactions take one advisory lock per
-journal schema, which gives every operation the serial view it has on SQLite (where
-``BEGIN IMMEDIATE`` takes the file's write lock): a lease check and the write it guards can
-never interleave with another process's.  Reads take no lock.
+migrations in one), with PostgreSQL types.  Writing transactions take the advisory locks of
+the runs they write (``_locks``), which gives every operation on a run the serial view it has
+on SQLite (where ``BEGIN IMMEDIATE`` takes the file's write lock): a lease check and the write
+it guards can never interleave with another process's write to that run, while writes to
+different runs proceed in parallel.  Reads take no lock.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import sqlite3
 from typing import Any
 
+from reflow.dbos import _locks
 from reflow.dbos._connection import PgConnection
 from reflow.durable._errors import JournalError
 from reflow.durable._journal import Journal
@@ -116,6 +118,8 @@ class PgJournal(Journal):
         self.dsn = dsn
         self.schema = check_schema(schema)
         self.channel = f"reflow_{schema}"[:63]
+        # The locks of the transaction being run (set by ``_run``, taken by ``_begin``).
+        self._locks: tuple[bool, list[str]] = (True, [])
         super().__init__(f"{shown(dsn)} (schema {schema})", max_wait=max_wait)
 
     @staticmethod
@@ -153,15 +157,20 @@ class PgJournal(Journal):
     def _begin(self, conn: Any, statement: str = "BEGIN IMMEDIATE") -> None:
         if conn.broken:
             conn.connect()
+        script = "BEGIN"
+        if statement == "BEGIN IMMEDIATE":
+            script = _locks.begin(self.schema, *self._locks)
         try:
-            conn.execute("BEGIN")
+            conn.script(script)
         except sqlite3.OperationalError:
             # PostgreSQL dropped the idle connection (a restart, pg_terminate_backend): nothing
             # of this transaction ran yet, so connecting again and beginning is safe.
             conn.connect()
-            conn.execute("BEGIN")
-        if statement == "BEGIN IMMEDIATE":
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"reflow:{self.schema}",))
+            conn.script(script)
+
+    def _run(self, ops: list[Any]) -> None:
+        self._locks = _locks.plan(self.schema, (op.fn for op in ops if op.write))
+        super()._run(ops)
 
     def _commit(self, conn: Any) -> None:
         # Delivered by PostgreSQL when (and only if) the transaction commits.

@@ -1,9 +1,12 @@
 """Steps that run on any process of the cluster: which qualify, and how one attempt runs there.
 
-A step qualifies when it needs nothing from its run but its input event: no ``Context`` (the
-run's store, its stream, ``send_event`` and ``wait_for_event`` live with the process driving
-the run), not a collecting step.  Its attempts go through the step's DBOS queue; every other
-step runs in the process driving the run, as on ``DurableRuntime``.
+A step qualifies unless it needs the live run: a collecting step, a step with resources (they
+live in the process that built them), a step whose code calls ``collect_events`` or
+``wait_for_event`` (``_capture.needs_live_run``), or a step named in ``local_steps``.  A step
+without a ``Context`` gets only its event; a ``Context`` step also gets the run's store as it
+was at dispatch, and its store writes, sends and stream writes come back with its result
+(``_capture``).  Its attempts go through the step's DBOS queue; every other step runs in the
+process driving the run, as on ``DurableRuntime``.
 """
 
 from __future__ import annotations
@@ -14,19 +17,32 @@ from contextlib import nullcontext
 from typing import Any
 
 from reflow.dbos import _cluster
-from reflow.durable._encoding import codec_for, dumps, loads
+from reflow.dbos._capture import (
+    CapturedRun,
+    StayLocal,
+    apply_outcome,
+    codec_of,
+    dispatch_context,
+    needs_live_run,
+    result_from_json,
+    result_to_json,
+    stayed_local,
+)
+from reflow.durable._encoding import dumps, loads
 from reflow.engine import RetryState
 from reflow.events import Event
 from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
 
 
-def runs_anywhere(config: Any) -> bool:
-    return (
-        config.context_parameter is None
-        and config.collection_param is None
-        and not config.collect_params
-        and not config.resources
-    )
+def runs_anywhere(workflow: Any, step_name: str, local_steps: frozenset[str] = frozenset()) -> bool:
+    config = workflow._configs[step_name]
+    if step_name in local_steps or f"{workflow.workflow_name}.{step_name}" in local_steps:
+        return False
+    if config.collection_param is not None or config.collect_params or config.resources:
+        return False
+    if config.context_parameter is None:
+        return True
+    return not needs_live_run(workflow._functions.get(step_name))
 
 
 class _Detached:
@@ -49,28 +65,12 @@ class _Detached:
         return False
 
 
-def _codec(workflow: Any) -> Any:
-    return codec_for(workflow._run_config(""))
-
-
 def encode_event(workflow: Any, event: Event | list[Event] | None) -> str:
-    codec = _codec(workflow)
-    if event is None:
-        return dumps(None)
-    if isinstance(event, list):
-        return dumps([codec.event_to_json(e) for e in event])
-    return dumps(codec.event_to_json(event))
+    return dumps(result_to_json(codec_of(workflow), event))
 
 
 def decode_event(workflow: Any, body: str) -> Event | list[Event] | None:
-    codec = _codec(workflow)
-    data = loads(body)
-    if data is None:
-        return None
-    if isinstance(data, list):
-        return [codec.event_from_json(item) for item in data]
-    event: Event = codec.event_from_json(data)
-    return event
+    return result_from_json(codec_of(workflow), loads(body))
 
 
 def _tracing() -> Any:
@@ -83,24 +83,31 @@ def _tracing() -> Any:
 
 
 async def execute(
-    workflow: Any, step_name: str, key: str, event_body: str, traceparent: str | None = None
+    workflow: Any,
+    step_name: str,
+    key: str,
+    event_body: str,
+    traceparent: str | None = None,
+    context: str | None = None,
 ) -> str:
     """Run the step here on the decoded event; its result, encoded for the journal.
 
     ``traceparent`` names the attempt's span in the driving process: the execution's span
-    here is its child (when this process is instrumented).
+    here is its child (when this process is instrumented).  ``context`` (a ``Context`` step)
+    is what ``_capture.dispatch_context`` sent: the result then carries the step's effects.
     """
     prefix, _, attempt = key.rpartition(":")  # the key is RUN_ID:STEP:ATTEMPT
     run_id = prefix[: -len(step_name) - 1]
     event = decode_event(workflow, event_body)
     assert isinstance(event, Event)
+    captured = None if context is None else CapturedRun(run_id, workflow, context)
     call = StepCall(
-        run=_Detached(run_id),
+        run=_Detached(run_id) if captured is None else captured,
         step_name=step_name,
         worker_id=0,
         attempt_id=int(attempt),
         event=event,
-        retry=RetryState(),
+        retry=RetryState() if captured is None else captured.retry,
     )
     tracing = _tracing()
     span: Any = nullcontext()
@@ -116,38 +123,64 @@ async def execute(
             executor_id=None if cluster is None else cluster.executor_id,
         )
     with span:
-        result = await workflow._step_workers()[step_name](call)
+        try:
+            result = await workflow._step_workers()[step_name](call)
+        except StayLocal:
+            return stayed_local()
+    if captured is not None:
+        return captured.outcome(workflow, result)
     return encode_event(workflow, result)
 
 
 def distribute(
-    workflow: Any, steps: Mapping[str, StepWorkerFunction]
+    workflow: Any,
+    steps: Mapping[str, StepWorkerFunction],
+    local_steps: frozenset[str] = frozenset(),
 ) -> dict[str, StepWorkerFunction]:
     """``steps`` with each step that runs anywhere sent through its queue instead."""
     name = workflow.workflow_name
     routed: dict[str, StepWorkerFunction] = dict(steps)
-    for step_name, num_workers in remote_steps(workflow):
+    # Context steps whose execution elsewhere needed the live run (``StayLocal``): this
+    # process runs them itself from then on.
+    stay: set[str] = set()
+    for step_name, num_workers in remote_steps(workflow, local_steps):
+        local = steps[step_name]
+        with_context = workflow._configs[step_name].context_parameter is not None
 
         async def through_queue(
-            call: StepCall, step_name: str = step_name, num_workers: int = num_workers
+            call: StepCall,
+            step_name: str = step_name,
+            num_workers: int = num_workers,
+            local: StepWorkerFunction = local,
+            with_context: bool = with_context,
         ) -> Any:
+            if step_name in stay:
+                return await local(call)
             body = encode_event(workflow, call.event)
-            key = call.idempotency_key
+            context = dispatch_context(workflow, call) if with_context else None
             tracing = _tracing()
             traceparent = None if tracing is None else tracing.outgoing_traceparent()
             result = await _cluster.enqueue_step(
-                name, step_name, num_workers, key, body, traceparent
+                name, step_name, num_workers, call.idempotency_key, body, traceparent, context
             )
-            return decode_event(workflow, result)
+            if context is None:
+                return decode_event(workflow, result)
+            try:
+                return await apply_outcome(workflow, call, result)
+            except StayLocal:
+                stay.add(step_name)
+                return await local(call)
 
         routed[step_name] = through_queue
     return routed
 
 
-def remote_steps(workflow: Any) -> Sequence[tuple[str, int]]:
+def remote_steps(
+    workflow: Any, local_steps: frozenset[str] = frozenset()
+) -> Sequence[tuple[str, int]]:
     """(step name, num_workers) of the workflow's steps that may run on any process."""
     found = []
     for step_name, config in workflow._configs.items():
-        if runs_anywhere(config):
+        if runs_anywhere(workflow, step_name, local_steps):
             found.append((step_name, int(config.num_workers or 1)))
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterable
 
 import psycopg
 
@@ -30,10 +31,14 @@ class DBOSRuntime(DurableRuntime):
     same host, after ``lease_seconds`` elsewhere), delivers events sent from any process, and
     fires timers of released runs.  See docs/distributed.md.
 
-    With ``distribute_steps`` (the default), the steps that need nothing from their run but
-    their event (no ``Context``) run on any process of the cluster, through DBOS queues: one
-    queue per step, whose global concurrency is the step's ``num_workers`` (a limit across the
-    cluster) and whose per-process concurrency is ``concurrency`` (None: no limit).
+    With ``distribute_steps`` (the default), steps run on any process of the cluster, through
+    DBOS queues: one queue per step, whose global concurrency is the step's ``num_workers`` (a
+    limit across the cluster) and whose per-process concurrency is ``concurrency`` (None: no
+    limit).  A ``Context`` step gets the run's store as it was at dispatch; its store writes,
+    ``send_event`` and ``write_event_to_stream`` calls are applied to the run when it returns.
+    Steps that need the live run stay in the process driving it: collecting steps, steps with
+    resources, steps whose code calls ``collect_events`` or ``wait_for_event``, and the steps
+    named in ``local_steps`` (``"step"`` or ``"workflow.step"``).
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class DBOSRuntime(DurableRuntime):
         auto_resume: bool = True,
         distribute_steps: bool = True,
         concurrency: int | None = None,
+        local_steps: Iterable[str] = (),
     ) -> None:
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise ValueError(f"concurrency must be an integer >= 1 or None, got {concurrency!r}")
@@ -55,6 +61,9 @@ class DBOSRuntime(DurableRuntime):
         self.schema = check_schema(schema)
         self.distribute_steps = distribute_steps
         self.concurrency = concurrency
+        if isinstance(local_steps, str):
+            raise TypeError("local_steps must be a collection of step names, not one string")
+        self.local_steps = frozenset(local_steps)
         self._cluster: _cluster.Cluster | None = None
         self._listener: asyncio.Task[None] | None = None
         super().__init__(
@@ -81,7 +90,9 @@ class DBOSRuntime(DurableRuntime):
         if not self.distribute_steps:
             return registered
         _cluster.workflows.setdefault(workflow.workflow_name, workflow)
-        return RegisteredWorkflow(workflow=workflow, steps=distribute(workflow, registered.steps))
+        return RegisteredWorkflow(
+            workflow=workflow, steps=distribute(workflow, registered.steps, self.local_steps)
+        )
 
     async def launch(self) -> None:
         if self._launched:
@@ -92,7 +103,7 @@ class DBOSRuntime(DurableRuntime):
                 listen = [
                     _cluster.queue_name(workflow.workflow_name, step)
                     for workflow in self._workflows.values()
-                    for step, _ in remote_steps(workflow)
+                    for step, _ in remote_steps(workflow, self.local_steps)
                 ]
                 cluster = await _cluster.join(
                     self.dsn, self.schema, self.lease_seconds, self.concurrency, listen
@@ -102,7 +113,7 @@ class DBOSRuntime(DurableRuntime):
             self._cluster = cluster
             # Declare the queues of every workflow known here, so this process serves them.
             for workflow in list(self._workflows.values()):
-                for step, num_workers in remote_steps(workflow):
+                for step, num_workers in remote_steps(workflow, self.local_steps):
                     await cluster.register_queue(workflow.workflow_name, step, num_workers)
         await super().launch()
         if self._listener is None:

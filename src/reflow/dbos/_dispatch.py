@@ -1,0 +1,201 @@
+"""Moving step executions: enqueued in batches, their results announced by NOTIFY.
+
+A fan-out starts hundreds of attempts in one loop iteration.  Enqueued one by one, each costs
+the driving process a transaction; here every attempt started in the same loop iteration goes
+into one transaction (DBOS's batch insert of ENQUEUED rows, ``SystemDatabase.init_workflows``,
+which skips an id that exists: enqueuing an attempt again attaches to the first enqueue).
+
+Results are not polled per execution.  A trigger on DBOS's ``workflow_status`` table
+(installed once per cluster, ``install_trigger``) NOTIFYs the cluster's step channel with the
+workflow id when a ``reflow_step`` execution reaches a final status; the notification is
+delivered when DBOS commits the outcome.  The process waiting for it reads the outputs of
+every execution announced meanwhile in one query.  A slow poll of every awaited execution
+stays as the fallback while the LISTEN connection is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import psycopg
+from dbos import DBOS
+
+logger = logging.getLogger("reflow.dbos")
+
+FINISHED = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+FALLBACK_POLL_SECONDS = 0.5
+_READ_CHUNK = 500
+
+
+def step_channel(schema: str) -> str:
+    return f"reflow_{schema}_steps"[:63]
+
+
+def install_trigger(conn: psycopg.Connection[Any], schema: str) -> None:
+    """The NOTIFY trigger on ``<schema>_dbos.workflow_status`` (idempotent, under a lock)."""
+    dbos_schema = f'"{schema}_dbos"'
+    finished = ", ".join(f"'{s}'" for s in FINISHED)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"reflow:{schema}",))
+        conn.execute(
+            f"CREATE OR REPLACE FUNCTION {dbos_schema}.reflow_step_finished() RETURNS trigger"
+            " LANGUAGE plpgsql AS $$ BEGIN"
+            " PERFORM pg_notify(TG_ARGV[0], NEW.workflow_uuid); RETURN NULL; END $$"
+        )
+        conn.execute(
+            f"DROP TRIGGER IF EXISTS reflow_step_finished ON {dbos_schema}.workflow_status"
+        )
+        conn.execute(
+            f"CREATE TRIGGER reflow_step_finished AFTER UPDATE OF status"
+            f" ON {dbos_schema}.workflow_status FOR EACH ROW"
+            f" WHEN (NEW.name = 'reflow_step' AND NEW.status IN ({finished})"
+            "  AND OLD.status IS DISTINCT FROM NEW.status)"
+            f" EXECUTE FUNCTION {dbos_schema}.reflow_step_finished('{step_channel(schema)}')"
+        )
+
+
+class StepFailed(RuntimeError):
+    """A step execution ended without a result or an error of its own (cancelled by DBOS)."""
+
+
+class Dispatcher:
+    """The executions this process enqueued and awaits (one per process, see ``_cluster``)."""
+
+    def __init__(self, dsn: str, schema: str) -> None:
+        self.dsn = dsn
+        self.channel = step_channel(schema)
+        self.waiting: dict[str, asyncio.Future[Any]] = {}
+        self._queued: list[tuple[str, str, tuple[Any, ...]]] = []  # (queue, id, arguments)
+        self._flushing: asyncio.Task[None] | None = None
+        self._announced: set[str] = set()
+        self._reading: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._listen()), loop.create_task(self._fallback())]
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, self._flushing, self._reading]
+        for task in tasks:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
+        self._tasks = []
+
+    # -- enqueue -------------------------------------------------------------------------------
+
+    async def run(self, queue: str, workflow_id: str, arguments: tuple[Any, ...]) -> Any:
+        """Enqueue ``reflow_step(*arguments)`` as ``workflow_id`` on ``queue``; its output."""
+        future = self.waiting.get(workflow_id)
+        if future is None:
+            future = self.waiting[workflow_id] = asyncio.get_running_loop().create_future()
+            self._queued.append((queue, workflow_id, arguments))
+            if self._flushing is None or self._flushing.done():
+                self._flushing = asyncio.get_running_loop().create_task(self._flush())
+        try:
+            return await asyncio.shield(future)
+        finally:
+            if self.waiting.get(workflow_id) is future and not future.done():
+                del self.waiting[workflow_id]  # the waiter went away (cancelled step)
+
+    async def _flush(self) -> None:
+        # Every attempt started in this loop iteration is queued by now (they were ready
+        # before this task): one transaction for all of them.
+        while self._queued:
+            batch, self._queued = self._queued, []
+            try:
+                existing = await asyncio.to_thread(_insert, batch)
+            except Exception as exc:
+                logger.exception("reflow.dbos: enqueuing %d step executions failed", len(batch))
+                for _, workflow_id, _ in batch:
+                    self._settle(workflow_id, exc)
+                continue
+            if existing:
+                # Enqueued before (by a process that drove the run earlier): it may be
+                # finished already, and then no notification will come.
+                self._announce(existing)
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _announce(self, ids: Any) -> None:
+        self._announced.update(i for i in ids if i in self.waiting)
+        if self._announced and (self._reading is None or self._reading.done()):
+            self._reading = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while self._announced:
+            ids, self._announced = list(self._announced), set()
+            await self._read_outputs(ids)
+
+    async def _read_outputs(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), _READ_CHUNK):
+            try:
+                done = await DBOS.list_workflows_async(
+                    workflow_ids=ids[start : start + _READ_CHUNK],
+                    status=list(FINISHED),
+                    load_input=False,
+                    load_output=True,
+                )
+            except Exception:
+                logger.exception("reflow.dbos: reading step results failed")
+                continue
+            for status in done:
+                if status.status == "SUCCESS":
+                    self._settle(status.workflow_id, None, status.output)
+                else:
+                    error = status.error or StepFailed(
+                        f"step execution {status.workflow_id} ended {status.status}"
+                    )
+                    self._settle(status.workflow_id, error)
+
+    def _settle(self, workflow_id: str, error: BaseException | None, output: Any = None) -> None:
+        future = self.waiting.pop(workflow_id, None)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(output)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+                async with conn:
+                    await conn.execute(f'LISTEN "{self.channel}"')
+                    # Anything that finished before LISTEN took effect is read once now.
+                    self._announce(list(self.waiting))
+                    async for note in conn.notifies():
+                        self._announce((note.payload,))
+            except psycopg.Error as exc:
+                logger.warning("reflow.dbos: LISTEN %s failed (%s); retrying", self.channel, exc)
+            await asyncio.sleep(1.0)
+
+    async def _fallback(self) -> None:
+        while True:
+            await asyncio.sleep(FALLBACK_POLL_SECONDS)
+            with contextlib.suppress(Exception):
+                if self.waiting:
+                    await self._read_outputs(list(self.waiting))
+
+
+def _insert(batch: list[tuple[str, str, tuple[Any, ...]]]) -> set[str]:
+    """Insert ENQUEUED rows for ``batch`` in one transaction; the ids that already existed."""
+    from dbos._core import prepare_enqueued_workflow
+    from dbos._dbos import _get_dbos_instance
+
+    from reflow.dbos._cluster import reflow_step
+
+    dbos = _get_dbos_instance()
+    statuses = [
+        prepare_enqueued_workflow(
+            dbos, reflow_step, arguments, {}, queue_name=queue, workflow_id=workflow_id
+        )
+        for queue, workflow_id, arguments in batch
+    ]
+    inserted = dbos._sys_db.init_workflows(statuses)
+    return {workflow_id for _, workflow_id, _ in batch} - inserted
