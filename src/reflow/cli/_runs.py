@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 
 from reflow.cli._artifacts import artifact_documents, artifacts_root, prune_orphaned_artifacts
+from reflow.cli._cluster import cluster_journal, is_cluster
 from reflow.cli._errors import CliError, F, UsageProblem, debug_option
 from reflow.cli._format import short_type_name
 from reflow.cli._report import resume_command, short_name, stored_outcome_document
@@ -44,7 +46,10 @@ from reflow.durable._info import STATUSES
 from reflow.durable._ops import FINISHED
 from reflow.durable._queries import RunRow
 
-DB_OPTION_HELP = "The journal file (default runs.db, or $REFLOW_RUNS_DB)."
+DB_OPTION_HELP = (
+    "The journal file (default runs.db, or $REFLOW_RUNS_DB), or a cluster's postgresql:// URL."
+)
+SCHEMA_OPTION_HELP = "With --db postgresql://...: the cluster journal's schema (default reflow)."
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -72,6 +77,7 @@ def _setter(key: str) -> Any:
 def db_option(func: F) -> F:
     """``--db`` (and ``--url``, ``--token``) accepted after the subcommand too."""
     for name, metavar, text in (
+        ("schema", "SCHEMA", SCHEMA_OPTION_HELP),
         ("token", "TOKEN", TOKEN_OPTION_HELP),
         ("url", "URL", URL_OPTION_HELP),
         ("db", "PATH", DB_OPTION_HELP),
@@ -97,12 +103,23 @@ def _open(ctx: click.Context) -> JournalFile:
         raise UsageProblem(f"reflow runs {ctx.info_name} works on a journal file only, not --url")
     path = ctx.obj["db"]
     try:
+        if is_cluster(path):
+            return JournalFile(path, journal=cluster_journal(path, ctx.obj["schema"]))
         return JournalFile(path)
     except JournalError as exc:
         raise UsageProblem(str(exc)) from exc
 
 
-def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
+def _artifacts(ctx: click.Context) -> Path | None:
+    """Where the journal's runs keep artifacts; on a cluster, only where ``--artifacts-root``
+    says (a URL has no folder beside it, and pruning must not guess one)."""
+    given = ctx.obj.get("artifacts_root")
+    if is_cluster(ctx.obj["db"]) and not given:
+        return None
+    return artifacts_root(ctx.obj["db"], given)
+
+
+def _row_document(journal: JournalFile, row: RunRow, db: str, schema: str) -> dict[str, Any]:
     holder = journal.holder(row)
     document: dict[str, Any] = {
         "run_id": row.run_id,
@@ -120,7 +137,7 @@ def _row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
         "events": row.last_event_seq,
     }
     if holder is not None and not holder.alive:
-        document["resume_with"] = resume_command(row.run_id, db)
+        document["resume_with"] = resume_command(row.run_id, db, schema)
     if row.outcome is not None:
         document.update(stored_outcome_document(row.outcome))
     return document
@@ -152,6 +169,9 @@ def _event_text(body: Any) -> tuple[str, Any]:
     "--db", default="runs.db", envvar="REFLOW_RUNS_DB", metavar="PATH", help=DB_OPTION_HELP
 )
 @click.option(
+    "--schema", default="reflow", envvar="REFLOW_SCHEMA", metavar="SCHEMA", help=SCHEMA_OPTION_HELP
+)
+@click.option(
     "--url", default=None, envvar="REFLOW_SERVER_URL", metavar="URL", help=URL_OPTION_HELP
 )
 @click.option(
@@ -167,10 +187,22 @@ def _event_text(body: Any) -> tuple[str, Any]:
 @debug_option
 @click.pass_context
 def runs_group(
-    ctx: click.Context, db: str, url: str | None, token: str | None, artifacts_root: str | None
+    ctx: click.Context,
+    db: str,
+    schema: str,
+    url: str | None,
+    token: str | None,
+    artifacts_root: str | None,
 ) -> None:
-    """Inspect and steer the runs kept in a durable journal (a SQLite file), or on a server."""
-    ctx.obj = {"db": db, "url": url, "token": token, "artifacts_root": artifacts_root}
+    """Inspect and steer the runs kept in a durable journal (a SQLite file, or a DBOSRuntime
+    cluster's PostgreSQL schema), or on a server."""
+    ctx.obj = {
+        "db": db,
+        "schema": schema,
+        "url": url,
+        "token": token,
+        "artifacts_root": artifacts_root,
+    }
 
 
 @runs_group.command("list")
@@ -194,7 +226,7 @@ def list_command(
     else:
         with _open(ctx) as journal:
             rows = journal.runs(statuses or None, workflows or None, limit)
-            documents = [_row_document(journal, row, db) for row in rows]
+            documents = [_row_document(journal, row, db, ctx.obj["schema"]) for row in rows]
     if output == "json":
         click.echo(json.dumps(documents, indent=2))
         return
@@ -232,7 +264,7 @@ def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
         row = journal.run(run_id)
         if row is None:
             raise CliError(f"no run {run_id!r} in {db}")
-        document = _row_document(journal, row, db)
+        document = _row_document(journal, row, db, ctx.obj["schema"])
         undelivered = journal.undelivered(run_id)
         in_flight = journal.in_flight(run_id) if document["orphaned"] else []
     document["undelivered"] = [
@@ -241,8 +273,8 @@ def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
     ]
     if in_flight:
         document["in_flight"] = in_flight
-    root = artifacts_root(db, ctx.obj.get("artifacts_root"))
-    document["artifacts"] = artifact_documents(root, run_id)
+    root = _artifacts(ctx)
+    document["artifacts"] = [] if root is None else artifact_documents(root, run_id)
     return document
 
 
@@ -272,7 +304,7 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
             if status is None:
                 raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
             if follow and not items and not warned and status not in FINISHED:
-                warned = _warn_if_orphaned(journal, run_id, ctx.obj["db"])
+                warned = _warn_if_orphaned(journal, run_id, ctx.obj["db"], ctx.obj["schema"])
             for seq, body in items:
                 after = seq
                 emit(seq, *_event_text(body))
@@ -282,7 +314,7 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
                 time.sleep(0.2)
 
 
-def _warn_if_orphaned(journal: JournalFile, run_id: str, db: str) -> bool:
+def _warn_if_orphaned(journal: JournalFile, run_id: str, db: str, schema: str) -> bool:
     """Say on stderr, once, that a followed run will not move until someone resumes it."""
     row = journal.run(run_id)
     holder = None if row is None else journal.holder(row)
@@ -290,7 +322,7 @@ def _warn_if_orphaned(journal: JournalFile, run_id: str, db: str) -> bool:
         return False
     click.echo(
         f"run {run_id} is orphaned ({holder.why}): nothing happens until it is resumed: "
-        f"{resume_command(run_id, db)}",
+        f"{resume_command(run_id, db, schema)}",
         err=True,
     )
     return True
@@ -400,7 +432,8 @@ def resume_command_(
                 f"the journal does not say where workflow {row.workflow} is defined; "
                 f"give its TARGET: reflow runs resume {run_id} path/to/file.py:Name"
             )
-    execute(target, {}, (), None, run_id, None, output, db, False, detach, progress)
+    schema = ctx.obj["schema"]
+    execute(target, {}, (), None, run_id, None, output, db, False, detach, progress, schema)
 
 
 @runs_group.command("prune")
@@ -413,8 +446,8 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
     with _open(ctx) as journal:
         count = journal.prune(seconds)
         kept = [row.run_id for row in journal.runs()]
-    root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
-    removed = prune_orphaned_artifacts(root, kept)
+    root = _artifacts(ctx)
+    removed = [] if root is None else prune_orphaned_artifacts(root, kept)
     note = f" and the artifacts of {len(removed)}" if removed else ""
     click.echo(f"pruned {count} run{'s' if count != 1 else ''}{note}")
 

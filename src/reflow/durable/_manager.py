@@ -396,6 +396,11 @@ class RunManager(RunBook):
         if store == live.last_store:
             store = None
         wake_at = min((timer.due for timer in state.timers.values()), default=None)
+        if not idle:
+            # Work was in flight: the run is due at once, so that a live process of the
+            # cluster claims it at its next scan (a released run with no wake_at and nothing
+            # in its inbox waits for an event, and no process would ever continue it).
+            wake_at = time.time()
         live.stop(RunReleased(live.run_id))
         with contextlib.suppress(LeaseLost):
             await self.journal.call(
