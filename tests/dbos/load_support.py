@@ -51,12 +51,13 @@ def start_load_worker(dsn: str, schema: str) -> subprocess.Popen[str]:
     # gone); a short lease would take live workers of a loaded machine for dead ones.
     argv = [sys.executable, "-m", "reflow", "worker", f"{FLOWS}:load", "--db", dsn]
     argv += ["--schema", schema]
-    log = tempfile.NamedTemporaryFile("w+", prefix="reflow-worker-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        argv, env=worker_env(), stdout=subprocess.DEVNULL, stderr=log, text=True
-    )
+    with tempfile.NamedTemporaryFile(
+        "w+", prefix="reflow-worker-", suffix=".log", delete=False
+    ) as log:
+        process = subprocess.Popen(
+            argv, env=worker_env(), stdout=subprocess.DEVNULL, stderr=log, text=True
+        )
     _logs[process.pid] = log.name
-    log.close()
     return process
 
 

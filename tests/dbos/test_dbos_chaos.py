@@ -23,6 +23,7 @@ from load_support import (
     stop_all,
     submit,
     wait_ready,
+    worker_log,
 )
 
 RUNS, ITEMS = 40, 3
@@ -36,9 +37,13 @@ def _busy(cluster: Cluster, seconds: float) -> None:
         time.sleep(0.05)
 
 
-def _check(cluster: Cluster, specs: list[dict[str, object]], statuses: dict[str, str]) -> None:
+def _check(
+    cluster: Cluster, specs: list[dict[str, object]], statuses: dict[str, str], logs: str = ""
+) -> None:
     unfinished = {run_id: s for run_id, s in statuses.items() if s != "completed"}
-    assert len(statuses) == RUNS and not unfinished, cluster.describe(sorted(unfinished))
+    assert len(statuses) == RUNS and not unfinished, (
+        f"{cluster.describe(sorted(unfinished))}\n{logs}"
+    )
     cluster.check_results(specs)  # type: ignore[arg-type]
     cluster.check_no_completed_step_ran_again()
     cluster.check_streams(specs)  # type: ignore[arg-type]
@@ -118,8 +123,9 @@ def test_runs_survive_postgresql_dropping_every_connection(dsn: str, schema: str
             dropped += _drop_connections(dsn, [w.pid for w in workers])
         statuses = cluster.until_finished(RUNS, seconds=60)
         alive = [w.poll() is None for w in workers]
+        logs = "\n".join(worker_log(w)[-3000:] for w in workers)
     finally:
         stop_all(workers)
     assert dropped >= 8  # every round dropped some of the cluster's connections
-    assert alive == [True, True]  # the workers reconnected; none died of it
-    _check(cluster, specs, statuses)
+    assert alive == [True, True], logs  # the workers reconnected; none died of it
+    _check(cluster, specs, statuses, logs)

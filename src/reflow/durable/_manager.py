@@ -184,8 +184,27 @@ class RunManager(RunBook):
             self.spawn(self.attach_existing(live.run_id, live.workflow))
         elif isinstance(error, (RunReleased, LeaseLost)):
             self.watch(live.run_id, live.workflow)
+        elif isinstance(error, JournalError) and not live.finished:
+            # A write failed (PostgreSQL dropped the connection, ...): the journal holds the run
+            # up to its last commit.  Hand it back, due at once, so that any process loads it
+            # from there (this one after a pause); whoever waits for it here follows it.
+            logger.warning("reflow.durable: run %s handed back: %s", live.run_id, error)
+            self._failed_loads[live.run_id] = time.time()
+            self.spawn(self._hand_back(live.run_id))
+            self.watch(live.run_id, live.workflow)
         else:
             self.settle(live.run_id, error=error)
+
+    async def _hand_back(self, run_id: str) -> None:
+        for _ in range(20):  # the journal reconnects at its next transaction
+            try:
+                now = time.time()
+                await self.journal.call(Release(run_id, self.owner, now, now, None, None))
+                return
+            except LeaseLost:
+                return
+            except JournalError:
+                await asyncio.sleep(0.5)
 
     def _forget(self, live: LiveRun) -> None:
         if self.live.get(live.run_id) is live:
