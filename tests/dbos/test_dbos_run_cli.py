@@ -67,9 +67,10 @@ def test_a_detached_run_is_left_to_the_workers_and_answered_from_the_command_lin
     target = f"{FLOWS}:load"
     where = ["--db", dsn, "--schema", schema]
     try:
+        argv = [sys.executable, "-m", "reflow", "run", target, *where, "--detach"]
+        argv += ["--output", "json", *start_args(db, "cli-1", ask=True)]
         submitting = subprocess.Popen(
-            [sys.executable, "-m", "reflow", "run", target, *where, "--detach", "--output", "json"]
-            + start_args(db, "cli-1", ask=True),
+            argv,
             env=worker_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
