@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -110,15 +109,6 @@ def _open(ctx: click.Context) -> JournalFile:
         raise UsageProblem(str(exc)) from exc
 
 
-def _artifacts(ctx: click.Context) -> Path | None:
-    """Where the journal's runs keep artifacts; on a cluster, only where ``--artifacts-root``
-    says (a URL has no folder beside it, and pruning must not guess one)."""
-    given = ctx.obj.get("artifacts_root")
-    if is_cluster(ctx.obj["db"]) and not given:
-        return None
-    return artifacts_root(ctx.obj["db"], given)
-
-
 def _row_document(journal: JournalFile, row: RunRow, db: str, schema: str) -> dict[str, Any]:
     holder = journal.holder(row)
     document: dict[str, Any] = {
@@ -196,13 +186,7 @@ def runs_group(
 ) -> None:
     """Inspect and steer the runs kept in a durable journal (a SQLite file, or a DBOSRuntime
     cluster's PostgreSQL schema), or on a server."""
-    ctx.obj = {
-        "db": db,
-        "schema": schema,
-        "url": url,
-        "token": token,
-        "artifacts_root": artifacts_root,
-    }
+    ctx.obj = dict(db=db, schema=schema, url=url, token=token, artifacts_root=artifacts_root)
 
 
 @runs_group.command("list")
@@ -273,7 +257,7 @@ def _local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
     ]
     if in_flight:
         document["in_flight"] = in_flight
-    root = _artifacts(ctx)
+    root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
     document["artifacts"] = [] if root is None else artifact_documents(root, run_id)
     return document
 
@@ -446,7 +430,7 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
     with _open(ctx) as journal:
         count = journal.prune(seconds)
         kept = [row.run_id for row in journal.runs()]
-    root = _artifacts(ctx)
+    root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
     removed = [] if root is None else prune_orphaned_artifacts(root, kept)
     note = f" and the artifacts of {len(removed)}" if removed else ""
     click.echo(f"pruned {count} run{'s' if count != 1 else ''}{note}")
