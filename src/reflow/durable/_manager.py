@@ -185,13 +185,13 @@ class RunManager(RunBook):
         elif isinstance(error, (RunReleased, LeaseLost)):
             self.watch(live.run_id, live.workflow)
         elif isinstance(error, JournalError) and not live.finished:
-            # A write failed (PostgreSQL dropped the connection, ...): the journal holds the run
-            # up to its last commit.  Hand it back, due at once, so that any process loads it
-            # from there (this one after a pause); whoever waits for it here follows it.
-            logger.warning("reflow.durable: run %s handed back: %s", live.run_id, error)
+            # A write failed (PostgreSQL dropped the connection, a disk error): whoever waits
+            # here gets the error, loudly.  The journal holds the run up to its last commit:
+            # hand it back, due at once, so that any process continues it from there (this one
+            # after ``lease_seconds``) instead of the lease holding it until this process ends.
             self._failed_loads[live.run_id] = time.time()
             self.spawn(self._hand_back(live.run_id))
-            self.watch(live.run_id, live.workflow)
+            self.settle(live.run_id, error=error)
         else:
             self.settle(live.run_id, error=error)
 
