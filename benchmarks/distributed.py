@@ -8,6 +8,7 @@ Every figure is measured in this run, on this machine, side by side:
   journal that commits per tick cannot beat;
 - ``pg_runs``: 3-step durable runs/s on ``DBOSRuntime`` (one process, steps local), and
   ``sqlite_runs``: the same workflow on the SQLite ``DurableRuntime``;
+- ``peer``: the same 3-step runs on the peer's DBOS runtime (``benchmarks._dbos_peer``);
 - ``remote_runs``: the same 3-step runs with the steps sent through DBOS queues (one process);
 - ``fanout_W``: a fan-out of N steps that each wait 20 ms, spread over W ``reflow worker``
   processes (1, 2, 4) of 8 steps at once each (the driver runs none), in steps/s;
@@ -33,6 +34,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks._dbos_peer import PEER_RUNS, peer_rows
 from benchmarks._distributed_flows import Chain, FanOutWaits, Spread, ThreeSteps
 from reflow.dbos import DBOSRuntime
 from reflow.durable import DurableRuntime
@@ -160,6 +162,7 @@ async def main(dsn: str, quick: bool) -> None:
     rows.append(
         ("DBOSRuntime 3-step runs/s, steps local", local, f"{local * 5 / raw:.2f} of floor")
     )
+    rows += peer_rows(dsn, min(runs, PEER_RUNS), local, drop)
     lite = await sqlite_runs(runs)
     rows.append(("DurableRuntime (SQLite) 3-step runs/s", lite, f"PG/SQLite {local / lite:.2f}"))
     remote = await pg_runs(dsn, runs, distribute=True)

@@ -14,9 +14,13 @@ from typing import Any
 import click
 
 
-def artifacts_root(db: str, given: str | None) -> Path:
+def artifacts_root(db: str, given: str | None) -> Path | None:
+    """Where the journal's runs keep artifacts; for a cluster (a postgresql:// URL), only
+    where ``given`` says: a URL has no folder beside it, and pruning must not guess one."""
     if given:
         return Path(given).resolve()
+    if db.startswith(("postgresql://", "postgres://")):
+        return None
     return Path(os.fspath(db)).resolve().parent / "artifacts"
 
 

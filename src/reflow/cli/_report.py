@@ -8,7 +8,6 @@ in the journal's words, ``result`` (with ``result_type`` for a ``StopEvent`` sub
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from typing import Any
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.pretty import Pretty
 from rich.text import Text
 
+from reflow.cli._cluster import DEFAULT_SCHEMA, db_args
 from reflow.cli._drive import RunOutcome
 from reflow.cli._errors import one_line
 from reflow.cli._format import event_fields, to_jsonable
@@ -56,7 +56,9 @@ def status_of(outcome: RunOutcome) -> str:
     return "failed"
 
 
-def json_document(outcome: RunOutcome, db_path: str | None) -> dict[str, Any]:
+def json_document(
+    outcome: RunOutcome, db_path: str | None, schema: str = DEFAULT_SCHEMA
+) -> dict[str, Any]:
     document: dict[str, Any] = {
         "run_id": outcome.run_id,
         "workflow": outcome.workflow_name,
@@ -66,8 +68,8 @@ def json_document(outcome: RunOutcome, db_path: str | None) -> dict[str, Any]:
     if outcome.waiting is not None:
         document["waiting_for"] = outcome.waiting.strip()
         if db_path is not None:
-            document["answer_with"] = answer_command(outcome.run_id, db_path)
-            document["resume_with"] = resume_command(outcome.run_id, db_path)
+            document["answer_with"] = answer_command(outcome.run_id, db_path, schema)
+            document["resume_with"] = resume_command(outcome.run_id, db_path, schema)
     elif outcome.error is None:
         result = outcome.result
         if isinstance(result, StopEvent) and type(result) is not StopEvent:
@@ -82,31 +84,52 @@ def json_document(outcome: RunOutcome, db_path: str | None) -> dict[str, Any]:
     return document
 
 
-def _db_arg(db_path: str) -> str:
-    return shlex.quote(os.path.abspath(db_path))
-
-
-def answer_command(run_id: str, db_path: str) -> str:
+def answer_command(run_id: str, db_path: str, schema: str = DEFAULT_SCHEMA) -> str:
     """The command that answers a waiting run from any shell."""
     return (
-        f"reflow runs send {shlex.quote(run_id)} --db {_db_arg(db_path)} "
+        f"reflow runs send {shlex.quote(run_id)} {db_args(db_path, schema)} "
         """--event '{"response": "..."}'"""
     )
 
 
-def resume_command(run_id: str, db_path: str) -> str:
+def resume_command(run_id: str, db_path: str, schema: str = DEFAULT_SCHEMA) -> str:
     """The command that drives a run again (and asks its open question) from any shell."""
-    return f"reflow runs resume {shlex.quote(run_id)} --db {_db_arg(db_path)}"
+    return f"reflow runs resume {shlex.quote(run_id)} {db_args(db_path, schema)}"
 
 
-def print_waiting(outcome: RunOutcome, db_path: str) -> None:
+def follow_command(run_id: str, db_path: str, schema: str = DEFAULT_SCHEMA) -> str:
+    """The command that prints a run's events as they come, from any shell."""
+    return f"reflow runs events {shlex.quote(run_id)} {db_args(db_path, schema)} --follow"
+
+
+def print_waiting(outcome: RunOutcome, db_path: str, schema: str = DEFAULT_SCHEMA) -> None:
     console = Console(highlight=False, soft_wrap=True)
     question = outcome.waiting.strip() if outcome.waiting else ""
     console.print(
         Text(f"◆ run {outcome.run_id} is waiting for an answer to {question!r}", style="bold")
     )
-    console.print(Text(f"  answer it: {answer_command(outcome.run_id, db_path)}"))
-    console.print(Text(f"  follow it: {resume_command(outcome.run_id, db_path)}"))
+    console.print(Text(f"  answer it: {answer_command(outcome.run_id, db_path, schema)}"))
+    console.print(Text(f"  follow it: {resume_command(outcome.run_id, db_path, schema)}"))
+
+
+def submitted_document(run_id: str, workflow: str, db: str, schema: str) -> dict[str, Any]:
+    """What ``reflow run --detach`` on a cluster says: the run and the commands that reach it."""
+    return {
+        "run_id": run_id,
+        "workflow": workflow,
+        "status": "submitted",
+        "follow_with": follow_command(run_id, db, schema),
+        "show_with": f"reflow runs show {shlex.quote(run_id)} {db_args(db, schema)}",
+        "answer_with": answer_command(run_id, db, schema),
+    }
+
+
+def print_submitted(document: dict[str, Any]) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(Text(f"◆ run {document['run_id']} submitted to the cluster", style="bold"))
+    console.print(Text(f"  follow it: {document['follow_with']}"))
+    console.print(Text(f"  show it:   {document['show_with']}"))
+    console.print(Text(f"  answer it: {document['answer_with']}"))
 
 
 def short_name(name: Any) -> str:

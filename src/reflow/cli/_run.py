@@ -12,15 +12,18 @@ from pydantic import TypeAdapter
 from rich.console import Console
 
 from reflow import Workflow
+from reflow.cli._cluster import DEFAULT_SCHEMA, cluster_runtime, is_cluster, submit
 from reflow.cli._drive import Attachment, RunOutcome, drive
 from reflow.cli._errors import F, Interrupted, RunFailed, UsageProblem, debug_option
 from reflow.cli._live import LineView, LiveView, QuietView, RunView
 from reflow.cli._report import (
     failure_message,
     json_document,
+    print_submitted,
     print_text_result,
     print_waiting,
     resume_command,
+    submitted_document,
 )
 from reflow.cli._summary import SummaryView
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
@@ -144,6 +147,7 @@ async def _drive_durably(
     view: RunView,
     detach: bool,
     target: str | None,
+    schema: str = DEFAULT_SCHEMA,
 ) -> RunOutcome:
     from reflow.durable import JournalError
     from reflow.durable._cli import drive_durably
@@ -158,10 +162,35 @@ async def _drive_durably(
             start = {"run_id": kwargs["run_id"], "start_event": placeholder}
         return await drive(workflow, start, view, attachment)
 
+    runtime = None
+    if is_cluster(db_path):
+        # This process joins the cluster while it follows the run (its steps without a
+        # Context run on any worker); it takes over no other run.
+        runtime = cluster_runtime(db_path, schema, auto_resume=False, release_idle_after=None)
     try:
-        return await drive_durably(workflow, db_path, go, target)
+        return await drive_durably(workflow, db_path, go, target, runtime)
     except JournalError as exc:
         raise UsageProblem(f"--db: {exc}") from exc
+
+
+def _submit(
+    workflow: Workflow, db: str, schema: str, kwargs: dict[str, Any], target: str, output: str
+) -> None:
+    """``reflow run --detach`` on a cluster: start the run, leave it to the workers, say how
+    to follow and answer it."""
+    from reflow.durable import JournalError
+
+    runtime = cluster_runtime(db, schema, auto_resume=False)
+    runtime.targets[workflow.workflow_name] = target
+    try:
+        run_id = asyncio.run(submit(workflow, runtime, kwargs))
+    except JournalError as exc:
+        raise UsageProblem(f"--db: {exc}") from exc
+    document = submitted_document(run_id, workflow.workflow_name, db, schema)
+    if output == "json":
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print_submitted(document)
 
 
 def execute(
@@ -176,6 +205,7 @@ def execute(
     memory: bool,
     detach: bool,
     progress: str = "auto",
+    schema: str = DEFAULT_SCHEMA,
 ) -> None:
     """``reflow run`` and ``reflow runs resume``: run (or resume), report, set the exit code."""
     loaded = load_target(target)
@@ -190,26 +220,31 @@ def execute(
         kwargs["run_id"] = run_id
     if detach and memory:
         raise UsageProblem("--detach needs a journal: an in-memory run cannot wait for later")
+    if detach and is_cluster(db_path):
+        _submit(workflow, db_path, schema, kwargs, target_for_journal(target), output)
+        return
     view = _make_view(output, progress)
     try:
         if memory:
             outcome = asyncio.run(drive(workflow, kwargs, view))
         else:
             stored = target_for_journal(target)
-            outcome = asyncio.run(_drive_durably(workflow, db_path, kwargs, view, detach, stored))
+            outcome = asyncio.run(
+                _drive_durably(workflow, db_path, kwargs, view, detach, stored, schema)
+            )
     except KeyboardInterrupt:
         view.finish()
         if memory or view.run_id is None:
             raise Interrupted() from None
         raise Interrupted(
             f"run {view.run_id} stays in {db_path} as it was; continue it with: "
-            f"{resume_command(view.run_id, db_path)}"
+            f"{resume_command(view.run_id, db_path, schema)}"
         ) from None
     if output == "json":
-        document = json_document(outcome, None if memory else db_path)
+        document = json_document(outcome, None if memory else db_path, schema)
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif outcome.waiting is not None:
-        print_waiting(outcome, db_path)
+        print_waiting(outcome, db_path, schema)
     elif outcome.error is None:
         print_text_result(outcome)
     if outcome.error is not None:
@@ -259,15 +294,24 @@ def execute(
     envvar="REFLOW_RUNS_DB",
     show_default=True,
     metavar="PATH",
-    help="The journal the run is kept in (see `reflow runs`); --run-id of an unfinished run "
-    "resumes it, of a finished one shows its result.",
+    help="The journal the run is kept in (see `reflow runs`): a SQLite file, or a "
+    "postgresql:// URL to run it on a DBOSRuntime cluster (see `reflow worker`); --run-id of an "
+    "unfinished run resumes it, of a finished one shows its result.",
+)
+@click.option(
+    "--schema",
+    default=DEFAULT_SCHEMA,
+    show_default=True,
+    envvar="REFLOW_SCHEMA",
+    help="With --db postgresql://...: the schema of the cluster's journal.",
 )
 @click.option("--memory", is_flag=True, help="Run in memory only: nothing is journaled.")
 @click.option(
     "--detach",
     is_flag=True,
     help="Do not ask questions here: at the first question the run is left waiting, and the "
-    "commands that answer and follow it are printed.",
+    "commands that answer and follow it are printed. On a cluster (--db postgresql://...): "
+    "submit the run to the workers and print its id and those commands at once.",
 )
 @click.option(
     "--trace",
@@ -286,6 +330,7 @@ def run_command(
     timeout: float | None,
     output: str,
     db_path: str,
+    schema: str,
     memory: bool,
     detach: bool,
     trace: bool,
@@ -324,4 +369,5 @@ def run_command(
             memory,
             detach,
             progress,
+            schema,
         )

@@ -34,6 +34,7 @@ from reflow.cli._runs_local import (
 )
 from reflow.cli._runs_options import (
     DB_OPTION_HELP,
+    SCHEMA_OPTION_HELP,
     TOKEN_OPTION_HELP,
     URL_OPTION_HELP,
     db_option,
@@ -61,6 +62,9 @@ from reflow.durable._ops import FINISHED
     "--db", default="runs.db", envvar="REFLOW_RUNS_DB", metavar="PATH", help=DB_OPTION_HELP
 )
 @click.option(
+    "--schema", default="reflow", envvar="REFLOW_SCHEMA", metavar="SCHEMA", help=SCHEMA_OPTION_HELP
+)
+@click.option(
     "--url", default=None, envvar="REFLOW_SERVER_URL", metavar="URL", help=URL_OPTION_HELP
 )
 @click.option(
@@ -76,10 +80,16 @@ from reflow.durable._ops import FINISHED
 @debug_option
 @click.pass_context
 def runs_group(
-    ctx: click.Context, db: str, url: str | None, token: str | None, artifacts_root: str | None
+    ctx: click.Context,
+    db: str,
+    schema: str,
+    url: str | None,
+    token: str | None,
+    artifacts_root: str | None,
 ) -> None:
-    """Inspect and steer the runs kept in a durable journal (a SQLite file), or on a server."""
-    ctx.obj = {"db": db, "url": url, "token": token, "artifacts_root": artifacts_root}
+    """Inspect and steer the runs kept in a durable journal (a SQLite file, or a DBOSRuntime
+    cluster's PostgreSQL schema), or on a server."""
+    ctx.obj = dict(db=db, schema=schema, url=url, token=token, artifacts_root=artifacts_root)
 
 
 @runs_group.command("list")
@@ -103,7 +113,7 @@ def list_command(
     else:
         with open_journal(ctx) as journal:
             rows = journal.runs(statuses or None, workflows or None, limit)
-            documents = [row_document(journal, row, db) for row in rows]
+            documents = [row_document(journal, row, db, ctx.obj["schema"]) for row in rows]
     if output == "json":
         click.echo(json.dumps(documents, indent=2))
         return
@@ -161,7 +171,7 @@ def events_command(ctx: click.Context, run_id: str, after: int, follow: bool, ou
             if status is None:
                 raise CliError(f"no run {run_id!r} in {ctx.obj['db']}")
             if follow and not items and not warned and status not in FINISHED:
-                warned = warn_if_orphaned(journal, run_id, ctx.obj["db"])
+                warned = warn_if_orphaned(journal, run_id, ctx.obj["db"], ctx.obj["schema"])
             for seq, body in items:
                 after = seq
                 emit(seq, *event_text(body))
@@ -263,7 +273,8 @@ def resume_command_(
                 f"the journal does not say where workflow {row.workflow} is defined; "
                 f"give its TARGET: reflow runs resume {run_id} path/to/file.py:Name"
             )
-    execute(target, {}, (), None, run_id, None, output, db, False, detach, progress)
+    schema = ctx.obj["schema"]
+    execute(target, {}, (), None, run_id, None, output, db, False, detach, progress, schema)
 
 
 @runs_group.command("prune")
@@ -277,7 +288,7 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
         count = journal.prune(seconds)
         kept = [row.run_id for row in journal.runs()]
     root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
-    removed = prune_orphaned_artifacts(root, kept)
+    removed = [] if root is None else prune_orphaned_artifacts(root, kept)
     note = f" and the artifacts of {len(removed)}" if removed else ""
     click.echo(f"pruned {count} run{'s' if count != 1 else ''}{note}")
 

@@ -17,7 +17,7 @@ from reflow.durable._cli import JournalFile
 from reflow.durable._queries import RunRow
 
 
-def row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
+def row_document(journal: JournalFile, row: RunRow, db: str, schema: str) -> dict[str, Any]:
     holder = journal.holder(row)
     document: dict[str, Any] = {
         "run_id": row.run_id,
@@ -35,7 +35,7 @@ def row_document(journal: JournalFile, row: RunRow, db: str) -> dict[str, Any]:
         "events": row.last_event_seq,
     }
     if holder is not None and not holder.alive:
-        document["resume_with"] = resume_command(row.run_id, db)
+        document["resume_with"] = resume_command(row.run_id, db, schema)
     if row.outcome is not None:
         document.update(stored_outcome_document(row.outcome))
     return document
@@ -68,7 +68,7 @@ def local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
         row = journal.run(run_id)
         if row is None:
             raise CliError(f"no run {run_id!r} in {db}")
-        document = row_document(journal, row, db)
+        document = row_document(journal, row, db, ctx.obj["schema"])
         undelivered = journal.undelivered(run_id)
         in_flight = journal.in_flight(run_id) if document["orphaned"] else []
     document["undelivered"] = [
@@ -78,11 +78,11 @@ def local_show(ctx: click.Context, run_id: str) -> dict[str, Any]:
     if in_flight:
         document["in_flight"] = in_flight
     root = artifacts_root(db, ctx.obj.get("artifacts_root"))
-    document["artifacts"] = artifact_documents(root, run_id)
+    document["artifacts"] = [] if root is None else artifact_documents(root, run_id)
     return document
 
 
-def warn_if_orphaned(journal: JournalFile, run_id: str, db: str) -> bool:
+def warn_if_orphaned(journal: JournalFile, run_id: str, db: str, schema: str) -> bool:
     """Say on stderr, once, that a followed run will not move until someone resumes it."""
     row = journal.run(run_id)
     holder = None if row is None else journal.holder(row)
@@ -90,7 +90,7 @@ def warn_if_orphaned(journal: JournalFile, run_id: str, db: str) -> bool:
         return False
     click.echo(
         f"run {run_id} is orphaned ({holder.why}): nothing happens until it is resumed: "
-        f"{resume_command(run_id, db)}",
+        f"{resume_command(run_id, db, schema)}",
         err=True,
     )
     return True

@@ -11,11 +11,15 @@ from typing import Any
 
 import click
 
+from reflow.cli._cluster import cluster_journal, is_cluster
 from reflow.cli._errors import F, UsageProblem, debug_option
 from reflow.durable._cli import JournalFile
 from reflow.durable._errors import JournalError
 
-DB_OPTION_HELP = "The journal file (default runs.db, or $REFLOW_RUNS_DB)."
+DB_OPTION_HELP = (
+    "The journal file (default runs.db, or $REFLOW_RUNS_DB), or a cluster's postgresql:// URL."
+)
+SCHEMA_OPTION_HELP = "With --db postgresql://...: the cluster journal's schema (default reflow)."
 URL_OPTION_HELP = "A reflow server to ask instead of a journal file (or $REFLOW_SERVER_URL)."
 TOKEN_OPTION_HELP = "The server's bearer token (or $REFLOW_SERVER_TOKEN)."
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -41,6 +45,7 @@ def _setter(key: str) -> Any:
 def db_option(func: F) -> F:
     """``--db`` (and ``--url``, ``--token``) accepted after the subcommand too."""
     for name, metavar, text in (
+        ("schema", "SCHEMA", SCHEMA_OPTION_HELP),
         ("token", "TOKEN", TOKEN_OPTION_HELP),
         ("url", "URL", URL_OPTION_HELP),
         ("db", "PATH", DB_OPTION_HELP),
@@ -66,6 +71,8 @@ def open_journal(ctx: click.Context) -> JournalFile:
         raise UsageProblem(f"reflow runs {ctx.info_name} works on a journal file only, not --url")
     path = ctx.obj["db"]
     try:
+        if is_cluster(path):
+            return JournalFile(path, journal=cluster_journal(path, ctx.obj["schema"]))
         return JournalFile(path)
     except JournalError as exc:
         raise UsageProblem(str(exc)) from exc

@@ -82,7 +82,7 @@ def serve_command(
     if metrics:
         options["metrics"] = True
     if db.startswith(("postgresql://", "postgres://")):
-        from reflow.cli._worker import cluster_runtime
+        from reflow.cli._cluster import cluster_runtime
 
         options["runtime"] = cluster_runtime(db, schema)
         make_store: Any = lambda: None  # noqa: E731 - the journal is the only record

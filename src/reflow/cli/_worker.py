@@ -11,30 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from typing import Any
 
 import click
 
+from reflow.cli._cluster import cluster_runtime
 from reflow.cli._errors import UsageProblem, one_line
 from reflow.cli._targets import build_workflow, load_target, target_for_journal
-
-
-def cluster_runtime(
-    db: str, schema: str = "reflow", concurrency: int | None = None, lease_seconds: float = 15.0
-) -> Any:
-    """A DBOSRuntime on ``db`` for a command line process, or a usage error naming the flag."""
-    if not db.startswith(("postgresql://", "postgres://")):
-        raise UsageProblem(f"--db must be a postgresql:// URL, got {db!r}")
-    try:
-        from reflow.dbos import DBOSRuntime
-    except ImportError as exc:
-        raise UsageProblem(
-            f"reflow worker needs the dbos extra (pip install 'reflow[dbos]'): {exc}"
-        ) from exc
-    try:
-        return DBOSRuntime(db, schema=schema, concurrency=concurrency, lease_seconds=lease_seconds)
-    except ValueError as exc:
-        raise UsageProblem(f"--schema: {exc}") from exc
 
 
 async def serve(

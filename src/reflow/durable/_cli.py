@@ -52,15 +52,18 @@ async def drive_durably(
     path: str | os.PathLike[str],
     drive: Callable[[DurableRuntime], Awaitable[T]],
     target: str | None = None,
+    runtime: DurableRuntime | None = None,
 ) -> T:
     """Run ``drive(runtime)`` with ``workflow`` on a durable runtime journaling into ``path``.
 
     The runtime resumes only the runs this process asks for (an interrupted ``--run-id``),
     not every unfinished run of the file, and never releases a run the user is answering.
     ``target`` is how the command line loaded the workflow: stored with its catalogue so
-    ``reflow runs resume`` can load it again.
+    ``reflow runs resume`` can load it again.  ``runtime``: one built on ``path`` by the caller
+    (a cluster's ``DBOSRuntime``), else a ``DurableRuntime`` on the file.
     """
-    runtime = DurableRuntime(path, auto_resume=False, release_idle_after=None)
+    if runtime is None:
+        runtime = DurableRuntime(path, auto_resume=False, release_idle_after=None)
     if target is not None:
         runtime.targets[workflow.workflow_name] = target
     workflow._runtime_locked = False  # a workflow instance run before, in this process
@@ -93,11 +96,19 @@ class HolderState:
 class JournalFile:
     """A journal opened for one command-line invocation; it must exist (nothing is created)."""
 
-    def __init__(self, path: str | os.PathLike[str], lease_seconds: float = 15.0) -> None:
-        if not os.path.exists(path):
-            raise JournalError(f"no journal at {os.fspath(path)}")
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        lease_seconds: float = 15.0,
+        journal: Journal | None = None,
+    ) -> None:
+        """``journal``: another kind opened here instead of the file (a cluster's schema)."""
+        if journal is None:
+            if not os.path.exists(path):
+                raise JournalError(f"no journal at {os.fspath(path)}")
+            journal = Journal(path)
         self.lease_seconds = lease_seconds
-        self.journal = Journal(path)
+        self.journal = journal
         self.journal.open_sync()
 
     def close(self) -> None:

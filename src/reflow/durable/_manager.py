@@ -184,8 +184,27 @@ class RunManager(RunBook):
             self.spawn(self.attach_existing(live.run_id, live.workflow))
         elif isinstance(error, (RunReleased, LeaseLost)):
             self.watch(live.run_id, live.workflow)
+        elif isinstance(error, JournalError) and not live.finished:
+            # A write failed (PostgreSQL dropped the connection, a disk error): whoever waits
+            # here gets the error, loudly.  The journal holds the run up to its last commit:
+            # hand it back, due at once, so that any process continues it from there (this one
+            # after ``lease_seconds``) instead of the lease holding it until this process ends.
+            self._failed_loads[live.run_id] = time.time()
+            self.spawn(self._hand_back(live.run_id))
+            self.settle(live.run_id, error=error)
         else:
             self.settle(live.run_id, error=error)
+
+    async def _hand_back(self, run_id: str) -> None:
+        for _ in range(20):  # the journal reconnects at its next transaction
+            try:
+                now = time.time()
+                await self.journal.call(Release(run_id, self.owner, now, now, None, None))
+                return
+            except LeaseLost:
+                return
+            except JournalError:
+                await asyncio.sleep(0.5)
 
     def _forget(self, live: LiveRun) -> None:
         if self.live.get(live.run_id) is live:
@@ -396,6 +415,11 @@ class RunManager(RunBook):
         if store == live.last_store:
             store = None
         wake_at = min((timer.due for timer in state.timers.values()), default=None)
+        if not idle:
+            # Work was in flight: the run is due at once, so that a live process of the
+            # cluster claims it at its next scan (a released run with no wake_at and nothing
+            # in its inbox waits for an event, and no process would ever continue it).
+            wake_at = time.time()
         live.stop(RunReleased(live.run_id))
         with contextlib.suppress(LeaseLost):
             await self.journal.call(
