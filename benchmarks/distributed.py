@@ -162,7 +162,8 @@ async def main(dsn: str, quick: bool) -> None:
     rows.append(
         ("DBOSRuntime 3-step runs/s, steps local", local, f"{local * 5 / raw:.2f} of floor")
     )
-    rows += peer_rows(dsn, min(runs, PEER_RUNS), local, drop)
+    for row in peer_rows(dsn, min(runs, PEER_RUNS), local, drop):
+        rows.append(row)  # append prints it; += would not
     lite = await sqlite_runs(runs)
     rows.append(("DurableRuntime (SQLite) 3-step runs/s", lite, f"PG/SQLite {local / lite:.2f}"))
     remote = await pg_runs(dsn, runs, distribute=True)
