@@ -379,7 +379,7 @@ class Journal:
         for loop, items in by_loop.items():
             # A closed loop has nobody waiting any more.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_resolve, items)
+                loop.call_soon_threadsafe(settle, items)
 
     def _fail_queued(self, error: JournalError) -> None:
         with self._queue_guard:
@@ -395,10 +395,10 @@ class Journal:
         self._deliver(failed)
 
 
-def _resolve(items: list[tuple[_Op, bool, Any]]) -> None:
+def settle(items: list[tuple[_Op, bool, Any]]) -> None:
+    """Hand each operation's outcome to its future (on the thread that owns the future)."""
     for op, ok, value in items:
         future = op.future
-        assert isinstance(future, asyncio.Future)
         if future.done():
             continue
         if ok:

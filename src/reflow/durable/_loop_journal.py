@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reflow.durable._errors import JournalError
-from reflow.durable._journal import Journal, _is_busy, _Op, describe
+from reflow.durable._journal import Journal, _is_busy, _Op, describe, settle
 
 T = TypeVar("T")
 _CHECKPOINT_EVERY = 1000  # transactions on the loop between two checkpoints
@@ -166,7 +166,7 @@ class LoopJournal(Journal):
         finally:
             self._conn_lock.release()
         if results:
-            _settle(results)
+            settle(results)
         else:  # another process holds the file: the thread waits for it
             self._hand_over(ops)
 
@@ -235,7 +235,7 @@ class LoopJournal(Journal):
     def _returned(self, results: list[tuple[_Op, bool, Any]]) -> None:
         """Handed-over operations are done (on the loop): the loop may commit again."""
         self._handed = max(self._handed - len(results), 0)
-        _settle(results)
+        settle(results)
 
     def close(self) -> None:
         """Close as ``Journal`` does; what the loop queued is committed first, on the thread.
@@ -251,14 +251,3 @@ class LoopJournal(Journal):
 
 # The future of an operation ``call_sync`` runs on the loop's thread: its result is returned.
 _UNUSED: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-
-def _settle(results: list[tuple[_Op, bool, Any]]) -> None:
-    for op, ok, value in results:
-        future = op.future
-        if future.done():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
