@@ -70,13 +70,18 @@ def expected(n: int, ask: bool, answer: str = "") -> dict[str, object]:
 # One side-table connection per process and loop (steps share it; psycopg serializes them):
 # a load of hundreds of steps must not open hundreds of connections to the shared server.
 _side: dict[tuple[str, int], psycopg.AsyncConnection[Any]] = {}
+# The side table is the tests' instrument, not the cluster: the connection-drop test spares it,
+# so that a dropped connection fails the runtime's work, never the step's own bookkeeping.
+SIDE_APPLICATION = "reflow-test-side-table"
 
 
 async def _side_connection(dsn: str) -> psycopg.AsyncConnection[Any]:
     key = (dsn, id(asyncio.get_running_loop()))
     conn = _side.get(key)
     if conn is None or conn.closed or conn.broken:
-        conn = _side[key] = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        conn = _side[key] = await psycopg.AsyncConnection.connect(
+            dsn, autocommit=True, application_name=SIDE_APPLICATION
+        )
     return conn
 
 

@@ -102,8 +102,9 @@ def _drop_connections(dsn: str, pids: list[int]) -> int:
     with psycopg.connect(dsn, autocommit=True) as conn:
         done = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE client_addr IN ('127.0.0.1', '::1') AND client_port = ANY(%s)",
-            (ports,),
+            " WHERE client_addr IN ('127.0.0.1', '::1') AND client_port = ANY(%s)"
+            " AND application_name <> %s",
+            (ports, load_flows.SIDE_APPLICATION),
         ).fetchall()
     return sum(bool(ok) for (ok,) in done)
 

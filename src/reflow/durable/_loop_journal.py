@@ -20,7 +20,7 @@ loop must not make).
 
 Checkpoints (copying the WAL back into the database file, with its fsyncs) are disk work too:
 the loop's connection never checkpoints on its own (``wal_autocheckpoint = 0``); every
-``checkpoint_every`` transactions a ``RESTART`` checkpoint runs on a connection of its own in
+``checkpoint_every`` transactions a ``TRUNCATE`` checkpoint runs on a connection of its own in
 the loop's default executor.  It holds the write lock while it copies (a passive one, racing a
 writer that never pauses, would never let the WAL start over, and the file would grow without
 end), so the loop's commits meanwhile find the file locked and wait on the journal thread, as
@@ -201,17 +201,23 @@ class LoopJournal(Journal):
 
     def _checkpoint(self) -> None:
         """Copy the WAL into the database and let it start over, off the loop (see module)."""
+        busy = 1
         try:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=min(self._busy_timeout, 1.0)
             )
             try:
-                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             finally:
                 conn.close()
         except sqlite3.Error:
-            pass  # busy, or the file went away at shutdown: the next one catches up
+            pass  # busy, or the file went away at shutdown
         finally:
+            if busy:
+                # Another connection held the file throughout: try again after the next
+                # commit, not ``checkpoint_every`` commits later, so that a busy moment does
+                # not let the WAL grow by another interval.
+                self._since_checkpoint = self.checkpoint_every
             self._checkpointing = False
 
     def _hand_over(self, ops: list[_Op]) -> None:
