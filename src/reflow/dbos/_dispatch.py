@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 import psycopg
+import sqlalchemy.exc
 from dbos import DBOS
 
 logger = logging.getLogger("reflow.dbos")
@@ -28,6 +29,19 @@ logger = logging.getLogger("reflow.dbos")
 FINISHED = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 FALLBACK_POLL_SECONDS = 0.5
 _READ_CHUNK = 500
+# A dropped connection (a PostgreSQL restart, ``pg_terminate_backend``) fails one enqueue
+# transaction, not the steps in it: the batch is tried again for this long before they fail.
+ENQUEUE_RETRY_SECONDS = 30.0
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database connection went away (worth a retry), not that the
+    statement itself was wrong."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        exc = exc.orig if isinstance(exc.orig, BaseException) else exc
+    return isinstance(exc, (sqlalchemy.exc.OperationalError, psycopg.OperationalError))
 
 
 def step_channel(schema: str) -> str:
@@ -108,7 +122,7 @@ class Dispatcher:
         while self._queued:
             batch, self._queued = self._queued, []
             try:
-                existing = await asyncio.to_thread(_insert, batch)
+                existing = await _insert_retrying(batch)
             except Exception as exc:
                 logger.exception("reflow.dbos: enqueuing %d step executions failed", len(batch))
                 for _, workflow_id, _ in batch:
@@ -181,6 +195,23 @@ class Dispatcher:
             with contextlib.suppress(Exception):
                 if self.waiting:
                     await self._read_outputs(list(self.waiting))
+
+
+async def _insert_retrying(batch: list[tuple[str, str, tuple[Any, ...]]]) -> set[str]:
+    """``_insert`` in a thread, again after a dropped connection (it is idempotent: an id
+    inserted by an attempt whose answer was lost comes back as existing)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ENQUEUE_RETRY_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            return await asyncio.to_thread(_insert, batch)
+        except Exception as exc:
+            if not is_connection_error(exc) or loop.time() + pause > deadline:
+                raise
+            logger.warning("reflow.dbos: enqueuing failed (%s); trying again", exc)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
 
 
 def _insert(batch: list[tuple[str, str, tuple[Any, ...]]]) -> set[str]:
