@@ -132,10 +132,28 @@ async def on_workers(
         drop(dsn, schema)
 
 
-async def fanout(dsn: str, workers: int, steps: int) -> float:
-    """Steps/s of one fan-out of ``steps`` 20 ms steps over ``workers`` worker processes."""
+def cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of the whole machine since boot; None where there is no /proc."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def fanout(dsn: str, workers: int, steps: int) -> tuple[float, float | None]:
+    """Steps/s of one fan-out of ``steps`` 20 ms steps over ``workers`` worker processes, and
+    how busy the machine's cores were meanwhile (0-1; None where that cannot be read): on a
+    machine whose cores are all busy, more workers cannot add throughput."""
+    before = cpu_times()
     elapsed, _ = await on_workers(dsn, workers, FanOutWaits, steps)
-    return steps / elapsed
+    after = cpu_times()
+    busy = None
+    if before is not None and after is not None and after[1] > before[1]:
+        busy = (after[0] - before[0]) / (after[1] - before[1])
+    return steps / elapsed, busy
 
 
 async def chain_hop(dsn: str, steps: int) -> float:
@@ -172,13 +190,14 @@ async def main(dsn: str, quick: bool) -> None:
     )
     base = None
     for workers in (1, 2, 4):
-        rate = await fanout(dsn, workers, fan)
+        rate, busy = await fanout(dsn, workers, fan)
         base = base or rate
+        cores = "" if busy is None else f", cores {busy:.0%} busy"
         rows.append(
             (
                 f"fan-out {fan} x 20 ms, {workers} worker(s) x {WORKER_CONCURRENCY}, steps/s",
                 rate,
-                f"x{rate / base:.2f}",
+                f"x{rate / base:.2f}{cores}",
             )
         )
     hop = await chain_hop(dsn, 20 if quick else 100)

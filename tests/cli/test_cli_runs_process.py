@@ -23,6 +23,13 @@ def _waiting(db: str, run_id: str) -> None:
     assert started.returncode == 0, started.stderr
 
 
+def _interruptible() -> None:
+    """Give the child the SIGINT a terminal's Ctrl-C delivers.  A test suite started in the
+    background by a non-interactive shell (``./scripts/test &``) has SIGINT ignored, and an
+    ignored signal stays ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _started(db: str, run_id: str, gate: Path) -> subprocess.Popen[str]:
     """``reflow run Gate`` in the background, once its waiting step has started."""
     process = subprocess.Popen(
@@ -44,6 +51,7 @@ def _started(db: str, run_id: str, gate: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + WAIT_SECONDS
@@ -99,6 +107,7 @@ def test_an_orphan_is_explained_cancelled_at_once_and_followers_told(tmp_path: P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
     assert follower.stderr is not None
     warning = follower.stderr.readline()

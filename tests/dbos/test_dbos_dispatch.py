@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import psycopg
+import pytest
 from conftest import MakeRuntime, rows
+from dbos import DBOS
+from dbos._sys_db import SystemDatabase
 
 from reflow import Context, Workflow, step
 from reflow.dbos._dispatch import step_channel
@@ -41,11 +47,19 @@ class Spray(Workflow):
 
 
 async def test_attempts_started_together_are_enqueued_in_one_transaction_and_announced(
-    make_runtime: MakeRuntime, dsn: str, schema: str
+    make_runtime: MakeRuntime, dsn: str, schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = make_runtime(distribute_steps=True)
     workflow = Spray(runtime=runtime, timeout=60)
     await runtime.launch()
+    batches: list[list[str]] = []
+    insert = SystemDatabase.init_workflows
+
+    def recording(self: Any, statuses: list[Any], *args: Any, **kwargs: Any) -> Any:
+        batches.append([status["workflow_uuid"] for status in statuses])
+        return insert(self, statuses, *args, **kwargs)
+
+    monkeypatch.setattr(SystemDatabase, "init_workflows", recording)
     listener = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     async with listener:
         await listener.execute(f'LISTEN "{step_channel(schema)}"')
@@ -57,10 +71,38 @@ async def test_attempts_started_together_are_enqueued_in_one_transaction_and_ann
     # Every execution (the spray step and the twenty work steps) was announced once finished.
     assert {key.split(":")[1] for key in announced} == {"spray", "work"}
     assert len(announced) == 21
-    # The twenty attempts the one tick started went into DBOS in one batch insert: one stamp.
+    # The twenty attempts the one tick started went into DBOS in one batch insert.
+    work = [batch for batch in batches if any(":work:" in key for key in batch)]
+    assert len(work) == 1 and len(work[0]) == 20
+    # DBOS stamps a batch's rows in order (distinct ``created_at``): the queue is claimed
+    # in the order the attempts started.
     stamps = rows(
         dsn,
         f"{schema}_dbos",
-        "SELECT DISTINCT created_at FROM workflow_status WHERE workflow_uuid LIKE 'spray:work:%%'",
+        "SELECT created_at FROM workflow_status WHERE workflow_uuid LIKE 'spray:work:%%'"
+        " ORDER BY created_at",
     )
-    assert len(stamps) == 1
+    assert len({stamp for (stamp,) in stamps}) == 20
+
+
+async def test_a_queue_is_declared_once_however_many_attempts_ask_at_once(
+    make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fan-out's first attempts all need their step's queue: one declaration serves them
+    (each declaration is several round trips; 2,000 of them delayed a fan-out by seconds)."""
+    runtime = make_runtime(distribute_steps=True)
+    await runtime.launch()
+    declared: list[str] = []
+    original = DBOS.register_queue_async
+
+    async def counting(name: str, **options: Any) -> Any:
+        declared.append(name)
+        await asyncio.sleep(0.05)  # a slow database: the other attempts ask meanwhile
+        return await original(name, **options)
+
+    monkeypatch.setattr(DBOS, "register_queue_async", counting)
+    cluster = runtime._cluster
+    assert cluster is not None
+    names = await asyncio.gather(*(cluster.register_queue("fan", "out", 3) for _ in range(50)))
+    assert set(names) == {"reflow:fan:out"}
+    assert declared == ["reflow:fan:out"]

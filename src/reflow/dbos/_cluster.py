@@ -35,6 +35,13 @@ from reflow.dbos._dispatch import Dispatcher, install_trigger
 from reflow.durable._leases import host_identity, pid_alive
 
 APPLICATION_VERSION = "reflow-steps-1"
+# Every step execution is enqueued under this one partition key.  A queue with a partition
+# limit is claimed by DBOS in a SERIALIZABLE transaction, which is what makes its global
+# limit hold when workers claim at the same moment: under the REPEATABLE READ claim of a
+# queue without partitions, two workers whose snapshots overlap can each count the same
+# running executions and claim different rows of equal ``created_at`` (a batch enqueue gives
+# many rows the same millisecond), together exceeding ``num_workers``.
+PARTITION = "all"
 QUEUE_POLL_SECONDS = 0.05
 logger = logging.getLogger("reflow.dbos")
 
@@ -90,7 +97,7 @@ class Cluster:
         self.concurrency = concurrency
         self.executor_id = uuid.uuid4().hex
         self.users = 0
-        self.queues: set[str] = set()
+        self.queues: dict[str, asyncio.Future[None]] = {}
         self.dispatcher = Dispatcher(dsn, schema)
         self._heart: asyncio.Task[None] | None = None
         self._beat_conn: psycopg.Connection[Any] | None = None
@@ -118,6 +125,14 @@ class Cluster:
                 " heartbeat_at DOUBLE PRECISION NOT NULL)"
             )
             install_trigger(conn, self.schema)
+            # Executions enqueued before the queues had a partition (by an earlier reflow):
+            # a partitioned queue dequeues only rows with a key.
+            conn.execute(
+                f'UPDATE "{self.schema}_dbos".workflow_status SET queue_partition_key = %s'
+                " WHERE name = 'reflow_step' AND status = 'ENQUEUED'"
+                " AND queue_partition_key IS NULL",
+                (PARTITION,),
+            )
         self.beat()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -134,19 +149,30 @@ class Cluster:
     async def register_queue(self, workflow: str, step: str, num_workers: int) -> str:
         """The step's queue, declared to DBOS once per process (its limits are cluster-wide)."""
         name = queue_name(workflow, step)
-        if name not in self.queues:
-            await DBOS.register_queue_async(
-                name,
-                global_concurrency=num_workers,
-                # DBOS refuses a per-process limit above the global one (a step with
-                # ``num_workers=1`` on a worker started with ``--concurrency 8``).
-                worker_concurrency=None
-                if self.concurrency is None
-                else min(self.concurrency, num_workers),
-                polling_interval_sec=QUEUE_POLL_SECONDS,
-            )
-            self.queues.add(name)
+        declaring = self.queues.get(name)
+        if declaring is None:
+            # One declaration however many attempts of a fan-out ask at once.
+            declaring = self.queues[name] = asyncio.ensure_future(self._declare(name, num_workers))
+        try:
+            await asyncio.shield(declaring)
+        except Exception:
+            if self.queues.get(name) is declaring:
+                del self.queues[name]  # the next attempt tries again
+            raise
         return name
+
+    async def _declare(self, name: str, num_workers: int) -> None:
+        await DBOS.register_queue_async(
+            name,
+            global_concurrency=num_workers,
+            partition_concurrency=num_workers,
+            # DBOS refuses a per-process limit above the global one (a step with
+            # ``num_workers=1`` on a worker started with ``--concurrency 8``).
+            worker_concurrency=None
+            if self.concurrency is None
+            else min(self.concurrency, num_workers),
+            polling_interval_sec=QUEUE_POLL_SECONDS,
+        )
 
     # -- failover ----------------------------------------------------------------------------
 

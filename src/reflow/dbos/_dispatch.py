@@ -219,12 +219,18 @@ def _insert(batch: list[tuple[str, str, tuple[Any, ...]]]) -> set[str]:
     from dbos._core import prepare_enqueued_workflow
     from dbos._dbos import _get_dbos_instance
 
-    from reflow.dbos._cluster import reflow_step
+    from reflow.dbos._cluster import PARTITION, reflow_step
 
     dbos = _get_dbos_instance()
     statuses = [
         prepare_enqueued_workflow(
-            dbos, reflow_step, arguments, {}, queue_name=queue, workflow_id=workflow_id
+            dbos,
+            reflow_step,
+            arguments,
+            {},
+            queue_name=queue,
+            workflow_id=workflow_id,
+            queue_partition_key=PARTITION,
         )
         for queue, workflow_id, arguments in batch
     ]

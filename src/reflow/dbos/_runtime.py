@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from reflow.runtime.types.plugin import RegisteredWorkflow
 from reflow.runtime.types.step_call import RunnableWorkflow
 
 logger = logging.getLogger("reflow.dbos")
+LISTEN_WAIT_SECONDS = 5.0
 
 
 class DBOSRuntime(DurableRuntime):
@@ -66,6 +68,7 @@ class DBOSRuntime(DurableRuntime):
         self.local_steps = frozenset(local_steps)
         self._cluster: _cluster.Cluster | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
         super().__init__(
             dsn,
             snapshot_every=snapshot_every,
@@ -118,6 +121,10 @@ class DBOSRuntime(DurableRuntime):
         await super().launch()
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
+            # A reader started as soon as ``launch`` returns must not depend on the poll:
+            # wait (briefly; the poll covers a database that does not answer) for LISTEN.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), LISTEN_WAIT_SECONDS)
 
     async def _listen(self) -> None:
         """Wake this process's readers of a run when another process commits to it.
@@ -131,10 +138,14 @@ class DBOSRuntime(DurableRuntime):
                 conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
                 async with conn:
                     await conn.execute(f'LISTEN "{channel}"')
+                    self._listening.set()
+                    # What was committed while nobody listened is read once now.
+                    self._manager.fire_all()
                     async for note in conn.notifies():
                         self._manager.fire(note.payload)
             except psycopg.Error as exc:
                 logger.warning("reflow.dbos: LISTEN on %s failed (%s); retrying", channel, exc)
+            self._listening.clear()
             await asyncio.sleep(1.0)
 
     async def destroy(self) -> None:

@@ -128,6 +128,11 @@ class RunBook:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def fire_all(self) -> None:
+        """Wake every reader: after a gap in notifications, each reads once to catch up."""
+        for run_id in list(self._signals):
+            self.fire(run_id)
+
     async def wait_for_change(self, run_id: str, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()

@@ -9,6 +9,7 @@ through an ``EventCodec`` so classes defined inside functions resolve via its re
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import groupby
 from typing import Any, TypeVar
 
 from reflow.engine._codec_events import JSON, EventCodec, check_requirements, registry_for
@@ -55,15 +56,10 @@ DecodedT = TypeVar("DecodedT")
 def types_to_json(types: Sequence[type[Event]], codec: EventCodec) -> list[Any]:
     """Qualified names; run-length encoded as ``[[name, count], ...]`` when that is shorter.
 
-    A fan-in of 100,000 identical types therefore stays one pair.
+    A fan-in of 100,000 identical types therefore stays one pair, and costs one name lookup:
+    the runs are found by ``groupby`` (identity comparisons), not by naming every item.
     """
-    runs: list[list[Any]] = []
-    for cls in types:
-        name = codec.type_to_json(cls)
-        if runs and runs[-1][0] == name:
-            runs[-1][1] += 1
-        else:
-            runs.append([name, 1])
+    runs = [[codec.type_to_json(cls), len(list(group))] for cls, group in groupby(types)]
     if len(runs) < len(types):
         return runs
     return [name for name, _ in runs]
