@@ -6,11 +6,13 @@ every step executed; the results do not depend on where.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 from reflow import Context, Workflow, step
 from reflow.events import Event, StartEvent, StopEvent
+from reflow.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 
 
 class Go(StartEvent):
@@ -91,3 +93,63 @@ class GatherFlow(Workflow):
         if done is None:
             return None
         return StopEvent(result={"parts": sorted(p.i for p in done), "joined_in": os.getpid()})  # type: ignore[attr-defined]
+
+
+class Count(StartEvent):
+    n: int
+    same_key: bool
+
+
+class Add(Event):
+    i: int
+    same_key: bool
+
+
+class Added(Event):
+    i: int
+
+
+class TallyFlow(Workflow):
+    """``n`` steps at once, each an atomic read-modify-write of the store (``edit_state``):
+    of one shared key (``same_key``), or each of its own key."""
+
+    @step
+    async def split(self, ev: Count, ctx: Context) -> Add | None:
+        await ctx.store.set("n", ev.n)
+        for i in range(ev.n):
+            ctx.send_event(Add(i=i, same_key=ev.same_key))
+        return None
+
+    @step(num_workers=8)
+    async def add(self, ev: Add, ctx: Context) -> Added:
+        key = "count" if ev.same_key else f"k{ev.i}"
+        # Atomic in one process; on others, each execution edits the store it was sent.
+        async with ctx.store.edit_state() as state:
+            await asyncio.sleep(0.01)
+            state[key] = state.get(key, 0) + 1
+        return Added(i=ev.i)
+
+    @step
+    async def join(self, ev: Added, ctx: Context) -> StopEvent | None:
+        n = await ctx.store.get("n")
+        if ctx.collect_events(ev, [Added] * n) is None:
+            return None
+        state = await ctx.store.get_state()
+        return StopEvent(result={key: state[key] for key in state if key != "n"})
+
+
+class FailOnce(StartEvent):
+    pass
+
+
+class FlakyFlow(Workflow):
+    """A remote step that writes the store and the stream, then raises on its first attempt."""
+
+    @step(retry_policy=retry_policy(wait=wait_fixed(0.01), stop=stop_after_attempt(2)))
+    async def flaky(self, ev: FailOnce, ctx: Context) -> StopEvent:
+        tries = await ctx.store.get("tries", 0) + 1
+        await ctx.store.set("tries", tries)
+        ctx.write_event_to_stream(Progress(msg=f"try {tries}", pid=os.getpid()))
+        if tries == 1:
+            raise RuntimeError("the first try fails after its writes")
+        return StopEvent(result=tries)

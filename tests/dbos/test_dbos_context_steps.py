@@ -17,7 +17,7 @@ from pathlib import Path
 
 import context_flows as flows
 import pytest
-from conftest import MakeRuntime
+from conftest import MakeRuntime, rows
 from durable_support import worker_env
 
 from reflow.dbos._capture import needs_live_run
@@ -118,3 +118,49 @@ def test_steps_that_name_collect_or_wait_stay_local() -> None:
     assert needs_live_run(waits)  # in a nested function too
     assert not needs_live_run(flows.ContextFlow.greet)
     assert not needs_live_run(flows.GatherFlow.join)  # through a helper: caught at run time
+
+
+async def _tally(make_runtime: MakeRuntime, dsn: str, schema: str, same_key: bool) -> tuple:  # type: ignore[type-arg]
+    """Run ``TallyFlow`` of 12 steps in this process (it serves the queues); the result and
+    how many ``add`` executions went through DBOS."""
+    runtime = make_runtime(distribute_steps=True)
+    workflow = flows.TallyFlow(runtime=runtime, timeout=60)
+    await runtime.launch()
+    result = await workflow.run(run_id="tally", start_event=flows.Count(n=12, same_key=same_key))
+    [(remote,)] = rows(
+        dsn,
+        f"{schema}_dbos",
+        "SELECT count(*) FROM workflow_status WHERE workflow_uuid LIKE 'tally:add:%%'",
+    )
+    return result, remote
+
+
+async def test_remote_read_modify_writes_of_one_key_lose_no_update(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    """Twelve remote steps at once add one to the same count: each executing process edits
+    the count it was sent, so only the first to return may write it; the others conflict and
+    run again on the live store, as ``edit_state`` does in one process."""
+    result, remote = await _tally(make_runtime, dsn, schema, same_key=True)
+    assert result == {"count": 12}
+    assert remote >= 2  # they did start remotely (and conflicted)
+
+
+async def test_remote_steps_writing_different_keys_all_keep_their_writes(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    result, remote = await _tally(make_runtime, dsn, schema, same_key=False)
+    assert result == {f"k{i}": 1 for i in range(12)}
+    assert remote == 12  # no conflict: none ran again locally
+
+
+async def test_what_a_remote_step_did_before_it_raised_stands(make_runtime: MakeRuntime) -> None:
+    """As in the driving process: the failed attempt's store write and stream write reach the
+    run; the retry sees the store the failed attempt left."""
+    runtime = make_runtime(distribute_steps=True)
+    workflow = flows.FlakyFlow(runtime=runtime, timeout=60)
+    await runtime.launch()
+    handler = workflow.run(run_id="flaky", start_event=flows.FailOnce())
+    seen = [ev.msg async for ev in handler.stream_events() if isinstance(ev, flows.Progress)]
+    assert await handler == 2
+    assert seen == ["try 1", "try 2"]

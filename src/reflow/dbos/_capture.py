@@ -5,8 +5,13 @@ the step needs as it was when the attempt was dispatched (the run's store, encod
 attempt's retry state) and a ``RunServices`` that records instead of acting:
 
 - ``ctx.store`` is the dispatched store; at the end, the top-level keys (or fields) the step
-  changed travel back with the new store;
+  changed travel back with the new store.  They are written only if the run's values of those
+  keys are still the dispatched ones (compared encoded, under the store's edit lock): otherwise
+  another step changed them meanwhile, writing would lose its update, and the driving process
+  runs the attempt again itself on the live store (``StoreConflict``);
 - ``ctx.send_event`` and ``ctx.write_event_to_stream`` are recorded, in call order;
+- a step that raises after any of these returns them with its exception, which the driving
+  process raises once it has applied them (a local step's writes before an error stand too);
 - ``ctx.collect_events`` and ``ctx.wait_for_event`` need the live run: they raise
   ``StayLocal``, the execution reports it, and the driving process runs the attempt itself.
 
@@ -18,6 +23,9 @@ the ones already journaled, exactly as for a step that ran here.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import pickle
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -37,6 +45,14 @@ from reflow.runtime.types.step_call import StepCall
 
 # Attribute names whose use ties a step to its live run (see ``needs_live_run``).
 LIVE_ONLY = frozenset({"collect_events", "wait_for_event"})
+
+
+class StoreConflict(Exception):
+    """A remote step changed store keys that another step changed after its dispatch."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        super().__init__(f"store keys changed meanwhile by another step: {', '.join(keys)}")
+        self.keys = list(keys)
 
 
 class StayLocal(BaseException):
@@ -109,17 +125,21 @@ def dispatch_context(workflow: Any, call: StepCall) -> str:
     )
 
 
-async def apply_outcome(workflow: Any, call: StepCall, body: str) -> Event | list[Event] | None:
+async def apply_outcome(
+    workflow: Any, call: StepCall, body: str, dispatched: str
+) -> Event | list[Event] | None:
     """Apply a remote execution's captured effects to the run; its result.
 
-    Raises ``StayLocal`` when the execution needed the live run.
+    ``dispatched`` is what ``dispatch_context`` sent.  Raises ``StayLocal`` when the execution
+    needed the live run, ``StoreConflict`` (having applied nothing) when the store keys it
+    changed were changed meanwhile by another step.
     """
     data = loads(body)
     if data.get("local"):
         raise StayLocal(call.step_name)
     codec = codec_of(workflow)
     if data.get("store") is not None:
-        await _merge_store(workflow, call, data)
+        await _merge_store(workflow, call, data, loads(dispatched)["store"])
     run = call.run
     for effect in data.get("effects", ()):
         event = codec.event_from_json(effect[1])
@@ -127,19 +147,65 @@ async def apply_outcome(workflow: Any, call: StepCall, body: str) -> Event | lis
             run.send_event(event, effect[2], delay=effect[3], recovery_counts=call.recovery_counts)
         else:
             run.publish(event)
+    if data.get("error") is not None:
+        raise decode_error(codec, data["error"])
     return result_from_json(codec, data.get("result"))
 
 
-async def _merge_store(workflow: Any, call: StepCall, data: Mapping[str, Any]) -> None:
-    """Write the keys the step changed into the run's store (the whole state if it removed
-    keys): concurrent steps that change different keys all keep their changes."""
-    changed = decode_store(data["store"], workflow)
-    store = call.run.get_state_store()
-    if data.get("removed"):
-        await store.set_state(await changed.get_state())
-        return
-    for key in data.get("changed", ()):
-        await store.set(key, await changed.get(key))
+def encode_error(codec: Any, error: BaseException) -> dict[str, Any]:
+    """The exception itself (pickled, as DBOS records a failed execution's), or its type and
+    message where it cannot be pickled."""
+    try:
+        return {"pickle": base64.b64encode(pickle.dumps(error)).decode("ascii")}
+    except Exception:
+        return {"described": codec.exception_to_json(error)}
+
+
+def decode_error(codec: Any, data: Mapping[str, Any]) -> BaseException:
+    if "pickle" in data:
+        with contextlib.suppress(Exception):
+            error = pickle.loads(base64.b64decode(data["pickle"]))
+            if isinstance(error, BaseException):
+                return error
+    exc: BaseException = codec.exception_from_json(data.get("described") or {})
+    return exc
+
+
+async def _merge_store(
+    workflow: Any, call: StepCall, data: Mapping[str, Any], dispatched: str | None
+) -> None:
+    """Write the keys the step changed (and drop those it removed) into the run's store,
+    if none of them changed since dispatch: steps running at once that change different keys
+    all keep their changes; a step whose keys changed meanwhile raises ``StoreConflict``."""
+    serializer = store_serializer(workflow)
+    new = _fields(decode_store(data["store"], workflow).get_sync(""))
+    before = _fields(decode_store(dispatched, workflow).get_sync(""))
+    changed, removed = list(data.get("changed", ())), list(data.get("removed", ()))
+    async with call.run.get_state_store().edit_state() as draft:
+        live = _fields(draft)
+        stale = [
+            key
+            for key in (*changed, *removed)
+            if _encoded(live, key, serializer) != _encoded(before, key, serializer)
+        ]
+        if stale:
+            raise StoreConflict(stale)  # leaves the block: nothing is written
+        for key in changed:
+            if isinstance(draft, DictState):
+                draft[key] = new[key]
+            else:
+                setattr(draft, key, new[key])
+        for key in removed:
+            draft._data.pop(key, None)  # only a DictState has keys to remove
+
+
+_ABSENT = object()
+
+
+def _encoded(fields: Mapping[str, Any], key: str, serializer: Any) -> Any:
+    """One key's value in comparable form: equal values of any type encode alike."""
+    value = fields.get(key, _ABSENT)
+    return value if value is _ABSENT else serializer.serialize(value)
 
 
 # -- in the process executing the step ---------------------------------------------------------
@@ -190,12 +256,26 @@ class CapturedRun:
     def is_replaying(self) -> bool:
         return False
 
-    def outcome(self, workflow: Any, result: Event | list[Event] | None) -> str:
-        """The execution's result and captured effects, encoded for the driving process."""
-        codec = codec_of(workflow)
+    def _changes(self) -> tuple[list[str], list[str]]:
+        """The store keys the step changed, and those it removed."""
         after = _fields(self.store.get_sync(""))
         changed = [k for k, v in after.items() if k not in self.before or self.before[k] != v]
-        removed = [k for k in self.before if k not in after]
+        return changed, [k for k in self.before if k not in after]
+
+    def has_effects(self) -> bool:
+        changed, removed = self._changes()
+        return bool(self.effects or changed or removed)
+
+    def outcome(
+        self,
+        workflow: Any,
+        result: Event | list[Event] | None,
+        error: BaseException | None = None,
+    ) -> str:
+        """The execution's result (or ``error``) and captured effects, encoded for the
+        driving process."""
+        codec = codec_of(workflow)
+        changed, removed = self._changes()
         store = None
         if changed or removed:
             store = encode_store(self.store, self.store.serializer)
@@ -209,6 +289,7 @@ class CapturedRun:
                 "store": store,
                 "changed": changed,
                 "removed": removed,
+                "error": None if error is None else encode_error(codec, error),
             }
         )
 

@@ -20,6 +20,7 @@ from reflow.dbos import _cluster
 from reflow.dbos._capture import (
     CapturedRun,
     StayLocal,
+    StoreConflict,
     apply_outcome,
     codec_of,
     dispatch_context,
@@ -127,6 +128,12 @@ async def execute(
             result = await workflow._step_workers()[step_name](call)
         except StayLocal:
             return stayed_local()
+        except Exception as exc:
+            if captured is None or not captured.has_effects():
+                raise  # DBOS records the error; the driving process raises it
+            # What the step did before it raised stands, as in the driving process: the
+            # effects travel back with the error, which the driving process raises after.
+            return captured.outcome(workflow, None, error=exc)
     if captured is not None:
         return captured.outcome(workflow, result)
     return encode_event(workflow, result)
@@ -140,8 +147,9 @@ def distribute(
     """``steps`` with each step that runs anywhere sent through its queue instead."""
     name = workflow.workflow_name
     routed: dict[str, StepWorkerFunction] = dict(steps)
-    # Context steps whose execution elsewhere needed the live run (``StayLocal``): this
-    # process runs them itself from then on.
+    # Context steps whose execution elsewhere needed the live run (``StayLocal``) or whose
+    # store writes raced another step's (``StoreConflict``): this process runs them itself
+    # from then on.
     stay: set[str] = set()
     for step_name, num_workers in remote_steps(workflow, local_steps):
         local = steps[step_name]
@@ -166,8 +174,10 @@ def distribute(
             if context is None:
                 return decode_event(workflow, result)
             try:
-                return await apply_outcome(workflow, call, result)
-            except StayLocal:
+                return await apply_outcome(workflow, call, result, context)
+            except (StayLocal, StoreConflict):
+                # Needs the live run, or writes keys other steps write at the same time:
+                # this attempt runs again here, and so does the step from now on.
                 stay.add(step_name)
                 return await local(call)
 

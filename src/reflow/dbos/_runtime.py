@@ -102,6 +102,10 @@ class DBOSRuntime(DurableRuntime):
             return
         if self.distribute_steps and self._cluster is None:
             await self.journal.open()  # a database that cannot be used fails here, clearly
+            # Known to ``reflow_step`` before DBOS starts dequeuing: an execution waiting in a
+            # queue is taken at once, before the workflows are registered below.
+            for workflow in self._workflows.values():
+                _cluster.workflows.setdefault(workflow.workflow_name, workflow)
             try:
                 listen = [
                     _cluster.queue_name(workflow.workflow_name, step)
