@@ -11,7 +11,9 @@ Every figure is measured in this run, on this machine, side by side:
 - ``peer``: the same 3-step runs on the peer's DBOS runtime (``benchmarks._dbos_peer``);
 - ``remote_runs``: the same 3-step runs with the steps sent through DBOS queues (one process);
 - ``fanout_W``: a fan-out of N steps that each wait 20 ms, spread over W ``reflow worker``
-  processes (1, 2, 4) of 8 steps at once each (the driver runs none), in steps/s;
+  processes (1, 2, 4) of 8 steps at once each (the driver runs none), in steps/s, with how
+  busy the machine's cores were; then the same with workers of 2 steps at once (N/4 steps),
+  whose capacity together stays below what the cores can drive;
 - the p50 step-to-step hop across processes: a chain of steps, each on a worker, timed from one
   step's end to the next one's start.
 
@@ -42,6 +44,9 @@ from reflow.durable import DurableRuntime
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 # Steps each worker process runs at once: its capacity, so that 2 workers have twice 1's.
 WORKER_CONCURRENCY = 8
+# A capacity small enough that 4 workers' together stay below what the machine's cores can
+# drive (about 170 steps/s on 2 cores): whether workers add capacity when cores are spare.
+SMALL_CONCURRENCY = 2
 
 
 def drop(dsn: str, schema: str) -> None:
@@ -94,16 +99,16 @@ async def sqlite_runs(count: int) -> float:
 
 
 async def on_workers(
-    dsn: str, workers: int, flow: type[Any], steps: int
+    dsn: str, workers: int, flow: type[Any], steps: int, concurrency: int = WORKER_CONCURRENCY
 ) -> tuple[float, list[float]]:
     """Seconds a run of ``flow`` with ``Spread(n=steps)`` takes on ``workers`` worker
-    processes of ``WORKER_CONCURRENCY`` steps each, and its result (the hops, in ms)."""
+    processes of ``concurrency`` steps each, and its result (the hops, in ms)."""
     schema = f"bench_fan_{secrets.token_hex(3)}"
     # The same module name in every process: a workflow is known by its qualified name.
     argv = [sys.executable, "-m", "reflow.cli", "worker"]
     instance = {FanOutWaits: "fan_out_waits", Chain: "chain"}[flow]
     argv += [f"benchmarks._distributed_flows:{instance}", "--db", dsn, "--schema", schema]
-    argv += ["--concurrency", str(WORKER_CONCURRENCY)]
+    argv += ["--concurrency", str(concurrency)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     runtime = DBOSRuntime(dsn, schema=schema, concurrency=None)
     # Launched before the workflow is built: the driver serves none of its queues, so every
@@ -143,12 +148,14 @@ def cpu_times() -> tuple[int, int] | None:
     return sum(fields) - idle, sum(fields)
 
 
-async def fanout(dsn: str, workers: int, steps: int) -> tuple[float, float | None]:
+async def fanout(
+    dsn: str, workers: int, steps: int, concurrency: int = WORKER_CONCURRENCY
+) -> tuple[float, float | None]:
     """Steps/s of one fan-out of ``steps`` 20 ms steps over ``workers`` worker processes, and
     how busy the machine's cores were meanwhile (0-1; None where that cannot be read): on a
     machine whose cores are all busy, more workers cannot add throughput."""
     before = cpu_times()
-    elapsed, _ = await on_workers(dsn, workers, FanOutWaits, steps)
+    elapsed, _ = await on_workers(dsn, workers, FanOutWaits, steps, concurrency)
     after = cpu_times()
     busy = None
     if before is not None and after is not None and after[1] > before[1]:
@@ -188,18 +195,19 @@ async def main(dsn: str, quick: bool) -> None:
     rows.append(
         ("DBOSRuntime 3-step runs/s, steps via DBOS", remote, f"{remote / local:.2f} of local")
     )
-    base = None
-    for workers in (1, 2, 4):
-        rate, busy = await fanout(dsn, workers, fan)
-        base = base or rate
-        cores = "" if busy is None else f", cores {busy:.0%} busy"
-        rows.append(
-            (
-                f"fan-out {fan} x 20 ms, {workers} worker(s) x {WORKER_CONCURRENCY}, steps/s",
-                rate,
-                f"x{rate / base:.2f}{cores}",
+    for concurrency, steps in ((WORKER_CONCURRENCY, fan), (SMALL_CONCURRENCY, fan // 4)):
+        base = None
+        for workers in (1, 2, 4):
+            rate, busy = await fanout(dsn, workers, steps, concurrency)
+            base = base or rate
+            cores = "" if busy is None else f", cores {busy:.0%} busy"
+            rows.append(
+                (
+                    f"fan-out {steps} x 20 ms, {workers} worker(s) x {concurrency}, steps/s",
+                    rate,
+                    f"x{rate / base:.2f}{cores}",
+                )
             )
-        )
     hop = await chain_hop(dsn, 20 if quick else 100)
     rows.append(("step-to-step hop across processes, p50 ms", hop, "a chain of steps, 2 workers"))
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")

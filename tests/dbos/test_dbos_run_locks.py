@@ -76,3 +76,39 @@ def test_the_lock_plan_of_a_transaction() -> None:
     assert plan("s", [Register("me", 1, "h", 0.0), *posts[:1]]) == (False, [run_key("s", "b")])
     assert plan("s", [Prune(0.0), *posts]) == (True, [])
     assert plan("s", [Reap("me", "h", 0.0, 1.0)]) == (True, [])
+
+
+class _Stamp:
+    """A journal write to run ``r`` that updates one catalogue row."""
+
+    run_id = "r"
+
+    def __call__(self, conn: object) -> str:
+        conn.execute("UPDATE workflows SET updated_at = 1 WHERE name = 'w'")  # type: ignore[attr-defined]
+        return "stamped"
+
+
+async def test_a_transaction_picked_as_a_deadlock_victim_runs_again(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    """Another session holds the catalogue row the journal's transaction writes and then waits
+    for that transaction's run lock: PostgreSQL breaks the cycle by aborting the journal's
+    transaction (it waited past ``deadlock_timeout`` first), which reflow runs again."""
+    runtime = make_runtime()
+    await runtime.launch()
+    table = f'"{schema}".workflows'
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {table} VALUES ('w', '{{}}', 0)")
+    other = await psycopg.AsyncConnection.connect(dsn)
+    async with other:
+        await other.execute("SET deadlock_timeout = '20s'")  # so it is not the one aborted
+        await other.execute(f"UPDATE {table} SET updated_at = 2 WHERE name = 'w'")
+        write = asyncio.ensure_future(runtime.journal.call(_Stamp()))
+        await asyncio.sleep(0.3)  # the journal's transaction has the run lock, waits for the row
+        assert not write.done()
+        await other.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (run_key(schema, "r"),)
+        )
+        await other.commit()  # got the run lock: the journal's transaction was rolled back
+    assert await asyncio.wait_for(write, 30) == "stamped"
+    assert rows(dsn, schema, "SELECT updated_at FROM workflows WHERE name = 'w'") == [(1.0,)]

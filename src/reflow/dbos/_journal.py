@@ -10,10 +10,15 @@ different runs proceed in parallel.  Reads take no lock.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 from typing import Any
+
+import psycopg
 
 from reflow.dbos import _locks
 from reflow.dbos._connection import PgConnection
@@ -21,6 +26,11 @@ from reflow.durable._errors import JournalError
 from reflow.durable._journal import Journal
 
 SCHEMA_VERSION = 1
+# A transaction PostgreSQL aborted to break a deadlock (two processes' transactions each
+# waiting for a row the other wrote, e.g. two workflows' catalogue rows upserted in the
+# opposite order) ran none of its writes: it is run again, this many times at most.
+CONFLICT_RETRIES = 5
+logger = logging.getLogger("reflow.dbos")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
 
@@ -172,9 +182,32 @@ class PgJournal(Journal):
         self._locks = _locks.plan(self.schema, (op.fn for op in ops if op.write))
         super()._run(ops)
 
+    def _transact(
+        self,
+        ops: list[Any],
+        begin: Callable[[Any, str], None],
+        commit: Callable[[Any], None],
+    ) -> list[tuple[Any, bool, Any]]:
+        """The transaction, run again when PostgreSQL chose it as a deadlock's (or a
+        serialization conflict's) victim: it was rolled back whole, so nothing ran twice."""
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                return super()._transact(ops, begin, commit)
+            except sqlite3.OperationalError as exc:
+                if attempt == CONFLICT_RETRIES or not _is_conflict(exc):
+                    raise
+                logger.warning("reflow.dbos: %s; running the transaction again", exc)
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")
+
     def _commit(self, conn: Any) -> None:
         # Delivered by PostgreSQL when (and only if) the transaction commits.
         for run_id in conn.touched:
             conn.execute("SELECT pg_notify(?, ?)", (self.channel, run_id))
         conn.touched.clear()
         conn.execute("COMMIT")
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure))
