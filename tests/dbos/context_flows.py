@@ -153,3 +153,45 @@ class FlakyFlow(Workflow):
         if tries == 1:
             raise RuntimeError("the first try fails after its writes")
         return StopEvent(result=tries)
+
+
+class Wide(StartEvent):
+    n: int
+
+
+class Slot(Event):
+    i: int
+
+
+class Seen(Event):
+    running: int
+
+
+_running = 0  # executions of ``hold`` running in this process now
+
+
+class LimitFlow(Workflow):
+    """``n`` executions of ``hold`` at once if the queue lets them: each reports how many
+    were running in its process when it ended; the result is the most seen."""
+
+    @step
+    async def split(self, ev: Wide, ctx: Context) -> Slot | None:
+        await ctx.store.set("n", ev.n)
+        for i in range(ev.n):
+            ctx.send_event(Slot(i=i))
+        return None
+
+    @step(num_workers=8)
+    async def hold(self, ev: Slot) -> Seen:
+        global _running
+        _running += 1
+        try:
+            await asyncio.sleep(0.1)
+            return Seen(running=_running)
+        finally:
+            _running -= 1
+
+    @step
+    async def join(self, ev: Seen, ctx: Context) -> StopEvent | None:
+        done = ctx.collect_events(ev, [Seen] * await ctx.store.get("n"))
+        return None if done is None else StopEvent(result=max(d.running for d in done))  # type: ignore[attr-defined]

@@ -29,11 +29,11 @@ FLOWS = str(Path(flows.__file__).resolve())
 @pytest.fixture
 def worker(request: pytest.FixtureRequest, dsn: str, schema: str) -> Iterator[int]:
     """A ``reflow worker`` process serving the workflow class the test names; its pid."""
-    name = request.param
+    name, concurrency = (*request.param.split(":"), "4")[:2]  # "Name" or "Name:CONCURRENCY"
     argv = [sys.executable, "-m", "reflow.cli", "worker", f"{FLOWS}:{name}", "--db", dsn]
     process = subprocess.Popen(
         # --concurrency above the steps' num_workers (1): the queue takes the lower of the two.
-        [*argv, "--schema", schema, "--lease-seconds", "2", "--concurrency", "4"],
+        [*argv, "--schema", schema, "--lease-seconds", "2", "--concurrency", concurrency],
         env=worker_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -164,3 +164,15 @@ async def test_what_a_remote_step_did_before_it_raised_stands(make_runtime: Make
     seen = [ev.msg async for ev in handler.stream_events() if isinstance(ev, flows.Progress)]
     assert await handler == 2
     assert seen == ["try 1", "try 2"]
+
+
+@pytest.mark.parametrize("worker", ["LimitFlow:1"], indirect=True)
+async def test_a_process_that_only_enqueues_leaves_the_workers_concurrency_alone(
+    make_runtime: MakeRuntime, worker: int
+) -> None:
+    """The worker serves ``hold`` one at a time (``--concurrency 1``); this process, launched
+    without a limit and serving none of the queues, must not declare the queue with its own."""
+    runtime = make_runtime(distribute_steps=True)
+    await runtime.launch()
+    workflow = flows.LimitFlow(runtime=runtime, timeout=60)
+    assert await workflow.run(start_event=flows.Wide(n=6)) == 1

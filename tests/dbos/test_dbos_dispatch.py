@@ -106,3 +106,28 @@ async def test_a_queue_is_declared_once_however_many_attempts_ask_at_once(
     names = await asyncio.gather(*(cluster.register_queue("fan", "out", 3) for _ in range(50)))
     assert set(names) == {"reflow:fan:out"}
     assert declared == ["reflow:fan:out"]
+
+
+class Number(StartEvent):
+    n: int
+
+
+class Double(Workflow):
+    @step
+    async def double(self, ev: Number) -> StopEvent:  # no Context: runs through its queue
+        return StopEvent(result=ev.n * 2)
+
+
+async def test_pruning_forgets_the_step_records_so_a_run_id_can_be_used_again(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    """An attempt's key is its DBOS workflow id: a new run under a pruned run's id would
+    otherwise attach to the old run's finished executions and get their results."""
+    runtime = make_runtime(distribute_steps=True)
+    workflow = Double(runtime=runtime, timeout=60)
+    await runtime.launch()
+    assert await workflow.run(run_id="again", start_event=Number(n=1)) == 2
+    assert await runtime.prune(0) == 1
+    left = "SELECT count(*) FROM workflow_status WHERE workflow_uuid LIKE 'again:%%'"
+    assert rows(dsn, f"{schema}_dbos", left) == [(0,)]
+    assert await workflow.run(run_id="again", start_event=Number(n=5)) == 10

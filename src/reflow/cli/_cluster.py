@@ -112,3 +112,10 @@ async def submit(workflow: Any, runtime: Any, kwargs: dict[str, Any]) -> str:
     with contextlib.suppress(Exception):
         await handler
     return str(handler.run_id)
+
+
+def forget_step_records(db: str, schema: str) -> None:
+    """After ``reflow runs prune``: the DBOS records of the pruned runs' step executions."""
+    from reflow.dbos._dispatch import forget_step_records as forget
+
+    forget(db, schema)

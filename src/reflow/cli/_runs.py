@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from reflow.cli._artifacts import artifacts_root, prune_orphaned_artifacts
+from reflow.cli._cluster import forget_step_records, is_cluster
 from reflow.cli._errors import CliError, UsageProblem, debug_option
 from reflow.cli._run import execute, progress_options
 from reflow.cli._runs_document import print_document, when
@@ -287,6 +288,8 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
     with open_journal(ctx) as journal:
         count = journal.prune(seconds)
         kept = [row.run_id for row in journal.runs()]
+    if is_cluster(ctx.obj["db"]):
+        forget_step_records(ctx.obj["db"], ctx.obj["schema"])
     root = artifacts_root(ctx.obj["db"], ctx.obj.get("artifacts_root"))
     removed = [] if root is None else prune_orphaned_artifacts(root, kept)
     note = f" and the artifacts of {len(removed)}" if removed else ""

@@ -304,7 +304,12 @@ async def enqueue_step(
     cluster = _cluster
     if cluster is None:
         raise RuntimeError("the DBOSRuntime driving this run was destroyed")
-    queue = await cluster.register_queue(workflow, step, num_workers)
+    queue = queue_name(workflow, step)
+    if queue in cluster.listen:
+        # Declared by the processes that serve it, only: a declaration writes the queue's
+        # limits, ``--concurrency`` included, to the database for the whole cluster, and a
+        # process that only enqueues (a driver, an API process) would overwrite the workers'.
+        await cluster.register_queue(workflow, step, num_workers)
     arguments = (workflow, step, key, event_body, traceparent, context)
     result: str = await cluster.dispatcher.run(queue, key, arguments)
     return result

@@ -71,6 +71,40 @@ def install_trigger(conn: psycopg.Connection[Any], schema: str) -> None:
         )
 
 
+def forget_step_records(dsn: str, schema: str) -> int:
+    """Delete the finished step executions of runs the journal no longer has (pruned); how
+    many.  DBOS keeps an execution in its status row, the rows that reference it (deleted
+    with it, ON DELETE CASCADE) and its payload rows (``workflow_input``/``_output``, no
+    foreign key: deleted here by id, as DBOS's own ``delete_workflows`` does).
+
+    An attempt's key, its DBOS workflow id, is ``RUN_ID:STEP:ATTEMPT`` (a step name has no
+    ``:``), so the run id is what precedes its last two ``:``.
+    """
+    dbos_schema = f'"{schema}_dbos"'
+    finished = ", ".join(f"'{s}'" for s in FINISHED)
+    with psycopg.connect(dsn, connect_timeout=10) as conn:
+        tables = [
+            table
+            for table in ("workflow_status", "workflow_input", "workflow_output")
+            if conn.execute("SELECT to_regclass(%s)", (f"{dbos_schema}.{table}",)).fetchone()
+            != (None,)
+        ]
+        if "workflow_status" not in tables:
+            return 0  # DBOS never ran on this journal (steps were not distributed)
+        ids = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT ws.workflow_uuid FROM {dbos_schema}.workflow_status AS ws"
+                f" WHERE ws.name = 'reflow_step' AND ws.status IN ({finished})"
+                f' AND NOT EXISTS (SELECT 1 FROM "{schema}".runs AS r'
+                "  WHERE r.run_id = regexp_replace(ws.workflow_uuid, ':[^:]*:[^:]*$', ''))"
+            )
+        ]
+        for table in tables:  # one transaction: the status row and its payloads go together
+            conn.execute(f"DELETE FROM {dbos_schema}.{table} WHERE workflow_uuid = ANY(%s)", (ids,))
+        return len(ids)
+
+
 class StepFailed(RuntimeError):
     """A step execution ended without a result or an error of its own (cancelled by DBOS)."""
 

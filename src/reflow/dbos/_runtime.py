@@ -7,10 +7,12 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 
 import psycopg
 
 from reflow.dbos import _cluster
+from reflow.dbos._dispatch import forget_step_records
 from reflow.dbos._journal import PgJournal, check_schema
 from reflow.dbos._remote import distribute, remote_steps
 from reflow.durable import DurableRuntime, JournalError
@@ -151,6 +153,13 @@ class DBOSRuntime(DurableRuntime):
                 logger.warning("reflow.dbos: LISTEN on %s failed (%s); retrying", channel, exc)
             self._listening.clear()
             await asyncio.sleep(1.0)
+
+    async def prune(self, older_than: float | timedelta) -> int:
+        """Delete runs that finished more than ``older_than`` ago, and the DBOS records of
+        their step executions (so a pruned run's id can be used again); returns how many."""
+        count = await super().prune(older_than)
+        await asyncio.to_thread(forget_step_records, self.dsn, self.schema)
+        return count
 
     async def destroy(self) -> None:
         if self._listener is not None:

@@ -1,9 +1,10 @@
 """``reflow.dbos.queue.depth``: step executions waiting in each DBOS queue of the cluster.
 
 An observable gauge, read from DBOS's ``workflow_status`` table (in the schema
-``<journal>_dbos``) only when metrics are collected: one query per collection, nothing per
-step.  Queues this process declared report 0 when empty, so a drained queue reads 0 rather
-than disappearing.  Nothing is reported by a process without a launched ``DBOSRuntime``.
+``<journal>_dbos``) only when metrics are collected: two queries per collection, nothing per
+step.  Every queue a process of the cluster declared reports 0 when empty, so a drained queue
+reads 0 rather than disappearing.  Nothing is reported by a process without a launched
+``DBOSRuntime``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def queue_depths() -> dict[str, int]:
 
     depths = dict.fromkeys(cluster.queues, 0)
     with psycopg.connect(cluster.dsn, autocommit=True, connect_timeout=5) as conn:
+        # Every queue a process of the cluster declared (DBOS keeps them in a table).
+        declared = conn.execute(
+            "SELECT to_regclass(%s)", (f'"{cluster.schema}_dbos".queues',)
+        ).fetchone()
+        if declared is not None and declared[0] is not None:
+            for (name,) in conn.execute(
+                f'SELECT name FROM "{cluster.schema}_dbos".queues WHERE name LIKE %s',
+                ("reflow:%",),
+            ):
+                depths[str(name)] = 0
         rows = conn.execute(
             f'SELECT queue_name, count(*) FROM "{cluster.schema}_dbos".workflow_status'
             " WHERE status = 'ENQUEUED' AND queue_name LIKE 'reflow:%%' GROUP BY queue_name"
