@@ -85,27 +85,33 @@ async def test_attempts_started_together_are_enqueued_in_one_transaction_and_ann
     assert len({stamp for (stamp,) in stamps}) == 20
 
 
-async def test_a_queue_is_declared_once_however_many_attempts_ask_at_once(
-    make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+async def test_a_process_that_only_enqueues_declares_no_queue(
+    make_runtime: MakeRuntime, dsn: str, schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A fan-out's first attempts all need their step's queue: one declaration serves them
-    (each declaration is several round trips; 2,000 of them delayed a fan-out by seconds)."""
+    """Queues are declared by the processes that serve them, when they launch; not per
+    attempt (each declaration is several round trips: 2,000 of them once delayed a 2,000-step
+    fan-out by seconds), and never by a process that only enqueues (a declaration writes the
+    queue's limits for the whole cluster)."""
     runtime = make_runtime(distribute_steps=True)
-    await runtime.launch()
+    await runtime.launch()  # before the workflow is built: it serves none of its queues
     declared: list[str] = []
     original = DBOS.register_queue_async
 
     async def counting(name: str, **options: Any) -> Any:
         declared.append(name)
-        await asyncio.sleep(0.05)  # a slow database: the other attempts ask meanwhile
         return await original(name, **options)
 
     monkeypatch.setattr(DBOS, "register_queue_async", counting)
-    cluster = runtime._cluster
-    assert cluster is not None
-    names = await asyncio.gather(*(cluster.register_queue("fan", "out", 3) for _ in range(50)))
-    assert set(names) == {"reflow:fan:out"}
-    assert declared == ["reflow:fan:out"]
+    workflow = Spray(runtime=runtime, timeout=60)
+    workflow.run(run_id="quiet", start_event=Many(n=50))
+    waiting = "SELECT count(*) FROM workflow_status WHERE workflow_uuid LIKE 'quiet:%%'"
+    for _ in range(200):  # the first step's execution waits for a process serving its queue
+        if rows(dsn, f"{schema}_dbos", waiting) == [(1,)]:
+            break
+        await asyncio.sleep(0.05)
+    assert rows(dsn, f"{schema}_dbos", waiting) == [(1,)]
+    assert declared == []
+    await runtime.cancel_run("quiet")
 
 
 class Number(StartEvent):

@@ -97,7 +97,7 @@ class Cluster:
         self.concurrency = concurrency
         self.executor_id = uuid.uuid4().hex
         self.users = 0
-        self.queues: dict[str, asyncio.Future[None]] = {}
+        self.queues: set[str] = set()
         self.dispatcher = Dispatcher(dsn, schema)
         self._heart: asyncio.Task[None] | None = None
         self._beat_conn: psycopg.Connection[Any] | None = None
@@ -146,22 +146,16 @@ class Cluster:
             conn = self._beat_conn = self._connect()
         return conn
 
-    async def register_queue(self, workflow: str, step: str, num_workers: int) -> str:
-        """The step's queue, declared to DBOS once per process (its limits are cluster-wide)."""
-        name = queue_name(workflow, step)
-        declaring = self.queues.get(name)
-        if declaring is None:
-            # One declaration however many attempts of a fan-out ask at once.
-            declaring = self.queues[name] = asyncio.ensure_future(self._declare(name, num_workers))
-        try:
-            await asyncio.shield(declaring)
-        except Exception:
-            if self.queues.get(name) is declaring:
-                del self.queues[name]  # the next attempt tries again
-            raise
-        return name
+    async def register_queue(self, workflow: str, step: str, num_workers: int) -> None:
+        """Declare the step's queue to DBOS, once per process.
 
-    async def _declare(self, name: str, num_workers: int) -> None:
+        Only a process that serves the queue declares it (``DBOSRuntime.launch``): DBOS keeps a
+        queue's limits in the database for the whole cluster, ``--concurrency`` included, and a
+        process that only enqueues (a driver, an API process) would overwrite the workers'.
+        """
+        name = queue_name(workflow, step)
+        if name in self.queues:
+            return
         await DBOS.register_queue_async(
             name,
             global_concurrency=num_workers,
@@ -173,6 +167,7 @@ class Cluster:
             else min(self.concurrency, num_workers),
             polling_interval_sec=QUEUE_POLL_SECONDS,
         )
+        self.queues.add(name)
 
     # -- failover ----------------------------------------------------------------------------
 
@@ -290,7 +285,6 @@ async def leave(cluster: Cluster) -> None:
 async def enqueue_step(
     workflow: str,
     step: str,
-    num_workers: int,
     key: str,
     event_body: str,
     traceparent: str | None = None,
@@ -304,12 +298,9 @@ async def enqueue_step(
     cluster = _cluster
     if cluster is None:
         raise RuntimeError("the DBOSRuntime driving this run was destroyed")
+    # Not declared here: by the processes that serve the queue, when they launch
+    # (``Cluster.register_queue``); the execution waits in the queue until one does.
     queue = queue_name(workflow, step)
-    if queue in cluster.listen:
-        # Declared by the processes that serve it, only: a declaration writes the queue's
-        # limits, ``--concurrency`` included, to the database for the whole cluster, and a
-        # process that only enqueues (a driver, an API process) would overwrite the workers'.
-        await cluster.register_queue(workflow, step, num_workers)
     arguments = (workflow, step, key, event_body, traceparent, context)
     result: str = await cluster.dispatcher.run(queue, key, arguments)
     return result

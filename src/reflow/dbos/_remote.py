@@ -151,14 +151,13 @@ def distribute(
     # store writes raced another step's (``StoreConflict``): this process runs them itself
     # from then on.
     stay: set[str] = set()
-    for step_name, num_workers in remote_steps(workflow, local_steps):
+    for step_name, _ in remote_steps(workflow, local_steps):
         local = steps[step_name]
         with_context = workflow._configs[step_name].context_parameter is not None
 
         async def through_queue(
             call: StepCall,
             step_name: str = step_name,
-            num_workers: int = num_workers,
             local: StepWorkerFunction = local,
             with_context: bool = with_context,
         ) -> Any:
@@ -169,7 +168,7 @@ def distribute(
             tracing = _tracing()
             traceparent = None if tracing is None else tracing.outgoing_traceparent()
             result = await _cluster.enqueue_step(
-                name, step_name, num_workers, call.idempotency_key, body, traceparent, context
+                name, step_name, call.idempotency_key, body, traceparent, context
             )
             if context is None:
                 return decode_event(workflow, result)

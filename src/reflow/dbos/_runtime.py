@@ -120,10 +120,12 @@ class DBOSRuntime(DurableRuntime):
             except Exception as exc:
                 raise JournalError(f"cannot launch DBOS on {self.path}: {exc}") from exc
             self._cluster = cluster
-            # Declare the queues of every workflow known here, so this process serves them.
+            # Declare the queues this process serves (DBOS fixed them at its launch: a second
+            # runtime of the process with other workflows leaves their queues to others).
             for workflow in list(self._workflows.values()):
                 for step, num_workers in remote_steps(workflow, self.local_steps):
-                    await cluster.register_queue(workflow.workflow_name, step, num_workers)
+                    if _cluster.queue_name(workflow.workflow_name, step) in cluster.listen:
+                        await cluster.register_queue(workflow.workflow_name, step, num_workers)
         await super().launch()
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
