@@ -94,7 +94,6 @@ class DBOSRuntime(DurableRuntime):
         registered = super().register(workflow)
         if not self.distribute_steps:
             return registered
-        _cluster.workflows.setdefault(workflow.workflow_name, workflow)
         return RegisteredWorkflow(
             workflow=workflow, steps=distribute(workflow, registered.steps, self.local_steps)
         )
@@ -104,8 +103,9 @@ class DBOSRuntime(DurableRuntime):
             return
         if self.distribute_steps and self._cluster is None:
             await self.journal.open()  # a database that cannot be used fails here, clearly
-            # Known to ``reflow_step`` before DBOS starts dequeuing: an execution waiting in a
-            # queue is taken at once, before the workflows are registered below.
+            # What ``reflow_step`` runs here: the workflows whose queues this process serves
+            # (DBOS fixes them at launch), known before DBOS starts dequeuing, since an
+            # execution already waiting in a queue is taken at once.
             for workflow in self._workflows.values():
                 _cluster.workflows.setdefault(workflow.workflow_name, workflow)
             try:
