@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from dbos import DBOS
 
+from reflow.dbos import _wakeup
 from reflow.dbos._dispatch import Dispatcher, install_trigger
 from reflow.durable._leases import host_identity, pid_alive
 
@@ -42,7 +43,6 @@ APPLICATION_VERSION = "reflow-steps-1"
 # running executions and claim different rows of equal ``created_at`` (a batch enqueue gives
 # many rows the same millisecond), together exceeding ``num_workers``.
 PARTITION = "all"
-QUEUE_POLL_SECONDS = 0.05
 logger = logging.getLogger("reflow.dbos")
 
 # The workflows of this process by name: what ``reflow_step`` runs, in whichever process.
@@ -103,7 +103,7 @@ class Cluster:
         self._beat_conn: psycopg.Connection[Any] | None = None
 
     def launch(self) -> None:
-        DBOS(
+        dbos = DBOS(
             config={
                 "name": "reflow",
                 "system_database_url": self.dsn,
@@ -116,6 +116,8 @@ class Cluster:
             }
         )
         DBOS.listen_queues(self.listen)
+        if self.listen:
+            self.dispatcher.waker = _wakeup.install(dbos, self.listen)
         DBOS.launch()
         with self._connect() as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -156,16 +158,18 @@ class Cluster:
         name = queue_name(workflow, step)
         if name in self.queues:
             return
+        # DBOS refuses a per-process limit above the global one (a step with
+        # ``num_workers=1`` on a worker started with ``--concurrency 8``).
+        worker_limit = None if self.concurrency is None else min(self.concurrency, num_workers)
+        if self.dispatcher.waker is not None:
+            self.dispatcher.waker.limit(name, worker_limit)
         await DBOS.register_queue_async(
             name,
             global_concurrency=num_workers,
             partition_concurrency=num_workers,
-            # DBOS refuses a per-process limit above the global one (a step with
-            # ``num_workers=1`` on a worker started with ``--concurrency 8``).
-            worker_concurrency=None
-            if self.concurrency is None
-            else min(self.concurrency, num_workers),
-            polling_interval_sec=QUEUE_POLL_SECONDS,
+            worker_concurrency=worker_limit,
+            # The poll of a busy queue; an idle one polls less and is woken (``_wakeup``).
+            polling_interval_sec=_wakeup.BUSY_POLL_SECONDS,
         )
         self.queues.add(name)
 
@@ -220,6 +224,8 @@ class Cluster:
 
     async def close(self) -> None:
         await self.dispatcher.close()
+        if self.dispatcher.waker is not None:
+            _wakeup.uninstall(self.dispatcher.waker)
         if self._heart is not None:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)

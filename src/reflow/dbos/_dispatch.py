@@ -11,6 +11,10 @@ workflow id when a ``reflow_step`` execution reaches a final status; the notific
 delivered when DBOS commits the outcome.  The process waiting for it reads the outputs of
 every execution announced meanwhile in one query.  A slow poll of every awaited execution
 stays as the fallback while the LISTEN connection is down.
+
+A second trigger NOTIFYs the cluster's enqueue channel with the queue's name when a
+``reflow_step`` execution is enqueued (or put back on its queue by recovery): the processes
+serving that queue claim it at once (``_wakeup``), not at their next poll.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 import psycopg
 import sqlalchemy.exc
 from dbos import DBOS
+
+from reflow.dbos._wakeup import Waker
 
 logger = logging.getLogger("reflow.dbos")
 
@@ -48,8 +54,16 @@ def step_channel(schema: str) -> str:
     return f"reflow_{schema}_steps"[:63]
 
 
+def enqueue_channel(schema: str) -> str:
+    return f"reflow_{schema}_enqueued"[:63]
+
+
 def install_trigger(conn: psycopg.Connection[Any], schema: str) -> None:
-    """The NOTIFY trigger on ``<schema>_dbos.workflow_status`` (idempotent, under a lock)."""
+    """The NOTIFY triggers on ``<schema>_dbos.workflow_status`` (idempotent, under a lock).
+
+    A batch enqueue fires the enqueue trigger once per row, but PostgreSQL delivers one
+    notification per distinct payload of a transaction: one per queue.
+    """
     dbos_schema = f'"{schema}_dbos"'
     finished = ", ".join(f"'{s}'" for s in FINISHED)
     with conn.transaction():
@@ -68,6 +82,21 @@ def install_trigger(conn: psycopg.Connection[Any], schema: str) -> None:
             f" WHEN (NEW.name = 'reflow_step' AND NEW.status IN ({finished})"
             "  AND OLD.status IS DISTINCT FROM NEW.status)"
             f" EXECUTE FUNCTION {dbos_schema}.reflow_step_finished('{step_channel(schema)}')"
+        )
+        conn.execute(
+            f"CREATE OR REPLACE FUNCTION {dbos_schema}.reflow_step_enqueued() RETURNS trigger"
+            " LANGUAGE plpgsql AS $$ BEGIN"
+            " PERFORM pg_notify(TG_ARGV[0], NEW.queue_name); RETURN NULL; END $$"
+        )
+        conn.execute(
+            f"DROP TRIGGER IF EXISTS reflow_step_enqueued ON {dbos_schema}.workflow_status"
+        )
+        conn.execute(
+            f"CREATE TRIGGER reflow_step_enqueued AFTER INSERT OR UPDATE OF status"
+            f" ON {dbos_schema}.workflow_status FOR EACH ROW"
+            " WHEN (NEW.name = 'reflow_step' AND NEW.status = 'ENQUEUED'"
+            "  AND NEW.queue_name IS NOT NULL)"
+            f" EXECUTE FUNCTION {dbos_schema}.reflow_step_enqueued('{enqueue_channel(schema)}')"
         )
 
 
@@ -115,6 +144,9 @@ class Dispatcher:
     def __init__(self, dsn: str, schema: str) -> None:
         self.dsn = dsn
         self.channel = step_channel(schema)
+        self.enqueued = enqueue_channel(schema)
+        # The wake-ups of the queues this process serves (none in a process serving none).
+        self.waker: Waker | None = None
         self.waiting: dict[str, asyncio.Future[Any]] = {}
         self._queued: list[tuple[str, str, tuple[Any, ...]]] = []  # (queue, id, arguments)
         self._flushing: asyncio.Task[None] | None = None
@@ -215,10 +247,17 @@ class Dispatcher:
                 conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
                 async with conn:
                     await conn.execute(f'LISTEN "{self.channel}"')
+                    waker = self.waker
+                    if waker is not None:
+                        await conn.execute(f'LISTEN "{self.enqueued}"')
+                        waker.wake_all()  # enqueued while nobody listened
                     # Anything that finished before LISTEN took effect is read once now.
                     self._announce(list(self.waiting))
                     async for note in conn.notifies():
-                        self._announce((note.payload,))
+                        if note.channel == self.channel:
+                            self._announce((note.payload,))
+                        elif waker is not None:
+                            waker.wake(note.payload)
             except psycopg.Error as exc:
                 logger.warning("reflow.dbos: LISTEN %s failed (%s); retrying", self.channel, exc)
             await asyncio.sleep(1.0)
