@@ -93,19 +93,30 @@ def test_a_wait_for_a_queue_not_served_is_dboss_own() -> None:
     assert waker.wait(stop, None, 0.01) is False
 
 
-def test_a_busy_queue_polls_at_the_busy_interval() -> None:
+def test_a_busy_queue_waits_dboss_interval_and_an_idle_one_the_idle_poll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_wakeup, "IDLE_POLL_SECONDS", 600.0)
     waker = _wakeup.Waker(["q"])
+    stop = threading.Event()
     waker.wake("q")  # woken just now: busy for BUSY_SECONDS
     assert waker.busy("q")
-    stop = threading.Event()
     done = threading.Event()
 
-    def waiting() -> None:
-        waker.wait(stop, "q", 600.0)  # the wake is consumed, no gather (new work)
-        waker.wait(stop, "q", 600.0)  # busy: returns after BUSY_POLL_SECONDS, unwoken
+    def busy() -> None:
+        waker.wait(stop, "q", 0.05)  # the wake is consumed, no gather (new work)
+        waker.wait(stop, "q", 0.05)  # busy: DBOS's interval, unwoken
         done.set()
 
-    threading.Thread(target=waiting, daemon=True).start()
+    threading.Thread(target=busy, daemon=True).start()
+    assert done.wait(5.0)
+
+    monkeypatch.setattr(_wakeup, "BUSY_SECONDS", 0.0)
+    assert not waker.busy("q")
+    done.clear()
+    threading.Thread(target=lambda: (waker.wait(stop, "q", 0.05), done.set()), daemon=True).start()
+    assert not done.wait(0.5)  # idle: far longer than DBOS's 50 ms
+    waker.wake("q")
     assert done.wait(5.0)
 
 

@@ -13,10 +13,13 @@ transactions and limits.
   when the queue gets work (a NOTIFY from a trigger on DBOS's ``workflow_status``, see
   ``_dispatch.install_trigger``) and when an execution of the queue finishes in this process
   (a slot is free).
-- A queue woken in the last ``BUSY_SECONDS``, or with executions running here, polls every
-  ``BUSY_POLL_SECONDS`` as well: a claim that lost a race with another worker is retried soon,
-  not at the next idle poll.  An idle queue polls every ``IDLE_POLL_SECONDS``, a fallback for
-  a notification lost while the LISTEN connection was down.
+- A queue woken in the last ``BUSY_SECONDS``, or with executions running here, is also polled
+  at DBOS's interval (``BUSY_POLL_SECONDS``, longer while DBOS backs off from contention): a
+  claim that lost a race with another worker is retried soon, not at the next idle poll.  An
+  idle queue polls every ``IDLE_POLL_SECONDS``, a fallback for a notification lost while the
+  LISTEN connection was down.  The release of a slot wakes the queue once half the worker's
+  slots are free, and the claim then waits ``GATHER_SECONDS`` for the releases that come with
+  it.
 
 The hook replaces the stop event DBOS hands its queue threads with one whose ``wait`` is
 this wait (``install``).  Where that cannot be done (DBOS changed), ``install`` says so and the
@@ -98,7 +101,9 @@ class Waker:
         if flag is None or queue is None or self._stopping:
             return stop.wait(timeout)
         if self.busy(queue):
-            limit = BUSY_POLL_SECONDS if timeout is None else min(timeout, BUSY_POLL_SECONDS)
+            # DBOS's own interval: BUSY_POLL_SECONDS, longer while it backs off after claims
+            # that lost serialization conflicts.
+            limit = BUSY_POLL_SECONDS if timeout is None else timeout
         else:
             limit = IDLE_POLL_SECONDS if timeout is None else max(timeout, IDLE_POLL_SECONDS)
         if flag.wait(limit) and queue in self._released:
