@@ -33,11 +33,13 @@ class ThreeSteps(Workflow):
 
 class Spread(StartEvent):
     n: int
+    wait_ms: float = 20.0  # how long each step of ``FanOutWaits`` waits (I/O, not CPU)
 
 
 class Wait(Event):
     i: int
     sent: float
+    wait_ms: float = 20.0
 
 
 class Waited(Event):
@@ -50,7 +52,7 @@ class FanOutWaits(Workflow):
     async def split(self, ev: Spread, ctx: Context) -> Wait | None:
         await ctx.store.set("n", ev.n)
         for i in range(ev.n):
-            ctx.send_event(Wait(i=i, sent=time.time()))
+            ctx.send_event(Wait(i=i, sent=time.time(), wait_ms=ev.wait_ms))
         return None
 
     # A cluster-wide limit above what the workers run at once: each worker's ``--concurrency``
@@ -58,7 +60,7 @@ class FanOutWaits(Workflow):
     @step(num_workers=512)
     async def wait(self, ev: Wait) -> Waited:
         hop_ms = (time.time() - ev.sent) * 1000
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(ev.wait_ms / 1000)
         return Waited(i=ev.i, hop_ms=hop_ms)
 
     @step

@@ -12,8 +12,9 @@ Every figure is measured in this run, on this machine, side by side:
 - ``remote_runs``: the same 3-step runs with the steps sent through DBOS queues (one process);
 - ``fanout_W``: a fan-out of N steps that each wait 20 ms, spread over W ``reflow worker``
   processes (1, 2, 4) of 8 steps at once each (the driver runs none), in steps/s, with how
-  busy the machine's cores were; then the same with workers of 2 steps at once (N/4 steps),
-  whose capacity together stays below what the cores can drive;
+  busy the machine's cores were; then the same with workers of 2 steps at once (N/4 steps);
+  then workers of 2 with steps of 100 ms (3N/20 steps), whose claims leave cores to spare on
+  a small machine: whether adding workers adds throughput when the cores are not the bound;
 - the p50 step-to-step hop across processes: a chain of steps, each on a worker, timed from one
   step's end to the next one's start.
 
@@ -44,9 +45,10 @@ from reflow.durable import DurableRuntime
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 # Steps each worker process runs at once: its capacity, so that 2 workers have twice 1's.
 WORKER_CONCURRENCY = 8
-# A capacity small enough that 4 workers' together stay below what the machine's cores can
-# drive (about 170 steps/s on 2 cores): whether workers add capacity when cores are spare.
+# A small capacity: with 20 ms steps, 4 such workers still keep 2 cores busy (each step costs
+# about 12 ms of CPU in claims, journal and PostgreSQL); with 100 ms steps they do not.
 SMALL_CONCURRENCY = 2
+LONG_WAIT_MS = 100.0
 
 
 def drop(dsn: str, schema: str) -> None:
@@ -99,10 +101,16 @@ async def sqlite_runs(count: int) -> float:
 
 
 async def on_workers(
-    dsn: str, workers: int, flow: type[Any], steps: int, concurrency: int = WORKER_CONCURRENCY
+    dsn: str,
+    workers: int,
+    flow: type[Any],
+    steps: int,
+    concurrency: int = WORKER_CONCURRENCY,
+    wait_ms: float = 20.0,
 ) -> tuple[float, list[float]]:
-    """Seconds a run of ``flow`` with ``Spread(n=steps)`` takes on ``workers`` worker
-    processes of ``concurrency`` steps each, and its result (the hops, in ms)."""
+    """Seconds a run of ``flow`` with ``Spread(n=steps, wait_ms=wait_ms)`` takes on
+    ``workers`` worker processes of ``concurrency`` steps each, and its result (the hops,
+    in ms)."""
     schema = f"bench_fan_{secrets.token_hex(3)}"
     # The same module name in every process: a workflow is known by its qualified name.
     argv = [sys.executable, "-m", "reflow.cli", "worker"]
@@ -126,7 +134,7 @@ async def on_workers(
             if not line.startswith("worker ready"):
                 raise RuntimeError(f"a worker did not start: {line}{proc.stderr.read().decode()}")
         started = time.perf_counter()
-        hops = await workflow.run(run_id="fan", start_event=Spread(n=steps))
+        hops = await workflow.run(run_id="fan", start_event=Spread(n=steps, wait_ms=wait_ms))
         return time.perf_counter() - started, hops
     finally:
         for proc in procs:
@@ -149,13 +157,17 @@ def cpu_times() -> tuple[int, int] | None:
 
 
 async def fanout(
-    dsn: str, workers: int, steps: int, concurrency: int = WORKER_CONCURRENCY
+    dsn: str,
+    workers: int,
+    steps: int,
+    concurrency: int = WORKER_CONCURRENCY,
+    wait_ms: float = 20.0,
 ) -> tuple[float, float | None]:
-    """Steps/s of one fan-out of ``steps`` 20 ms steps over ``workers`` worker processes, and
-    how busy the machine's cores were meanwhile (0-1; None where that cannot be read): on a
-    machine whose cores are all busy, more workers cannot add throughput."""
+    """Steps/s of one fan-out of ``steps`` steps of ``wait_ms`` over ``workers`` worker
+    processes, and how busy the machine's cores were meanwhile (0-1; None where that cannot be
+    read): on a machine whose cores are all busy, more workers cannot add throughput."""
     before = cpu_times()
-    elapsed, _ = await on_workers(dsn, workers, FanOutWaits, steps, concurrency)
+    elapsed, _ = await on_workers(dsn, workers, FanOutWaits, steps, concurrency, wait_ms)
     after = cpu_times()
     busy = None
     if before is not None and after is not None and after[1] > before[1]:
@@ -195,15 +207,21 @@ async def main(dsn: str, quick: bool) -> None:
     rows.append(
         ("DBOSRuntime 3-step runs/s, steps via DBOS", remote, f"{remote / local:.2f} of local")
     )
-    for concurrency, steps in ((WORKER_CONCURRENCY, fan), (SMALL_CONCURRENCY, fan // 4)):
+    series = (
+        (WORKER_CONCURRENCY, fan, 20.0),
+        (SMALL_CONCURRENCY, fan // 4, 20.0),
+        (SMALL_CONCURRENCY, fan * 3 // 20, LONG_WAIT_MS),
+    )
+    for concurrency, steps, wait_ms in series:
         base = None
         for workers in (1, 2, 4):
-            rate, busy = await fanout(dsn, workers, steps, concurrency)
+            rate, busy = await fanout(dsn, workers, steps, concurrency, wait_ms)
             base = base or rate
             cores = "" if busy is None else f", cores {busy:.0%} busy"
             rows.append(
                 (
-                    f"fan-out {steps} x 20 ms, {workers} worker(s) x {concurrency}, steps/s",
+                    f"fan-out {steps} x {wait_ms:.0f} ms, {workers} worker(s) x {concurrency},"
+                    " steps/s",
                     rate,
                     f"x{rate / base:.2f}{cores}",
                 )
