@@ -12,7 +12,7 @@ from dbos import DBOS
 from dbos._sys_db import SystemDatabase
 
 from reflow import Context, Workflow, step
-from reflow.dbos._dispatch import step_channel
+from reflow.dbos._dispatch import StepFailed, step_channel
 from reflow.events import Event, StartEvent, StopEvent
 
 
@@ -137,3 +137,39 @@ async def test_pruning_forgets_the_step_records_so_a_run_id_can_be_used_again(
     left = "SELECT count(*) FROM workflow_status WHERE workflow_uuid LIKE 'again:%%'"
     assert rows(dsn, f"{schema}_dbos", left) == [(0,)]
     assert await workflow.run(run_id="again", start_event=Number(n=5)) == 10
+
+
+class Refuse(Workflow):
+    @step(retry_policy=None)
+    async def refuse(self, ev: Number) -> StopEvent:  # no Context: runs through its queue
+        raise ValueError(f"no to {ev.n}")
+
+
+async def test_a_remote_steps_error_reaches_the_driver_as_raised(
+    make_runtime: MakeRuntime,
+) -> None:
+    runtime = make_runtime(distribute_steps=True)
+    workflow = Refuse(runtime=runtime, timeout=60)
+    await runtime.launch()
+    with pytest.raises(ValueError, match="no to 7"):
+        await workflow.run(run_id="refused", start_event=Number(n=7))
+
+
+async def test_an_execution_cancelled_in_dbos_fails_its_step(
+    make_runtime: MakeRuntime, dsn: str, schema: str
+) -> None:
+    """An execution that ends without an outcome of its own (cancelled through DBOS while it
+    waited in its queue) fails the step with ``StepFailed``, naming it."""
+    runtime = make_runtime(distribute_steps=True)
+    await runtime.launch()  # before the workflow is built: it serves none of its queues
+    workflow = Double(runtime=runtime, timeout=60)
+    handler = workflow.run(run_id="dropped", start_event=Number(n=3))
+    waiting = "SELECT workflow_uuid FROM workflow_status WHERE workflow_uuid LIKE 'dropped:%%'"
+    for _ in range(200):
+        if found := rows(dsn, f"{schema}_dbos", waiting):
+            break
+        await asyncio.sleep(0.05)
+    [(execution,)] = found
+    await DBOS.cancel_workflow_async(execution)
+    with pytest.raises(StepFailed, match=f"step execution {execution} ended CANCELLED"):
+        await handler
