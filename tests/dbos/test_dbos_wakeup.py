@@ -13,7 +13,7 @@ from conftest import MakeRuntime
 from dbos._core import ActiveWorkflowById
 
 from reflow import Workflow, step
-from reflow.dbos import _cluster, _wakeup
+from reflow.dbos import _steps, _wakeup
 from reflow.dbos._dispatch import enqueue_channel
 from reflow.events import Event, StartEvent, StopEvent
 
@@ -58,7 +58,7 @@ async def test_an_idle_queue_is_claimed_when_work_is_enqueued_not_at_its_poll(
         async for note in listener.notifies(timeout=5.0, stop_after=6):
             queues.add(note.payload)
     # One notification per queue and enqueue transaction, naming the queue.
-    assert queues == {_cluster.queue_name(workflow.workflow_name, s) for s in ("first", "second")}
+    assert queues == {_steps.queue_name(workflow.workflow_name, s) for s in ("first", "second")}
 
 
 def test_a_woken_wait_returns_at_once_and_a_stopped_one_says_stop() -> None:

@@ -31,50 +31,14 @@ from typing import Any
 import psycopg
 from dbos import DBOS
 
-from reflow.dbos import _wakeup
+from reflow.dbos import _steps, _wakeup
 from reflow.dbos._dispatch import Dispatcher, install_trigger
+from reflow.dbos._steps import PARTITION, queue_name
 from reflow.durable._leases import host_identity, pid_alive
 
 APPLICATION_VERSION = "reflow-steps-1"
-# Every step execution is enqueued under this one partition key.  A queue with a partition
-# limit is claimed by DBOS in a SERIALIZABLE transaction, which is what makes its global
-# limit hold when workers claim at the same moment: under the REPEATABLE READ claim of a
-# queue without partitions, two workers whose snapshots overlap can each count the same
-# running executions and claim different rows of equal ``created_at`` (a batch enqueue gives
-# many rows the same millisecond), together exceeding ``num_workers``.
-PARTITION = "all"
 logger = logging.getLogger("reflow.dbos")
-
-# The workflows of this process by name: what ``reflow_step`` runs, in whichever process.
-workflows: dict[str, Any] = {}
 _cluster: Cluster | None = None
-
-
-def queue_name(workflow: str, step: str) -> str:
-    return f"reflow:{workflow}:{step}"
-
-
-@DBOS.workflow(name="reflow_step")
-async def reflow_step(
-    workflow_name: str,
-    step_name: str,
-    key: str,
-    event_body: str,
-    traceparent: str | None = None,
-    context: str | None = None,
-) -> str:
-    """Run one attempt of a step here and return its result, encoded.
-
-    ``traceparent`` (optional, so executions queued without it still run) is the W3C trace
-    context of the attempt's span in the process driving the run; ``context`` is given for a
-    step that takes a ``Context`` (see ``_capture``).
-    """
-    from reflow.dbos._remote import execute
-
-    workflow = workflows.get(workflow_name)
-    if workflow is None:
-        raise LookupError(f"workflow {workflow_name!r} is not registered in process {os.getpid()}")
-    return await execute(workflow, step_name, key, event_body, traceparent, context)
 
 
 class Cluster:
@@ -115,6 +79,7 @@ class Cluster:
                 "log_level": "WARNING",
             }
         )
+        _steps.executor_id = self.executor_id
         DBOS.listen_queues(self.listen)
         if self.listen:
             self.dispatcher.waker = _wakeup.install(dbos, self.listen)

@@ -28,6 +28,7 @@ import psycopg
 import sqlalchemy
 import sqlalchemy.exc
 
+from reflow.dbos._steps import PARTITION, reflow_step
 from reflow.dbos._wakeup import Waker
 
 logger = logging.getLogger("reflow.dbos")
@@ -282,8 +283,6 @@ def _insert(batch: list[tuple[str, str, tuple[Any, ...]]]) -> set[str]:
     """Insert ENQUEUED rows for ``batch`` in one transaction; the ids that already existed."""
     from dbos._core import prepare_enqueued_workflow
     from dbos._dbos import _get_dbos_instance
-
-    from reflow.dbos._cluster import PARTITION, reflow_step
 
     dbos = _get_dbos_instance()
     statuses = [

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import psycopg
 
-from reflow.dbos import _cluster
+from reflow.dbos import _cluster, _steps
 from reflow.dbos._dispatch import forget_step_records
 from reflow.dbos._journal import PgJournal, check_schema
 from reflow.dbos._remote import distribute, remote_steps
@@ -107,10 +107,10 @@ class DBOSRuntime(DurableRuntime):
             # (DBOS fixes them at launch), known before DBOS starts dequeuing, since an
             # execution already waiting in a queue is taken at once.
             for workflow in self._workflows.values():
-                _cluster.workflows.setdefault(workflow.workflow_name, workflow)
+                _steps.workflows.setdefault(workflow.workflow_name, workflow)
             try:
                 listen = [
-                    _cluster.queue_name(workflow.workflow_name, step)
+                    _steps.queue_name(workflow.workflow_name, step)
                     for workflow in self._workflows.values()
                     for step, _ in remote_steps(workflow, self.local_steps)
                 ]
@@ -124,7 +124,7 @@ class DBOSRuntime(DurableRuntime):
             # runtime of the process with other workflows leaves their queues to others).
             for workflow in list(self._workflows.values()):
                 for step, num_workers in remote_steps(workflow, self.local_steps):
-                    if _cluster.queue_name(workflow.workflow_name, step) in cluster.listen:
+                    if _steps.queue_name(workflow.workflow_name, step) in cluster.listen:
                         await cluster.register_queue(workflow.workflow_name, step, num_workers)
         await super().launch()
         if self._listener is None:
