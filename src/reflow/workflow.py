@@ -15,6 +15,7 @@ from reflow._steps.collect import WorkflowMeta, add_step_to, collect_step_functi
 from reflow._steps.config import StepConfig, WorkflowGraphCheck
 from reflow._steps.notes import with_note
 from reflow._steps.runner import make_step_worker
+from reflow._steps.specs import compile_specs
 from reflow.context._serializability import DEFAULT_VALUE_CHECKER, check_serializable
 from reflow.context.context import Context
 from reflow.context.serializers import BaseSerializer, JsonSerializer
@@ -222,7 +223,7 @@ class Workflow(metaclass=WorkflowMeta):
 
     def _step_specs(self) -> dict[str, StepSpec]:
         if self._specs is None:
-            self._specs, self._handler_for_step = _compile_specs(
+            self._specs, self._handler_for_step = compile_specs(
                 self._configs, self._start_event_class
             )
         return self._specs
@@ -343,61 +344,3 @@ def _free_step_names(cls: type) -> set[str]:
     for klass in cls.__mro__:
         names.update(getattr(klass, "_step_functions", {}) or {})
     return names
-
-
-def _bound_collectors(
-    configs: Mapping[str, StepConfig], start_event: type[StartEvent]
-) -> dict[str, tuple[str, ...]]:
-    """List-returning step -> the ``list[E]`` steps its streams feed.
-
-    The same stream-level model that validation checks ``list[E]`` parameters with
-    (``_stream_levels``), read the other way round.
-    """
-    from reflow._steps.stream_levels import collect_bindings, compute_levels
-
-    feeds: dict[str, list[str]] = {}
-    levels = compute_levels(configs, start_event)
-    for collector, producers in collect_bindings(configs, levels).items():
-        for producer in producers:
-            feeds.setdefault(producer, []).append(collector)
-    return {producer: tuple(collectors) for producer, collectors in feeds.items()}
-
-
-def _compile_specs(
-    configs: Mapping[str, StepConfig], start_event: type[StartEvent]
-) -> tuple[dict[str, StepSpec], dict[str, str]]:
-    specs: dict[str, StepSpec] = {}
-    handlers: dict[str, str] = {}
-    wildcard: str | None = None
-    bindings = _bound_collectors(configs, start_event)
-    for name, config in configs.items():
-        is_handler = config.role == "catch_error"
-        collects = tuple(config.collection_param[1]) if config.collection_param else ()
-        policy = config.collection_policy
-        take = getattr(getattr(policy, "cardinality", None), "n", None)
-        specs[name] = StepSpec(
-            name=name,
-            # A list[E] collector only receives the releases of its streams.
-            accepted=() if collects else tuple(config.accepted_events),
-            bound_collectors=bindings.get(name, ()),
-            collects=collects,
-            take=take,
-            slots=tuple(kind for _, kind in config.collect_params or ()),
-            num_workers=1 if is_handler else config.num_workers,
-            accept_subclasses=config.accept_event_subclasses,
-            retry_policy=None if is_handler else config.retry_policy,
-            timeout=config.timeout,
-            is_catch_error=is_handler,
-            max_recoveries=config.catch_error_max_recoveries,
-        )
-        if is_handler:
-            if config.catch_error_for_steps is None:
-                wildcard = name
-            else:
-                for target in config.catch_error_for_steps:
-                    handlers[target] = name
-    if wildcard is not None:
-        for name, spec in specs.items():
-            if not spec.is_catch_error:
-                handlers.setdefault(name, wildcard)
-    return specs, handlers

@@ -2,6 +2,7 @@
 
 ``config`` (what a step is), ``signature`` (reading it from a function), ``collect`` (a
 class's steps), ``validation`` and ``stream_levels`` (whole-workflow checks), ``resources``
-(checking declared resources), ``runner`` (the worker function the runtime calls) and
-``notes`` (hints attached to the errors they raise).
+(checking declared resources), ``specs`` (what the engine is told about each step),
+``runner`` (the worker function the runtime calls) and ``notes`` (hints attached to the
+errors they raise).
 """

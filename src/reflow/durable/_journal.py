@@ -25,11 +25,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from reflow.durable._errors import JournalBusy, JournalError
 from reflow.durable._schema import LATEST_VERSION, prepare
+from reflow.durable._sqlite_errors import check_path, describe, is_busy
 
 T = TypeVar("T")
 Durability = Literal["normal", "full"]
@@ -47,44 +47,6 @@ class _Op:
 
 
 _STOP = object()
-
-
-def check_path(path: str | os.PathLike[str]) -> str:
-    """The journal path as a string; raises ``JournalError`` for a path that cannot work."""
-    text = os.fspath(path)
-    if not isinstance(text, str) or not text:
-        raise JournalError(f"the journal path must be a non-empty file path, got {path!r}")
-    if text == ":memory:" or text.startswith("file:"):
-        raise JournalError(f"the journal must be a file on disk, got {text!r}")
-    where = Path(text)
-    if where.is_dir():
-        raise JournalError(f"{text} is a directory; give DurableRuntime a file path")
-    parent = where.parent if str(where.parent) else Path(".")
-    if not parent.is_dir():
-        raise JournalError(f"cannot create the journal {text}: directory {parent} does not exist")
-    return text
-
-
-def describe(exc: BaseException, path: str) -> JournalError:
-    """A ``JournalError`` naming the file and what SQLite said about it."""
-    message = str(exc) or type(exc).__name__
-    lowered = message.lower()
-    if isinstance(exc, JournalError):
-        return exc
-    if "file is not a database" in lowered:
-        return JournalError(f"{path} is not a SQLite database ({message})")
-    if "malformed" in lowered or "corrupt" in lowered:
-        return JournalError(
-            f"{path} is damaged ({message}); restore it from a backup or move it aside"
-        )
-    if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
-        return JournalError(f"cannot open or write the journal {path} ({message})")
-    return JournalError(f"journal {path}: {message}")
-
-
-def _is_busy(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 class Journal:
@@ -258,7 +220,7 @@ class Journal:
                     conn.execute("PRAGMA journal_mode = WAL").fetchone()
                     break
                 except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() > deadline:
+                    if not is_busy(exc) or time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
             conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[self.durability]}")
@@ -279,7 +241,7 @@ class Journal:
                 conn.execute(statement)
                 return
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
+                if not is_busy(exc):
                     raise
                 if time.monotonic() > deadline:
                     raise JournalBusy(
@@ -358,7 +320,7 @@ class Journal:
                 conn.execute("COMMIT")
                 return
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
+                if not is_busy(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
 

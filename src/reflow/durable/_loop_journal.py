@@ -38,7 +38,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reflow.durable._errors import JournalError
-from reflow.durable._journal import Journal, _is_busy, _Op, describe, settle
+from reflow.durable._journal import Journal, _Op, settle
+from reflow.durable._sqlite_errors import describe, is_busy
 
 T = TypeVar("T")
 _CHECKPOINT_EVERY = 1000  # transactions on the loop between two checkpoints
@@ -181,7 +182,7 @@ class LoopJournal(Journal):
         try:
             results = self._transact(ops, _begin_now, _commit_now)
         except BaseException as exc:
-            if isinstance(exc, sqlite3.Error) and _is_busy(exc):
+            if isinstance(exc, sqlite3.Error) and is_busy(exc):
                 return []
             if not isinstance(exc, Exception):
                 raise

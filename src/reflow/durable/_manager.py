@@ -21,13 +21,7 @@ from typing import TYPE_CHECKING, Any
 from reflow.durable._catalogue import check_send
 from reflow.durable._driver import rebuild, start_snapshot
 from reflow.durable._effects import EffectLog, scoped_steps
-from reflow.durable._encoding import (
-    JournalCodec,
-    decode_store,
-    dumps,
-    encode_store,
-    loads,
-)
+from reflow.durable._encoding import JournalCodec, decode_store, dumps, loads
 from reflow.durable._errors import JournalError, LeaseLost, RunExists, RunReleased, UnknownRun
 from reflow.durable._journal import Journal
 from reflow.durable._leases import Reap
@@ -35,6 +29,7 @@ from reflow.durable._live import LiveRun
 from reflow.durable._ops import Claim, Loaded, MoveAside, NewRun, PostToInbox, Refused, Release
 from reflow.durable._outcomes import RunBook, retrieve
 from reflow.durable._queries import Lookup
+from reflow.durable._release import Releasing
 from reflow.engine import RunState, TickAddEvent, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import StartEvent, StopEvent
@@ -46,7 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("reflow.durable")
 
 
-class RunManager(RunBook):
+class RunManager(RunBook, Releasing):
     """Everything the runtime knows about the runs of this process (see the module docstring)."""
 
     def __init__(self, runtime: RuntimeView, journal: Journal, owner: str) -> None:
@@ -378,50 +373,3 @@ class RunManager(RunBook):
             return  # the run has ended; like the in-memory runtime, the event is dropped
         self.wanted.add(run_id)
         await self.load(run_id)
-
-    # -- releasing ---------------------------------------------------------------------------
-
-    def committed(self, live: LiveRun) -> None:
-        """After each journal batch: wake readers, and time the run's release if it is idle."""
-        self.fire(live.run_id)
-        after = self.runtime.release_idle_after
-        if after is not None and live.idle_timer is None and live.quiescent:
-            loop = asyncio.get_running_loop()
-            live.idle_timer = loop.call_later(after, self._idle_due, live, live.next_seq)
-
-    def _idle_due(self, live: LiveRun, seq: int) -> None:
-        live.idle_timer = None
-        if not live.quiescent or self.closing:
-            return
-        after = self.runtime.release_idle_after
-        if (live.next_seq != seq or not live.idle) and after is not None:
-            loop = asyncio.get_running_loop()
-            live.idle_timer = loop.call_later(after, self._idle_due, live, live.next_seq)
-            return
-        self.spawn(self.release(live))
-
-    async def release(self, live: LiveRun) -> None:
-        """Stop driving ``live`` here and give its lease back.
-
-        An idle run leaves a snapshot; a busy one (at shutdown) leaves none, since ticks may be
-        reduced but not yet journaled, and is replayed from its journal instead.
-        """
-        if live.stopping or live.finished:
-            return
-        idle = live.idle
-        state = live.driver.state
-        snapshot = live.snapshot() if idle else None
-        store = encode_store(live.store, live.serializer)
-        if store == live.last_store:
-            store = None
-        wake_at = min((timer.due for timer in state.timers.values()), default=None)
-        if not idle:
-            # Work was in flight: the run is due at once, so that a live process of the
-            # cluster claims it at its next scan (a released run with no wake_at and nothing
-            # in its inbox waits for an event, and no process would ever continue it).
-            wake_at = time.time()
-        live.stop(RunReleased(live.run_id))
-        with contextlib.suppress(LeaseLost):
-            await self.journal.call(
-                Release(live.run_id, self.owner, time.time(), wake_at, snapshot, store)
-            )

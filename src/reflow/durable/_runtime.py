@@ -8,29 +8,22 @@ import json
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable
-from datetime import timedelta
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from reflow.durable._adapters import DurableExternalAdapter
 from reflow.durable._catalogue import catalogue_of, check_send
 from reflow.durable._encoding import JournalCodec, codec_for, decode_store
 from reflow.durable._errors import JournalError, UnknownRun
-from reflow.durable._info import (
-    STATUSES,
-    RunInfo,
-    StoredEvent,
-    names,
-    prune,
-    workflow_names,
-)
+from reflow.durable._info import StoredEvent
 from reflow.durable._journal import Durability, Journal
 from reflow.durable._leases import Register, Unregister, host_identity, new_owner_token
 from reflow.durable._live import LiveRun
 from reflow.durable._loop_journal import LoopJournal
 from reflow.durable._manager import RunManager
 from reflow.durable._poller import heartbeat, poll_forever, scan
-from reflow.durable._queries import ListRuns, Lookup
+from reflow.durable._queries import Lookup
+from reflow.durable._run_listing import RunListing
 from reflow.durable._run_reads import SingleRunReads
 from reflow.engine import RunConfig, RunState, TickAddEvent, TickCancelRun, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
@@ -48,7 +41,7 @@ if TYPE_CHECKING:
     from reflow.runtime.types.step_call import RunnableWorkflow
 
 
-class DurableRuntime(SingleRunReads, Runtime):
+class DurableRuntime(SingleRunReads, RunListing, Runtime):
     """Runs workflows durably: every tick is journaled in the SQLite file ``path`` first.
 
     ``durability`` is SQLite's ``synchronous`` setting: ``"normal"`` (a commit survives a
@@ -347,12 +340,8 @@ class DurableRuntime(SingleRunReads, Runtime):
         With ``follow`` it waits for new events until the run ends, else it stops at the last
         stored one.
         """
-        await self.launch()
-        row = await self.journal.call(Lookup(run_id), write=False)
-        if row is None:
-            raise UnknownRun(f"No run with id {run_id!r} in {self.path}")
-        workflow = self._workflows.get(row.workflow)
-        codec = self._codec(workflow) if workflow is not None else JournalCodec()
+        row = await self._row(run_id)
+        codec = self._codec_named(row.workflow)
         cursor = after
         while True:
             items, complete = await self._manager.read_events(run_id, cursor, codec)
@@ -363,39 +352,6 @@ class DurableRuntime(SingleRunReads, Runtime):
                 return
             if not items:
                 await self._manager.wait_for_change(run_id, self.poll_interval)
-
-    async def list_runs(
-        self,
-        status: str | Iterable[str] | None = None,
-        workflow: str | Any | Iterable[str] | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        id_prefix: str | None = None,
-    ) -> list[RunInfo]:
-        """Runs in the journal, newest first: id, workflow, status, times, what they wait on.
-
-        ``offset`` skips that many of the newest matches (pages); ``id_prefix`` keeps the runs
-        whose id starts with it.
-        """
-        await self.launch()
-        statuses = None if status is None else names(status, "status")
-        for name in statuses or ():
-            if name not in STATUSES:
-                raise ValueError(f"Unknown run status {name!r}; expected one of {STATUSES}")
-        workflows = None if workflow is None else workflow_names(workflow)
-        rows = await self.journal.call(
-            ListRuns(statuses, workflows, limit, offset, id_prefix), write=False
-        )
-        return [RunInfo.from_row(row) for row in rows]
-
-    async def prune(self, older_than: float | timedelta) -> int:
-        """Delete runs that finished more than ``older_than`` ago; returns how many."""
-        seconds = older_than.total_seconds() if isinstance(older_than, timedelta) else older_than
-        if not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(f"older_than must be >= 0 seconds, got {older_than!r}")
-        await self.launch()
-        return await prune(self.journal, time.time() - seconds)
 
     # -- for the adapters ------------------------------------------------------------------------
 
