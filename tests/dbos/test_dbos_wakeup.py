@@ -126,7 +126,7 @@ def released(limit: int | None, running: int, finishing: int) -> list[bool]:
     dbos = SimpleNamespace(_active_workflows_set=ActiveWorkflowById())
     waker = _wakeup.Waker(["q"])
     assert _wakeup._watch_releases(dbos, waker)
-    waker.limit("q", limit)
+    waker.set_worker_limit("q", limit)
     entries = [dbos._active_workflows_set.add(f"id{i}", "q", "all") for i in range(running)]
     woken = []
     for entry in entries[:finishing]:

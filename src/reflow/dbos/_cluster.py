@@ -127,7 +127,7 @@ class Cluster:
         # ``num_workers=1`` on a worker started with ``--concurrency 8``).
         worker_limit = None if self.concurrency is None else min(self.concurrency, num_workers)
         if self.dispatcher.waker is not None:
-            self.dispatcher.waker.limit(name, worker_limit)
+            self.dispatcher.waker.set_worker_limit(name, worker_limit)
         await DBOS.register_queue_async(
             name,
             global_concurrency=num_workers,

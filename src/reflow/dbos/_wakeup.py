@@ -55,7 +55,7 @@ class Waker:
         self._woken_at: dict[str, float] = {}
         self._released: set[str] = set()  # woken for a released slot, not for new work
         self._stopping = False
-        # Executions of a queue this process runs at once, where limited (``limit``).
+        # Executions of a queue this process runs at once, where limited (``set_worker_limit``).
         self._limits: dict[str, int] = {}
         # How many executions of a queue run in this process (DBOS's count, set by install).
         self.running: Callable[[str], int] = lambda queue: 0
@@ -66,7 +66,8 @@ class Waker:
             self._woken_at[queue] = time.monotonic()
             flag.set()
 
-    def limit(self, queue: str, worker_limit: int | None) -> None:
+    def set_worker_limit(self, queue: str, worker_limit: int | None) -> None:
+        """How many executions of ``queue`` this process runs at once (None: no limit)."""
         if worker_limit is None:
             self._limits.pop(queue, None)
         else:
@@ -103,10 +104,10 @@ class Waker:
         if self.busy(queue):
             # DBOS's own interval: BUSY_POLL_SECONDS, longer while it backs off after claims
             # that lost serialization conflicts.
-            limit = BUSY_POLL_SECONDS if timeout is None else timeout
+            interval = BUSY_POLL_SECONDS if timeout is None else timeout
         else:
-            limit = IDLE_POLL_SECONDS if timeout is None else max(timeout, IDLE_POLL_SECONDS)
-        if flag.wait(limit) and queue in self._released:
+            interval = IDLE_POLL_SECONDS if timeout is None else max(timeout, IDLE_POLL_SECONDS)
+        if flag.wait(interval) and queue in self._released:
             stop.wait(GATHER_SECONDS)
         self._released.discard(queue)
         # A wake after this clear is not lost: the claim that follows runs after it, and a
