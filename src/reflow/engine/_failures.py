@@ -83,7 +83,7 @@ def handle_failure(
             schedule(state, cmds, state.now + delay, TimerAddEvent(retry, step_name))
         else:
             enqueue(state, cmds, step_name, retry)
-        drop(state, cmds, work.stream)
+        drop(state, cmds, work.stream, enqueue)
         dispatch(state, cmds, step_name)
         return
     handler = state.config.handler_for_step.get(step_name)
@@ -101,7 +101,7 @@ def handle_failure(
             counts = {**work.recovery_counts, handler: used + 1}
             recovery = Work(failed, recovery_counts=counts, stream=work.stream, member=work.member)
             route(state, cmds, recovery, handler)
-            drop(state, cmds, work.stream)
+            drop(state, cmds, work.stream, enqueue)
             dispatch(state, cmds, step_name)
             return
     publish(

@@ -32,7 +32,7 @@ def resolve_waiter(state: RunState, cmds: list[Command], key: str, outcome: Even
     work.resume_waiter = waiter.slot
     work.attempt_id = waiter.attempt_id
     enqueue(state, cmds, waiter.step_name, work, front=True)
-    drop(state, cmds, work.stream)
+    drop(state, cmds, work.stream, enqueue)
 
 
 def enqueue(

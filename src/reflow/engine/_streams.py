@@ -9,9 +9,15 @@ full) the collector receives a ``CollectionReleaseEvent`` with what it captured.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reflow.engine.commands import Command
 from reflow.engine.state import RunState, Stream, Work
 from reflow.events import CollectionReleaseEvent, Event
+
+# How a collector's release becomes work: ``_routing.enqueue``, passed in by the caller (routing
+# also holds and drops streams, so importing it here would make the two modules a cycle).
+Enqueue = Callable[[RunState, list[Command], str, Work], None]
 
 
 def hold(state: RunState, stream_id: int | None) -> None:
@@ -19,7 +25,7 @@ def hold(state: RunState, stream_id: int | None) -> None:
         state.streams[stream_id].live += 1
 
 
-def drop(state: RunState, cmds: list[Command], stream_id: int | None) -> None:
+def drop(state: RunState, cmds: list[Command], stream_id: int | None, enqueue: Enqueue) -> None:
     """One unit of the stream's work is gone; close the stream when none is left."""
     if stream_id is None:
         return
@@ -35,8 +41,8 @@ def drop(state: RunState, cmds: list[Command], stream_id: int | None) -> None:
                     del run.joins[lineage]
         for name, events in stream.collectors.items():
             if name not in stream.released:
-                _release(state, cmds, stream_id, stream, name, events)
-        drop(state, cmds, stream.parent)
+                _release(state, cmds, stream_id, stream, name, events, enqueue)
+        drop(state, cmds, stream.parent, enqueue)
 
 
 def open_stream(
@@ -55,7 +61,9 @@ def open_stream(
     return stream_id
 
 
-def capture(state: RunState, cmds: list[Command], stream_id: int | None, event: Event) -> bool:
+def capture(
+    state: RunState, cmds: list[Command], stream_id: int | None, event: Event, enqueue: Enqueue
+) -> bool:
     """Keep ``event`` for every collector of the stream that wants its type (each sees the
     full stream); False if none does."""
     if stream_id is None:
@@ -74,7 +82,7 @@ def capture(state: RunState, cmds: list[Command], stream_id: int | None, event: 
         if name not in stream.released:
             events.append(event)
             if spec.take is not None and len(events) >= spec.take:
-                _release(state, cmds, stream_id, stream, name, events)
+                _release(state, cmds, stream_id, stream, name, events, enqueue)
     return captured
 
 
@@ -85,9 +93,8 @@ def _release(
     stream: Stream,
     name: str,
     events: list[Event],
+    enqueue: Enqueue,
 ) -> None:
-    from reflow.engine._routing import enqueue
-
     stream.released.add(name)
     release = CollectionReleaseEvent(events=list(events), stream_id=str(stream_id), binding_id=name)
     enqueue(state, cmds, name, Work(release, stream=stream.parent, member=stream.parent_member))

@@ -19,7 +19,7 @@ from reflow.engine._effects import (
     type_repr,
 )
 from reflow.engine._failures import handle_failure, run_timed_out
-from reflow.engine._routing import dispatch, resolve_waiter, route
+from reflow.engine._routing import dispatch, enqueue, resolve_waiter, route
 from reflow.engine._steps import finish_attempt
 from reflow.engine._streams import capture, drop, hold, open_stream
 from reflow.engine.commands import (
@@ -163,7 +163,7 @@ def _step_returned(state: RunState, tick: Any, cmds: list[Command]) -> None:
     elif result is not None:
         _emit(state, cmds, work, result, work.stream, work.member)
     if work.stream is not None:  # (most work is in no stream: the test saves a call a step)
-        drop(state, cmds, work.stream)
+        drop(state, cmds, work.stream, enqueue)
     dispatch(state, cmds, tick.step_name)
 
 
@@ -178,7 +178,7 @@ def _emit(
     """Route a step's output, unless a list[E] collector of its stream captures it."""
     if isinstance(event, InputRequiredEvent):
         publish(cmds, event)
-    if stream is None or not capture(state, cmds, stream, event):
+    if stream is None or not capture(state, cmds, stream, event, enqueue):
         # Positional: event, attempts, first_attempt_at, last_exception, last_failed_at,
         # recovery_counts, stream, member (every step's output goes through here).
         route(
@@ -198,7 +198,7 @@ def _fan_out(
     for index, member in enumerate(members):
         # Each member of a new stream starts a lineage of its own.
         _emit(state, cmds, parent, member, stream, index if opened else parent.member)
-    drop(state, cmds, stream)
+    drop(state, cmds, stream, enqueue)
 
 
 def _step_failed(state: RunState, tick: Any, cmds: list[Command]) -> None:
@@ -234,7 +234,7 @@ def _step_waiting(state: RunState, tick: Any, cmds: list[Command]) -> None:
         waiter.timer_id = schedule(state, cmds, tick.at + tick.timeout, TimerWaiterTimeout(key))
     state.waiters[key] = waiter
     hold(state, attempt.work.stream)
-    drop(state, cmds, attempt.work.stream)
+    drop(state, cmds, attempt.work.stream, enqueue)
     if tick.waiter_event is not None:
         publish(cmds, tick.waiter_event)
     dispatch(state, cmds, tick.step_name)
@@ -276,7 +276,7 @@ def _timer_fired(state: RunState, tick: Any, cmds: list[Command]) -> None:
     action = timer.action
     if isinstance(action, TimerAddEvent):
         route(state, cmds, action.work, action.step_name)
-        drop(state, cmds, action.work.stream)
+        drop(state, cmds, action.work.stream, enqueue)
     elif isinstance(action, TimerWaiterTimeout):
         if action.waiter_key in state.waiters:
             state.waiters[action.waiter_key].timer_id = None
