@@ -104,3 +104,17 @@ def test_every_flow_has_a_golden_file_per_serializer_from_the_generator() -> Non
     )
     assert done.returncode == 0, done.stderr
     assert "--peer-python" in done.stdout
+
+
+def test_the_peers_pickled_events_are_read_as_reflows_with_the_peer_installed() -> None:
+    """llama-index-core installs the peer: its ``workflows.events`` classes are importable in
+    the same process, and a pickled peer event must still come back as reflow's event (the
+    peer's would not route here)."""
+    import workflows.events  # the peer's package (or reflow under the LlamaIndex switch)
+
+    from reflow.events import Event
+
+    assert workflows.events.StartEvent is not None
+    payload = _golden("asks", "pickle")["workers"]["ask"]["collected_waiters"][0]["event"]
+    event = PickleSerializer().deserialize(payload)
+    assert isinstance(event, Event) and type(event).__module__.startswith("reflow.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import io
 import json
@@ -211,17 +212,17 @@ class PickleSerializer(JsonSerializer):
 
 
 class _PeerAwareUnpickler(pickle.Unpickler):
-    """Unpickles payloads the peer wrote: its classes (``workflows.events.StartEvent``) are
-    found under reflow's module of the same name when the peer is not installed."""
+    """Unpickles payloads the peer wrote: its classes (``workflows.events.StartEvent``) are read
+    as reflow's of the same name, whether or not the peer is installed too (llama-index-core
+    installs it): a run restored here runs on reflow's events, and the peer's would not route.
+    A peer class reflow does not have is the peer's own."""
 
     def find_class(self, module: str, name: str) -> Any:
-        try:
-            return super().find_class(module, name)
-        except (ImportError, AttributeError):
-            mapped = _types.peer_to_reflow_name(f"{module}.{name}")
-            if mapped is None:
-                raise
-            return super().find_class(mapped[: -len(name) - 1], name)
+        mapped = _types.peer_to_reflow_name(f"{module}.{name}")
+        if mapped is not None:
+            with contextlib.suppress(ImportError, AttributeError):
+                return super().find_class(mapped[: -len(name) - 1], name)
+        return super().find_class(module, name)
 
 
 JsonPickleSerializer = PickleSerializer
