@@ -173,3 +173,33 @@ async def test_an_execution_cancelled_in_dbos_fails_its_step(
     await DBOS.cancel_workflow_async(execution)
     with pytest.raises(StepFailed, match=f"step execution {execution} ended CANCELLED"):
         await handler
+
+
+async def test_awaited_executions_are_not_polled_while_listen_is_up(
+    make_runtime: MakeRuntime, dsn: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The results of executions come by NOTIFY; the poll of every awaited execution is the
+    fallback for a LISTEN connection that is down (a 2,000-step fan-out would otherwise read
+    2,000 ids twice a second for nothing)."""
+    from reflow.dbos import _dispatch
+
+    runtime = make_runtime(distribute_steps=True)
+    await runtime.launch()  # serves none of the queues: the execution waits, unfinished
+    reads: list[int] = []
+    read = _dispatch._read_finished
+
+    def counting(query: Any, ids: list[str]) -> Any:
+        reads.append(len(ids))
+        return read(query, ids)
+
+    monkeypatch.setattr(_dispatch, "_read_finished", counting)
+    workflow = Double(runtime=runtime, timeout=60)
+    workflow.run(run_id="unread", start_event=Number(n=1))
+    waiting = "SELECT count(*) FROM workflow_status WHERE workflow_uuid LIKE 'unread:%%'"
+    for _ in range(200):
+        if rows(dsn, f"{schema}_dbos", waiting) == [(1,)]:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(2.0)  # four fallback periods
+    assert reads == []
+    await runtime.cancel_run("unread")

@@ -9,8 +9,8 @@ Results are not polled per execution.  A trigger on DBOS's ``workflow_status`` t
 (installed once per cluster, ``install_trigger``) NOTIFYs the cluster's step channel with the
 workflow id when a ``reflow_step`` execution reaches a final status; the notification is
 delivered when DBOS commits the outcome.  The process waiting for it reads the outputs of
-every execution announced meanwhile in one query.  A slow poll of every awaited execution
-stays as the fallback while the LISTEN connection is down.
+every execution announced meanwhile in one query.  A poll of every awaited execution is the
+fallback while the LISTEN connection is down (and, slowly, while it is up).
 
 A second trigger NOTIFYs the cluster's enqueue channel with the queue's name when a
 ``reflow_step`` execution is enqueued (or put back on its queue by recovery): the processes
@@ -34,7 +34,11 @@ from reflow.dbos._wakeup import Waker
 logger = logging.getLogger("reflow.dbos")
 
 FINISHED = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+# Awaited executions are read by poll this often while the LISTEN connection is down, and
+# every ``LISTENING_POLL_SECONDS`` while it is up (a notification is never dropped by
+# PostgreSQL once LISTEN has taken effect; the slow poll only bounds a surprise).
 FALLBACK_POLL_SECONDS = 0.5
+LISTENING_POLL_SECONDS = 10.0
 _READ_CHUNK = 500
 # A dropped connection (a PostgreSQL restart, ``pg_terminate_backend``) fails one enqueue
 # transaction, not the steps in it: the batch is tried again for this long before they fail.
@@ -155,6 +159,7 @@ class Dispatcher:
         self._announced: set[str] = set()
         self._reading: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._listening = False
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -245,6 +250,7 @@ class Dispatcher:
                         waker.wake_all()  # enqueued while nobody listened
                     # Anything that finished before LISTEN took effect is read once now.
                     self._announce(list(self.waiting))
+                    self._listening = True
                     async for note in conn.notifies():
                         if note.channel == self.channel:
                             self._announce((note.payload,))
@@ -252,11 +258,18 @@ class Dispatcher:
                             waker.wake(note.payload)
             except psycopg.Error as exc:
                 logger.warning("reflow.dbos: LISTEN %s failed (%s); retrying", self.channel, exc)
+            finally:
+                self._listening = False
             await asyncio.sleep(1.0)
 
     async def _fallback(self) -> None:
+        waited = 0.0
         while True:
             await asyncio.sleep(FALLBACK_POLL_SECONDS)
+            waited += FALLBACK_POLL_SECONDS
+            if self._listening and waited < LISTENING_POLL_SECONDS:
+                continue
+            waited = 0.0
             with contextlib.suppress(Exception):
                 if self.waiting:
                     await self._read_outputs(list(self.waiting))
