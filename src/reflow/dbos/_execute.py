@@ -71,8 +71,8 @@ async def execute(
     traceparent: str | None = None,
     context: str | None = None,
     *,
-    queue: str = "",
-    executor_id: str | None = None,
+    queue: str,
+    executor_id: str | None,
 ) -> str:
     """Run the step here on the decoded event; its result, encoded for the journal.
 
