@@ -85,7 +85,7 @@ async def test_finished_run_with_nothing_after_the_cursor_is_204(
     assert response.status_code == 204
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-2", "1.5", ""])
+@pytest.mark.parametrize("cursor", ["abc", "-2", "1.5", "", "9223372036854775808"])
 async def test_bad_cursor_is_400(client: httpx.AsyncClient, cursor: str) -> None:
     handler_id = await finished_three(client)
     response = await client.get(f"/events/{handler_id}", params={"after_sequence": cursor})

@@ -81,7 +81,16 @@ async def test_handlers_come_in_pages_newest_first(client: httpx.AsyncClient) ->
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=abc", "limit=1001", "offset=-1", "offset=x", "limit=1.5"]
+    "query",
+    [
+        "limit=0",
+        "limit=abc",
+        "limit=1001",
+        "offset=-1",
+        "offset=x",
+        "limit=1.5",
+        "offset=9223372036854775808",  # past what a store can compare with
+    ],
 )
 async def test_bad_page_parameters_are_400_naming_them(
     client: httpx.AsyncClient, query: str

@@ -92,17 +92,23 @@ def query_bool(request: Request, name: str, default: bool) -> bool:
     raise ApiError(400, f"query parameter '{name}' must be true or false, got {raw!r}")
 
 
+# The largest integer a store can compare with (SQLite's INTEGER, PostgreSQL's BIGINT).
+MAX_INT = 2**63 - 1
+
+
 def query_int(
     request: Request, name: str, default: int | None, low: int, high: int | None
 ) -> int | None:
-    """An optional integer query parameter between ``low`` and ``high`` (inclusive)."""
+    """An optional integer query parameter between ``low`` and ``high`` (inclusive; None:
+    ``MAX_INT``)."""
     raw = request.query_params.get(name)
     if raw is None or not raw.strip():
         return default
     text = raw.strip()
     value = int(text) if text.lstrip("-").isdigit() else None
-    if value is None or value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+    top = MAX_INT if high is None else high
+    if value is None or value < low or value > top:
+        bound = f"between {low} and {top}"
         raise ApiError(400, f"query parameter '{name}' must be an integer {bound}, got {raw!r}")
     return value
 
@@ -118,6 +124,8 @@ def parse_cursor(raw: str, source: str) -> int | None:
         raise ApiError(
             400, f"{source} must be an integer >= -1 or 'now', got {raw[:50]!r}"
         ) from None
-    if value < -1:
-        raise ApiError(400, f"{source} must be an integer >= -1 or 'now', got {value}")
+    if value < -1 or value > MAX_INT:
+        raise ApiError(
+            400, f"{source} must be an integer from -1 to {MAX_INT} or 'now', got {value}"
+        )
     return value

@@ -188,7 +188,11 @@ def openapi_document(
                         {"type": "integer", "minimum": 1, "maximum": 1000},
                         "a page of at most this many, newest first",
                     ),
-                    query("offset", {"type": "integer", "minimum": 0}, "skip the newest N"),
+                    query(
+                        "offset",
+                        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                        "skip the newest N",
+                    ),
                     query("q", {"type": "string"}, "handler ids starting with this"),
                 ],
                 "responses": {
