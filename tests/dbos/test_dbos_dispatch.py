@@ -46,17 +46,40 @@ class Spray(Workflow):
         return None if done is None else StopEvent(result=sorted(g.i for g in done))  # type: ignore[attr-defined]
 
 
-async def test_attempts_started_together_are_enqueued_in_one_transaction_and_announced(
+def record_inserting_transactions(dsn: str, schema: str) -> None:
+    """Record in ``inserted_by`` the transaction id that inserts each tick and each DBOS
+    execution row (``xmin`` would not do: a later update of the row replaces it)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE TABLE inserted_by (id TEXT, xid BIGINT)")
+        conn.execute(
+            "CREATE FUNCTION record_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f' INSERT INTO "{schema}".inserted_by VALUES'
+            " (coalesce(to_jsonb(NEW) ->> 'run_id', to_jsonb(NEW) ->> 'workflow_uuid'),"
+            " txid_current()); RETURN NULL; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER record_insert AFTER INSERT ON ticks"
+            " FOR EACH ROW EXECUTE FUNCTION record_insert()"
+        )
+        conn.execute(
+            f'CREATE TRIGGER record_insert AFTER INSERT ON "{schema}_dbos".workflow_status'
+            f' FOR EACH ROW EXECUTE FUNCTION "{schema}".record_insert()'
+        )
+
+
+async def test_attempts_are_enqueued_in_the_transaction_of_the_tick_that_starts_them(
     make_runtime: MakeRuntime, dsn: str, schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = make_runtime(distribute_steps=True)
     workflow = Spray(runtime=runtime, timeout=60)
     await runtime.launch()
-    batches: list[list[str]] = []
+    record_inserting_transactions(dsn, schema)
+    separate: list[list[str]] = []
     insert = SystemDatabase.init_workflows
 
     def recording(self: Any, statuses: list[Any], *args: Any, **kwargs: Any) -> Any:
-        batches.append([status["workflow_uuid"] for status in statuses])
+        separate.append([status["workflow_uuid"] for status in statuses])
         return insert(self, statuses, *args, **kwargs)
 
     monkeypatch.setattr(SystemDatabase, "init_workflows", recording)
@@ -71,18 +94,17 @@ async def test_attempts_started_together_are_enqueued_in_one_transaction_and_ann
     # Every execution (the spray step and the twenty work steps) was announced once finished.
     assert {key.split(":")[1] for key in announced} == {"spray", "work"}
     assert len(announced) == 21
-    # The twenty attempts the one tick started went into DBOS in one batch insert.
-    work = [batch for batch in batches if any(":work:" in key for key in batch)]
-    assert len(work) == 1 and len(work[0]) == 20
-    # DBOS stamps a batch's rows in order (distinct ``created_at``): the queue is claimed
-    # in the order the attempts started.
-    stamps = rows(
-        dsn,
-        f"{schema}_dbos",
-        "SELECT created_at FROM workflow_status WHERE workflow_uuid LIKE 'spray:work:%%'"
-        " ORDER BY created_at",
+    # No execution was enqueued on its own, after its tick ...
+    assert separate == []
+    # ... but by the journal's transaction that appended the tick starting it: the twenty
+    # work attempts' rows were inserted by one PostgreSQL transaction, which also inserted
+    # ticks of the run.
+    enqueued = rows(
+        dsn, schema, "SELECT DISTINCT xid FROM inserted_by WHERE id LIKE 'spray:work:%'"
     )
-    assert len({stamp for (stamp,) in stamps}) == 20
+    assert len(enqueued) == 1
+    ticks = rows(dsn, schema, "SELECT xid FROM inserted_by WHERE id = 'spray'")
+    assert enqueued[0] in ticks
 
 
 async def test_a_process_that_only_enqueues_declares_no_queue(

@@ -111,11 +111,10 @@ def _fields(state: Any) -> dict[str, Any]:
 # -- in the process driving the run ------------------------------------------------------------
 
 
-def dispatch_context(workflow: Any, call: StepCall) -> str:
-    """What the executing process needs to give the step its ``Context``, encoded."""
-    store = call.run.get_state_store()
+def dispatch_context(workflow: Any, store: Any, retry: RetryState) -> str:
+    """What the executing process needs to give the step its ``Context`` (the run's
+    ``store`` as it is now, the attempt's ``retry`` state), encoded."""
     store = getattr(store, "_store", store)  # the run's store, not its touch-tracking view
-    retry = call.retry
     return dumps(
         {
             # Encoded as the journal encodes it: ``decode_store`` reads it back the same way.

@@ -253,25 +253,18 @@ async def leave(cluster: Cluster) -> None:
         await cluster.close()
 
 
-async def enqueue_step(
-    workflow: str,
-    step: str,
-    key: str,
-    event_body: str,
-    traceparent: str | None = None,
-    context: str | None = None,
-) -> str:
-    """Run one step attempt on the cluster and return its result (encoded).
+async def run_step(queue: str, key: str, arguments: tuple[Any, ...]) -> str:
+    """The result (encoded) of one step attempt run on the cluster: ``reflow_step(*arguments)``
+    under the attempt ``key`` on ``queue``.
 
-    The attempt key is the DBOS workflow id: enqueuing an attempt again (after the process
-    driving the run changed) attaches to the first enqueue, whose result counts.
+    The key is the DBOS workflow id.  An attempt its journal batch enqueued is only awaited
+    (``_enqueue``); any other is enqueued now, and enqueuing an attempt again (after the process
+    driving the run changed) attaches to the first enqueue, whose result counts.  The queue is
+    not declared here but by the processes that serve it, when they launch
+    (``Cluster.register_queue``): the execution waits in the queue until one does.
     """
     cluster = _cluster
     if cluster is None:
         raise RuntimeError("the DBOSRuntime driving this run was destroyed")
-    # Not declared here: by the processes that serve the queue, when they launch
-    # (``Cluster.register_queue``); the execution waits in the queue until one does.
-    queue = queue_name(workflow, step)
-    arguments = (workflow, step, key, event_body, traceparent, context)
     result: str = await cluster.dispatcher.run(queue, key, arguments)
     return result

@@ -18,7 +18,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+import sqlalchemy
+import sqlalchemy.exc
 from psycopg import pq
+from sqlalchemy.pool import StaticPool
 
 # The key of each table written with ``INSERT OR REPLACE``.
 _KEYS = {"workflows": "name", "snapshots": "run_id"}
@@ -77,12 +80,14 @@ class PgConnection:
         self.dsn = dsn
         self.schema = schema
         self._conn: psycopg.Connection[Any] | None = None
+        self._sa: sqlalchemy.Connection | None = None
         # Runs the open transaction changed: notified when it commits (see ``PgJournal``).
         self.touched: set[str] = set()
         self.connect()
 
     def connect(self) -> None:
         """(Re)connect: a connection PostgreSQL dropped is replaced at the next transaction."""
+        self._drop_sqlalchemy()
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
         try:
@@ -93,7 +98,8 @@ class PgConnection:
                 application_name=f"reflow-journal:{self.schema}"[:63],
             )
             self._conn.execute(f'SET search_path TO "{self.schema}"')
-        except psycopg.Error as exc:
+            self.sqlalchemy()
+        except (psycopg.Error, sqlalchemy.exc.DBAPIError) as exc:
             raise sqlite3.OperationalError(f"cannot connect to PostgreSQL: {exc}") from exc
 
     @property
@@ -148,6 +154,34 @@ class PgConnection:
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> PgCursor:
         return self._run(sql, seq)
 
+    def sqlalchemy(self) -> sqlalchemy.Connection:
+        """This same connection as SQLAlchemy sees it, for statements that another library
+        builds (DBOS's enqueue, ``_enqueue``) in the journal's open transaction.
+
+        SQLAlchemy never begins, commits or resets it: the connection is in autocommit mode
+        and the journal sends ``BEGIN`` and ``COMMIT`` itself, so what SQLAlchemy would send
+        (nothing to begin; a commit or a reset of an idle connection) is nothing.  It is made
+        when the connection is (``connect``): SQLAlchemy's first use of a connection ends with a
+        rollback, which inside a transaction would undo the journal's writes.
+        """
+        if self._sa is None:
+            raw = self._conn
+            assert raw is not None and not self.in_transaction
+            engine = sqlalchemy.create_engine(
+                "postgresql+psycopg://",
+                creator=lambda: raw,
+                poolclass=StaticPool,
+                pool_reset_on_return=None,
+            )
+            self._sa = engine.connect()
+        return self._sa
+
+    def _drop_sqlalchemy(self) -> None:
+        sa, self._sa = self._sa, None
+        if sa is not None:
+            sa.engine.dispose(close=False)  # the psycopg connection is closed by its owner
+
     def close(self) -> None:
+        self._drop_sqlalchemy()
         if self._conn is not None:
             self._conn.close()

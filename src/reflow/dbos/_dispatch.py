@@ -1,9 +1,11 @@
-"""Moving step executions: enqueued in batches, their results announced by NOTIFY.
+"""Step executions awaited by the process driving their run, their results announced by NOTIFY.
 
-A fan-out starts hundreds of attempts in one loop iteration.  Enqueued one by one, each costs
-the driving process a transaction; here every attempt started in the same loop iteration goes
-into one transaction (DBOS's batch insert of ENQUEUED rows, ``SystemDatabase.init_workflows``,
-which skips an id that exists: enqueuing an attempt again attaches to the first enqueue).
+An attempt is normally enqueued by the journal batch whose tick starts it (``_enqueue``); the
+dispatcher then only awaits its result (``expect``).  An attempt no batch enqueued (a step
+call that starts one again, a step sent back to the driver) is enqueued here (``run``): every
+such attempt of one loop iteration goes into one transaction (DBOS's batch insert of ENQUEUED
+rows, ``SystemDatabase.init_workflows``, which skips an id that exists: enqueuing an attempt
+again attaches to the first enqueue).
 
 Results are not polled per execution.  A trigger on DBOS's ``workflow_status`` table
 (installed once per cluster, ``install_trigger``) NOTIFYs the cluster's step channel with the
@@ -175,6 +177,18 @@ class Dispatcher:
 
     # -- enqueue -------------------------------------------------------------------------------
 
+    def expect(self, workflow_id: str) -> None:
+        """Await the result of ``workflow_id``, enqueued by this process's journal batch
+        (``_enqueue``): ``run`` then only waits for it."""
+        if workflow_id not in self.waiting:
+            self.waiting[workflow_id] = asyncio.get_running_loop().create_future()
+
+    def forget(self, workflow_id: str) -> None:
+        """Stop awaiting an expected execution (its batch did not commit)."""
+        future = self.waiting.get(workflow_id)
+        if future is not None and not future.done():
+            del self.waiting[workflow_id]
+
     async def run(self, queue: str, workflow_id: str, arguments: tuple[Any, ...]) -> Any:
         """Enqueue ``reflow_step(*arguments)`` as ``workflow_id`` on ``queue``; its output."""
         future = self.waiting.get(workflow_id)
@@ -204,11 +218,13 @@ class Dispatcher:
             if existing:
                 # Enqueued before (by a process that drove the run earlier): it may be
                 # finished already, and then no notification will come.
-                self._announce(existing)
+                self.announce(existing)
 
     # -- results -------------------------------------------------------------------------------
 
-    def _announce(self, ids: Any) -> None:
+    def announce(self, ids: Any) -> None:
+        """Read the outcomes of the awaited executions among ``ids``, which finished (or may
+        have: one enqueued before, whose notification may have gone by)."""
         self._announced.update(i for i in ids if i in self.waiting)
         if self._announced and (self._reading is None or self._reading.done()):
             self._reading = asyncio.get_running_loop().create_task(self._read())
@@ -249,11 +265,11 @@ class Dispatcher:
                         await conn.execute(f'LISTEN "{self.enqueued}"')
                         waker.wake_all()  # enqueued while nobody listened
                     # Anything that finished before LISTEN took effect is read once now.
-                    self._announce(list(self.waiting))
+                    self.announce(list(self.waiting))
                     self._listening = True
                     async for note in conn.notifies():
                         if note.channel == self.channel:
-                            self._announce((note.payload,))
+                            self.announce((note.payload,))
                         elif waker is not None:
                             waker.wake(note.payload)
             except psycopg.Error as exc:

@@ -6,17 +6,22 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 
 from reflow.dbos import _cluster, _steps
 from reflow.dbos._dispatch import forget_step_records
+from reflow.dbos._enqueue import BatchEnqueue
 from reflow.dbos._journal import PgJournal, check_schema
-from reflow.dbos._remote import distribute, remote_steps
+from reflow.dbos._remote import RemoteSteps, remote_steps
 from reflow.durable import DurableRuntime, JournalError
 from reflow.durable._journal import Durability, Journal
+from reflow.durable._seams import LiveRunView
+from reflow.engine import Command, WorkflowTick
 from reflow.runtime.types.plugin import RegisteredWorkflow
 from reflow.runtime.types.step_call import RunnableWorkflow
 
@@ -69,6 +74,8 @@ class DBOSRuntime(DurableRuntime):
             raise TypeError("local_steps must be a collection of step names, not one string")
         self.local_steps = frozenset(local_steps)
         self._cluster: _cluster.Cluster | None = None
+        # The steps of each registered workflow that run on the cluster.
+        self._remote: weakref.WeakKeyDictionary[Any, RemoteSteps] = weakref.WeakKeyDictionary()
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         super().__init__(
@@ -94,9 +101,23 @@ class DBOSRuntime(DurableRuntime):
         registered = super().register(workflow)
         if not self.distribute_steps:
             return registered
-        return RegisteredWorkflow(
-            workflow=workflow, steps=distribute(workflow, registered.steps, self.local_steps)
-        )
+        remote = RemoteSteps(workflow, registered.steps, self.local_steps)
+        self._remote[workflow] = remote
+        return RegisteredWorkflow(workflow=workflow, steps=remote.routed)
+
+    def _batch_writes(
+        self, live: LiveRunView, batch: Sequence[tuple[WorkflowTick, list[Command]]]
+    ) -> BatchEnqueue | None:
+        """The executions of the steps ``batch`` starts on the cluster, enqueued in the
+        batch's own transaction (``_enqueue``)."""
+        remote = self._remote.get(live.workflow)
+        cluster = self._cluster
+        if remote is None or cluster is None or not remote.with_context:
+            return None
+        starts = remote.starts(live.run_id, live.store, batch)
+        if not starts:
+            return None
+        return BatchEnqueue(cluster.dispatcher, starts, remote.forget)
 
     async def launch(self) -> None:
         if self._launched:

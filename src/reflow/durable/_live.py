@@ -45,6 +45,7 @@ from reflow.events import Event, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
+    from reflow.durable._seams import BatchWrites
     from reflow.workflow import Workflow
 
 # Ticks a step's own calls produce, which carry their effect key (see ``_effects``).
@@ -61,6 +62,10 @@ class Host(Protocol):
     owner: str
 
     def committed(self, live: LiveRun) -> None: ...
+
+    def batch_writes(
+        self, live: LiveRun, batch: Sequence[tuple[WorkflowTick, list[Command]]]
+    ) -> BatchWrites | None: ...
 
 
 class TouchedStore:
@@ -215,13 +220,22 @@ class LiveRun:
                 cmds.clear()  # journaled ticks after the end, or a run leaving this process
             return
         append, published = self._prepare(batch)
+        # What another zone commits with this batch (the steps it starts, enqueued).
+        also = self.host.batch_writes(self, batch)
+        if also is not None:
+            append.also = also.write
+        committed = False
         try:
             await self.host.journal.submit(append)
+            committed = True
         except (RunExists, LeaseLost) as exc:
             self.stop(exc)
             for _, cmds in batch:
                 cmds.clear()
             return
+        finally:
+            if also is not None:
+                also.settle(committed)
         self.new_run = None
         if append.outcome is not None:
             self.finished = True

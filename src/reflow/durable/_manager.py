@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +30,13 @@ from reflow.durable._ops import Claim, Loaded, MoveAside, NewRun, PostToInbox, R
 from reflow.durable._outcomes import RunBook, retrieve
 from reflow.durable._queries import Lookup
 from reflow.durable._release import Releasing
-from reflow.engine import RunState, TickAddEvent, WorkflowTick
+from reflow.engine import Command, RunState, TickAddEvent, WorkflowTick
 from reflow.errors import WorkflowRuntimeError
 from reflow.events import StartEvent, StopEvent
 from reflow.runtime.types.step_call import StepWorkerFunction
 
 if TYPE_CHECKING:
-    from reflow.durable._seams import RuntimeView
+    from reflow.durable._seams import BatchWrites, RuntimeView
 
 logger = logging.getLogger("reflow.durable")
 
@@ -57,6 +57,11 @@ class RunManager(RunBook, Releasing):
             weakref.WeakKeyDictionary()
         )
         self._failed_loads: dict[str, float] = {}
+
+    def batch_writes(
+        self, live: LiveRun, batch: Sequence[tuple[WorkflowTick, list[Command]]]
+    ) -> BatchWrites | None:
+        return self.runtime._batch_writes(live, batch)
 
     # -- starting and loading ----------------------------------------------------------------
 

@@ -7,8 +7,9 @@ Every write to a run is fenced by its lease: it names the process that holds the
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from reflow.durable._errors import LeaseLost, RunExists, UnknownRun
 
@@ -61,6 +62,8 @@ class Append:
     consumed: list[int] = field(default_factory=list)
     new_run: NewRun | None = None
     same_status: bool = False
+    # Another zone's rows committed with the batch (``_seams.BatchWrites.write``).
+    also: Callable[[Any], None] | None = None
 
     def __call__(self, conn: sqlite3.Connection) -> None:
         finished = self.status in FINISHED
@@ -129,6 +132,8 @@ class Append:
             )
         if self.consumed:
             conn.executemany("DELETE FROM inbox WHERE id = ?", [(i,) for i in self.consumed])
+        if self.also is not None:
+            self.also(conn)
 
 
 @dataclass(slots=True)

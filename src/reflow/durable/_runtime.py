@@ -36,7 +36,11 @@ from reflow.runtime.types.plugin import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from reflow.context.serializers import BaseSerializer
+    from reflow.durable._seams import BatchWrites, LiveRunView
+    from reflow.engine import Command
     from reflow.handler import WorkflowHandler
     from reflow.runtime.types.step_call import RunnableWorkflow
 
@@ -135,6 +139,13 @@ class DurableRuntime(SingleRunReads, RunListing, Runtime):
             return json.dumps(catalogue_of(workflow, self.targets.get(name)))
         except Exception:  # a catalogue only helps the command line; never fail a run on it
             return None
+
+    def _batch_writes(
+        self, live: LiveRunView, batch: Sequence[tuple[WorkflowTick, list[Command]]]
+    ) -> BatchWrites | None:
+        """Rows to commit with ``live``'s next journal batch: none here (a runtime built on
+        this one may enqueue the batch's work in the same transaction)."""
+        return None
 
     def _codec(self, workflow: Any) -> JournalCodec:
         codec = self._codecs.get(workflow)

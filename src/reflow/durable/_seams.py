@@ -25,6 +25,7 @@ class LiveRunView(Protocol):
     """A run this process drives (``_live.LiveRun``), as its adapters and readers see it."""
 
     run_id: str
+    workflow: Any
     store: Any
     driver: DurableDriver
     deliver: Callable[[WorkflowTick], None] | None
@@ -40,6 +41,19 @@ class LiveRunView(Protocol):
     def schedule_pending(self, after_batch: bool = False) -> None: ...
 
     async def journal_batch(self, batch: Sequence[tuple[WorkflowTick, list[Command]]]) -> None: ...
+
+
+class BatchWrites(Protocol):
+    """Rows another zone commits in the same transaction as one journal batch of a run.
+
+    ``write`` runs on the journal's connection inside the batch's transaction, after the
+    batch's own writes and lease check (again, if the journal runs the transaction again);
+    ``settle`` runs on the event loop once the batch committed (True) or did not (False).
+    """
+
+    def write(self, conn: Any) -> None: ...
+
+    def settle(self, committed: bool) -> None: ...
 
 
 class Ending(Protocol):
@@ -83,6 +97,10 @@ class RuntimeView(Protocol):
     def _catalogue_once(self, workflow: Any) -> str | None: ...
 
     def _outcome_future(self, run_id: str) -> asyncio.Future[StopEvent]: ...
+
+    def _batch_writes(
+        self, live: LiveRunView, batch: Sequence[tuple[WorkflowTick, list[Command]]]
+    ) -> BatchWrites | None: ...
 
     async def _deliver(self, run_id: str, tick: WorkflowTick, codec: JournalCodec) -> None: ...
 

@@ -18,6 +18,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from reflow.observability import _attributes as attr
+from reflow.observability import _propagation
 from reflow.observability._command_span import command_tracer
 from reflow.observability._factory import sdk_configured
 from reflow.observability._logs import LogFields, current_log_fields
@@ -36,6 +37,12 @@ def _active() -> trace.Tracer | None:
     if not explicit and not sdk_configured():
         return None
     return tracer
+
+
+def attempt_traceparent(run_id: str, attempt_id: int) -> str | None:
+    """The ``traceparent`` of a step attempt's span, to send with its execution when the
+    attempt is enqueued with its tick (before the step's own call has begun)."""
+    return _propagation.attempt_traceparent(run_id, attempt_id) if _active() is not None else None
 
 
 def outgoing_traceparent() -> str | None:

@@ -45,7 +45,11 @@ from reflow.observability._command_span import command_tracer
 from reflow.observability._guarded import GuardedListener
 from reflow.observability._logs import LogFields, current_log_fields
 from reflow.observability._metrics import Instruments
-from reflow.observability._propagation import remember_run_span
+from reflow.observability._propagation import (
+    forget_attempt_span,
+    remember_attempt_span,
+    remember_run_span,
+)
 from reflow.observability._spans import fail_span, ns, type_name
 from reflow.runtime.types.step_call import StepCall
 
@@ -138,32 +142,23 @@ class OtelRunListener(GuardedListener):
                 return
 
     def _on_attempt(self, call: StepCall) -> None:
-        number = call.retry.retry_number + 1
         open_attempt = self._attempts.get(call.attempt_id)
-        if open_attempt is None:
-            now = self._driver.now()
-            event = call.event
-            span = self._tracer.start_span(
-                f"step {call.step_name}",
-                context=self._run_context,
-                start_time=ns(now),
-                attributes={
-                    attr.RUN_ID: self._run_id,
-                    attr.WORKFLOW: self._workflow,
-                    attr.STEP: call.step_name,
-                    attr.ATTEMPT: number,
-                    attr.ATTEMPT_ID: call.attempt_id,
-                    attr.WORKER: call.worker_id,
-                    attr.INPUT_EVENT: type_name(event),
-                },
-            )
-            open_attempt = self._attempts[call.attempt_id] = _Attempt(
-                span, now, call.step_name, number
+        if open_attempt is None:  # its ``CommandRunStep`` went by unseen
+            number = call.retry.retry_number + 1
+            open_attempt = self._open_attempt(
+                call.step_name,
+                call.attempt_id,
+                number,
+                call.worker_id,
+                call.event,
+                self._driver.now(),
             )
         # This context is the attempt task's own copy: nothing to detach.
         otel_context.attach(trace.set_span_in_context(open_attempt.span, self._run_context))
         command_tracer.set(self._tracer)  # the step's commands get their spans from it
-        current_log_fields.set(LogFields(self._run_id, self._workflow, call.step_name, number))
+        current_log_fields.set(
+            LogFields(self._run_id, self._workflow, call.step_name, open_attempt.number)
+        )
 
     def on_journal_write(self, ticks: int, seconds: float) -> None:
         self._m.journal_write.record(seconds, self._labels)
@@ -254,6 +249,32 @@ class OtelRunListener(GuardedListener):
             if arrival is not None and arrival[0] is cmd.event:
                 labels = {**self._labels, attr.STEP: cmd.step_name}
                 self._m.queue_wait.record(max(0.0, at - arrival[1]), labels)
+        # The attempt's span opens now, before the tick that starts it is journaled: a
+        # runtime that enqueues the attempt with its tick sends this span as the parent.
+        if cmd.attempt_id not in self._attempts:
+            number = cmd.retry.retry_number + 1
+            self._open_attempt(cmd.step_name, cmd.attempt_id, number, cmd.worker_id, cmd.event, at)
+
+    def _open_attempt(
+        self, step: str, attempt_id: int, number: int, worker_id: int, event: Event, at: float
+    ) -> _Attempt:
+        span = self._tracer.start_span(
+            f"step {step}",
+            context=self._run_context,
+            start_time=ns(at),
+            attributes={
+                attr.RUN_ID: self._run_id,
+                attr.WORKFLOW: self._workflow,
+                attr.STEP: step,
+                attr.ATTEMPT: number,
+                attr.ATTEMPT_ID: attempt_id,
+                attr.WORKER: worker_id,
+                attr.INPUT_EVENT: type_name(event),
+            },
+        )
+        opened = self._attempts[attempt_id] = _Attempt(span, at, step, number)
+        remember_attempt_span(self._run_id, attempt_id, span)
+        return opened
 
     def _returned(self, tick: TickStepReturned) -> None:
         open_attempt = self._attempts.get(tick.attempt_id)
@@ -317,6 +338,7 @@ class OtelRunListener(GuardedListener):
         open_attempt = self._attempts.pop(attempt_id, None)
         if open_attempt is None:
             return
+        forget_attempt_span(self._run_id, attempt_id)
         if attempt_id in self._waits:
             self._end_wait(attempt_id, at, "cancelled")  # its slot was already given back
         else:

@@ -86,3 +86,30 @@ def run_traceparent(run_id: str) -> str | None:
     can link to the run's trace.  Only the last 10,000 runs traced here are remembered.
     """
     return _run_traceparents.get(run_id)
+
+
+ATTEMPT_SPANS_LIMIT = 100_000
+
+# (run id, attempt id) -> the span of that step attempt, while it is open in this process.
+_attempt_spans: OrderedDict[tuple[str, int], trace.Span] = OrderedDict()
+
+
+def remember_attempt_span(run_id: str, attempt_id: int, span: trace.Span) -> None:
+    _attempt_spans[(run_id, attempt_id)] = span
+    if len(_attempt_spans) > ATTEMPT_SPANS_LIMIT:
+        _attempt_spans.popitem(last=False)
+
+
+def forget_attempt_span(run_id: str, attempt_id: int) -> None:
+    _attempt_spans.pop((run_id, attempt_id), None)
+
+
+def attempt_traceparent(run_id: str, attempt_id: int) -> str | None:
+    """The W3C ``traceparent`` of the open span of one step attempt in this process.
+
+    The span opens when the reducer starts the attempt, before the tick that starts it is
+    journaled: a runtime that sends the attempt elsewhere in the same transaction (``reflow
+    .dbos``) names it as the parent of the execution there.
+    """
+    span = _attempt_spans.get((run_id, attempt_id))
+    return None if span is None else traceparent_of(span)
