@@ -101,8 +101,11 @@ class DBOSRuntime(DurableRuntime):
         registered = super().register(workflow)
         if not self.distribute_steps:
             return registered
-        remote = RemoteSteps(workflow, registered.steps, self.local_steps)
-        self._remote[workflow] = remote
+        remote = self._remote.get(workflow)
+        if remote is None:  # one per workflow: its batches and its step calls share ``sent``
+            remote = self._remote[workflow] = RemoteSteps(
+                workflow, registered.steps, self.local_steps
+            )
         return RegisteredWorkflow(workflow=workflow, steps=remote.routed)
 
     def _batch_writes(
