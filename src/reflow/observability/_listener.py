@@ -1,10 +1,11 @@
 """``OtelRunListener``: turns one run's ticks and commands into spans and metric points.
 
 It reads only what the reducer already says: a ``TickStartRun`` opens the run span, a
-``CommandRunStep`` takes a worker slot, ``on_attempt`` opens the attempt span inside the
-attempt's own context (so the step's own spans and logs nest under it), the attempt's outcome
-tick closes it, a ``TickStepWaiting`` opens a wait span that the resuming ``CommandRunStep``
-closes, a retry timer is a retry-delay span, and the terminal command closes the run.
+``CommandRunStep`` takes a worker slot and opens the attempt span (before its tick is journaled:
+a runtime may send it along), ``on_attempt`` makes it current in the attempt's own context (so
+the step's own spans and logs nest under it), the attempt's outcome tick closes it, a
+``TickStepWaiting`` opens a wait span that the resuming ``CommandRunStep`` closes, a retry
+timer is a retry-delay span, and the terminal command closes the run.
 Times are the ticks' own ``at`` stamps, so spans line up with the run's journal.
 """
 
