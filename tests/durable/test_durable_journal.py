@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import sqlite3
 import threading
 import time
@@ -169,7 +171,7 @@ async def test_a_lock_held_too_long_fails_with_the_file_name(db: str) -> None:
 
 
 async def test_a_failing_journal_write_fails_the_run_loudly(
-    make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch
+    make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime = make_runtime()
     workflow = Three(runtime=runtime)
@@ -182,8 +184,13 @@ async def test_a_failing_journal_write_fails_the_run_loudly(
         original(self, conn)
 
     monkeypatch.setattr(Append, "__call__", failing)
-    with pytest.raises(JournalError, match="disk I/O error"):
-        await asyncio.wait_for(workflow.run(run_id="doomed", n=1), 5)
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with pytest.raises(JournalError, match="disk I/O error"):
+            await asyncio.wait_for(workflow.run(run_id="doomed", n=1), 5)
+        await asyncio.sleep(0.05)
+        gc.collect()
+    # Said once, to the caller: not again as an orphaned task's unretrieved exception.
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
 
 
 async def test_prune_deletes_finished_runs_older_than_asked(

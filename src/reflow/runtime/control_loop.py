@@ -224,8 +224,10 @@ class RunDriver(StepServices, CommandExecution):
                     self._execute(cmds)
                     await self._adapter.after_tick(tick)
         except BaseException as exc:  # a journal that cannot write must stop the run loudly
-            if not self._done.done():
-                self._done.set_exception(exc)
-            raise
+            if self._done.done() or not isinstance(exc, Exception):
+                raise
+            # The run's outcome carries it to whoever awaits the run; raised again here, it
+            # would only reach asyncio's "Task exception was never retrieved".
+            self._done.set_exception(exc)
         finally:
             self._flushing = None
