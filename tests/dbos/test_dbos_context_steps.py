@@ -176,3 +176,11 @@ async def test_a_process_that_only_enqueues_leaves_the_workers_concurrency_alone
     await runtime.launch()
     workflow = flows.LimitFlow(runtime=runtime, timeout=60)
     assert await workflow.run(start_event=flows.Wide(n=6)) == 1
+
+
+def test_a_workflow_keeps_one_codec_for_its_step_executions() -> None:
+    from reflow.dbos._capture import codec_of
+
+    first, second = flows.ContextFlow(), flows.ContextFlow()
+    assert codec_of(first) is codec_of(first)
+    assert codec_of(second) is not codec_of(first)
