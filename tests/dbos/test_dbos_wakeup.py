@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -170,3 +171,30 @@ def test_the_hook_gives_dboss_queue_threads_the_wakeable_stop(
     assert isinstance(stand_in, _wakeup._StopOrWake) and not stand_in.is_set()
     stop.set()  # DBOS.destroy sets the real event: the stand-in reports it
     assert stand_in.is_set() and stand_in.wait(0.0) is True
+
+
+def test_a_worker_with_every_slot_taken_does_not_poll_until_one_is_released(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_wakeup, "IDLE_POLL_SECONDS", 600.0)
+    dbos = SimpleNamespace(_active_workflows_set=ActiveWorkflowById())
+    waker = _wakeup.Waker(["q"])
+    assert _wakeup._watch_releases(dbos, waker)
+    waker.set_worker_limit("q", 8)
+    entries = [dbos._active_workflows_set.add(f"id{i}", "q", "all") for i in range(8)]
+    assert waker.full("q") and waker.busy("q")
+    stop = threading.Event()
+    done = threading.Event()
+    threading.Thread(target=lambda: (waker.wait(stop, "q", 0.05), done.set()), daemon=True).start()
+    # Busy, but nothing could be claimed: not DBOS's 50 ms poll, the idle one.
+    assert not done.wait(0.5)
+    started = time.monotonic()
+    entries[0].release()  # one slot of eight: woken, though not half free
+    assert done.wait(5.0)
+    # The claim waited DBOS's interval for more releases, as the poll would have.
+    assert time.monotonic() - started >= _wakeup.BUSY_POLL_SECONDS * 0.9
+    # With a slot free, the wait is DBOS's interval again.
+    assert not waker.full("q")
+    done.clear()
+    threading.Thread(target=lambda: (waker.wait(stop, "q", 0.05), done.set()), daemon=True).start()
+    assert done.wait(5.0)

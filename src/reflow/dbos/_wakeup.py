@@ -20,6 +20,10 @@ transactions and limits.
   LISTEN connection was down.  The release of a slot wakes the queue once half the worker's
   slots are free, and the claim then waits ``GATHER_SECONDS`` for the releases that come with
   it.
+- A worker whose slots for a queue are all taken could claim nothing, yet each of DBOS's polls
+  still costs its queries (reloading the queue, listing its partitions): such a queue waits
+  the idle interval instead, and the first release wakes it, whose claim then waits
+  ``BUSY_POLL_SECONDS`` for more releases, as the poll it replaces would have.
 
 The hook replaces the stop event DBOS hands its queue threads with one whose ``wait`` is
 this wait (``install``).  Where that cannot be done (DBOS changed), ``install`` says so and the
@@ -53,7 +57,10 @@ class Waker:
     def __init__(self, queues: Iterable[str]) -> None:
         self._flags = {queue: threading.Event() for queue in queues}
         self._woken_at: dict[str, float] = {}
-        self._released: set[str] = set()  # woken for a released slot, not for new work
+        # Woken for released slots, not for new work: how long the claim waits for more.
+        self._released: dict[str, float] = {}
+        # Queues whose thread waits because this worker's slots for it are all taken.
+        self._parked: set[str] = set()
         self._stopping = False
         # Executions of a queue this process runs at once, where limited (``set_worker_limit``).
         self._limits: dict[str, int] = {}
@@ -79,7 +86,10 @@ class Waker:
         for fewer)."""
         limit = self._limits.get(queue)
         if limit is None or limit - self.running(queue) >= max(1, limit // 2):
-            self._released.add(queue)
+            self._released[queue] = GATHER_SECONDS
+            self.wake(queue)
+        elif queue in self._parked:  # was full: claim within DBOS's interval, as its poll would
+            self._released.setdefault(queue, BUSY_POLL_SECONDS)
             self.wake(queue)
 
     def wake_all(self) -> None:
@@ -92,6 +102,11 @@ class Waker:
         for flag in self._flags.values():
             flag.set()
 
+    def full(self, queue: str) -> bool:
+        """Whether this process runs as many executions of ``queue`` as it may."""
+        limit = self._limits.get(queue)
+        return limit is not None and self.running(queue) >= limit
+
     def busy(self, queue: str) -> bool:
         recently = time.monotonic() - self._woken_at.get(queue, float("-inf")) < BUSY_SECONDS
         return recently or self.running(queue) > 0
@@ -101,15 +116,22 @@ class Waker:
         flag = None if queue is None else self._flags.get(queue)
         if flag is None or queue is None or self._stopping:
             return stop.wait(timeout)
-        if self.busy(queue):
+        # Parked before the check: a release between the two still sees it and wakes us.
+        self._parked.add(queue)
+        full = self.full(queue)
+        if not full:
+            self._parked.discard(queue)
+        if self.busy(queue) and not full:
             # DBOS's own interval: BUSY_POLL_SECONDS, longer while it backs off after claims
             # that lost serialization conflicts.
             interval = BUSY_POLL_SECONDS if timeout is None else timeout
         else:
             interval = IDLE_POLL_SECONDS if timeout is None else max(timeout, IDLE_POLL_SECONDS)
-        if flag.wait(interval) and queue in self._released:
-            stop.wait(GATHER_SECONDS)
-        self._released.discard(queue)
+        woken = flag.wait(interval)
+        self._parked.discard(queue)
+        gather = self._released.pop(queue, None)
+        if woken and gather is not None:
+            stop.wait(gather)
         # A wake after this clear is not lost: the claim that follows runs after it, and a
         # wake is only ever sent once its work is visible (committed, or the slot released).
         flag.clear()
