@@ -90,9 +90,7 @@ class RemoteSteps:
                 traceparent = None
                 if tracing is not None:
                     traceparent = tracing.attempt_traceparent(run_id, cmd.attempt_id)
-                body = encode_event(self.workflow, cmd.event)
-                arguments = (self.name, step_name, key, body, traceparent, context)
-                start = Start(queue_name(self.name, step_name), key, arguments, context, commands)
+                start = self._build(step_name, key, cmd.event, context, traceparent, commands)
                 self.sent[key] = start
                 found.append(start)
         return found
@@ -126,14 +124,34 @@ class RemoteSteps:
         return through_queue
 
     def _start(self, call: StepCall, with_context: bool) -> Start:
-        workflow, step_name, key = self.workflow, call.step_name, call.idempotency_key
-        store = call.run.get_state_store() if with_context else None
-        context = dispatch_context(workflow, store, call.retry) if with_context else None
+        """The execution of an attempt no batch enqueued, as its step call starts it."""
+        context = None
+        if with_context:
+            context = dispatch_context(self.workflow, call.run.get_state_store(), call.retry)
         tracing = tracing_module()
         traceparent = None if tracing is None else tracing.outgoing_traceparent()
-        body = encode_event(workflow, call.event)
-        arguments = (self.name, step_name, key, body, traceparent, context)
-        return Start(queue_name(self.name, step_name), key, arguments, context, [])
+        return self._build(
+            call.step_name, call.idempotency_key, call.event, context, traceparent, []
+        )
+
+    def _build(
+        self,
+        step_name: str,
+        key: str,
+        event: Any,
+        context: str | None,
+        traceparent: str | None,
+        commands: list[Any],
+    ) -> Start:
+        arguments = (
+            self.name,
+            step_name,
+            key,
+            encode_event(self.workflow, event),
+            traceparent,
+            context,
+        )
+        return Start(queue_name(self.name, step_name), key, arguments, context, commands)
 
 
 def remote_steps(
