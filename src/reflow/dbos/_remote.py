@@ -27,7 +27,7 @@ from reflow.dbos._enqueue import Start
 from reflow.dbos._execute import decode_event, encode_event, tracing_module
 from reflow.dbos._steps import queue_name
 from reflow.engine import CommandRunStep
-from reflow.runtime.types.step_call import StepCall, StepWorkerFunction
+from reflow.runtime.types.step_call import StepCall, StepWorkerFunction, attempt_key
 
 
 def runs_anywhere(workflow: Any, step_name: str, local_steps: frozenset[str] = frozenset()) -> bool:
@@ -83,7 +83,7 @@ class RemoteSteps:
                 with_context = self.with_context.get(step_name)
                 if with_context is None or step_name in self.stay:
                     continue
-                key = f"{run_id}:{step_name}:{cmd.attempt_id}"
+                key = attempt_key(run_id, step_name, cmd.attempt_id)
                 context = (
                     dispatch_context(self.workflow, store, cmd.retry) if with_context else None
                 )

@@ -86,7 +86,12 @@ class StepCall:
     @property
     def idempotency_key(self) -> str:
         """Stable across crash-and-replay: ``{run_id}:{step}:{attempt_id}``."""
-        return f"{self.run.run_id}:{self.step_name}:{self.attempt_id}"
+        return attempt_key(self.run.run_id, self.step_name, self.attempt_id)
+
+
+def attempt_key(run_id: str, step_name: str, attempt_id: int) -> str:
+    """The idempotency key of one attempt of a step, ``StepCall.idempotency_key``'s value."""
+    return f"{run_id}:{step_name}:{attempt_id}"
 
 
 StepWorkerFunction = Callable[[StepCall], Coroutine[Any, Any, "Event | list[Event] | None"]]
